@@ -1,0 +1,142 @@
+"""The adapter port: how a department's back office receives tickets and reports status."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+import marshmallow
+import requests
+
+ENTRY_POINT_GROUP = "open311.adapters"
+
+
+class AdapterError(Exception):
+    """Base of the errors an adapter raises from deliver() or fetch_updates()."""
+
+
+class TemporaryError(AdapterError):
+    """The back office could not take the ticket now; retry later (optionally after `retry_after` s)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(AdapterError):
+    """The back office refused the ticket for good; retrying cannot help (dead-letter it)."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Personal data of the submitter; only in a ticket when the department's policy allows it."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A frozen, JSON-serialisable snapshot of one service request, as a back office receives it."""
+
+    service_request_id: str
+    jurisdiction_id: str
+    department: str
+    service_code: str
+    service_name: str
+    backoffice_code: str | None
+    description: str | None
+    requested_datetime: str
+    lat: float | None
+    long: float | None
+    address: str | None
+    address_id: str | None
+    zipcode: str | None
+    attributes: Mapping[str, Any]
+    media_urls: tuple[str, ...] = ()
+    contact: Contact | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def idempotency_key(self) -> str:
+        """The key a back office uses to absorb redeliveries of the same ticket."""
+        return f"{self.jurisdiction_id}:{self.service_request_id}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ticket as plain JSON-ready data."""
+        data = asdict(self)
+        data["media_urls"] = list(self.media_urls)
+        data["attributes"] = dict(self.attributes)
+        data["extras"] = dict(self.extras)
+        return data
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the back office answered to a delivery: its own id for the ticket."""
+
+    external_id: str
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteUpdate:
+    """One status change read from (or pushed by) a back office."""
+
+    update_id: str
+    external_id: str | None
+    service_request_id: str | None
+    status: str
+    updated_datetime: datetime
+    description: str | None = None
+
+
+class EmptyOptions(marshmallow.Schema):
+    """Options schema for adapters that take none."""
+
+
+class Adapter(abc.ABC):
+    """A back-office integration; subclasses are registered under the `open311.adapters` entry points."""
+
+    options_schema: ClassVar[type[marshmallow.Schema]] = EmptyOptions
+    supports_updates: ClassVar[bool] = False
+
+    def __init__(self, options: Mapping[str, Any], *, http: requests.Session) -> None:
+        self.options = dict(options)
+        self.http = http
+
+    @abc.abstractmethod
+    def deliver(self, ticket: Ticket) -> Receipt:
+        """Hand one ticket to the back office; raise TemporaryError or PermanentError on failure."""
+
+    def fetch_updates(self, *, since: datetime, external_ids: Sequence[str]) -> Iterable[RemoteUpdate]:
+        """Return status changes made since `since` (adapters with supports_updates override this)."""
+        return ()
+
+
+def available_adapters() -> dict[str, Any]:
+    """Return the installed adapter entry points by name."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_adapter_class(name: str, registry: Mapping[str, Any] | None = None) -> type[Adapter]:
+    """Import an adapter class by entry-point name; raise LookupError with the installed names."""
+    found = available_adapters() if registry is None else registry
+    if name not in found:
+        raise LookupError(f"adapter {name!r} is not installed (installed: {', '.join(sorted(found)) or 'none'})")
+    cls = found[name].load() if hasattr(found[name], "load") else found[name]
+    if not (isinstance(cls, type) and issubclass(cls, Adapter)):
+        raise LookupError(f"adapter {name!r} does not implement open311.adapter.Adapter")
+    return cls
+
+
+def validate_options(cls: type[Adapter], options: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate adapter options with the adapter's own schema; raise marshmallow.ValidationError."""
+    loaded: dict[str, Any] = cls.options_schema().load(dict(options))
+    return loaded

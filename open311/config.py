@@ -1,0 +1,187 @@
+"""jurisdictions.yaml and service_definitions/ loaded into frozen dataclasses; every problem reported."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import marshmallow
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from .adapter import load_adapter_class, validate_options
+from .catalog import Catalog, load_catalog
+from .errors import ConfigError
+from .validation import StrictBoolean, StrictString, error_paths
+from .yamlfile import YamlDocument, expand_env, load_yaml
+
+DEFAULT_CONFIG = "jurisdictions.yaml"
+CONTACT_POLICIES = ("full", "none")
+
+
+@dataclass(frozen=True)
+class Department:
+    """A department of a jurisdiction and how its back office is reached."""
+
+    code: str
+    name: str
+    adapter: str
+    options: Mapping[str, Any]
+    status_map: Mapping[str, str]
+    contact_policy: str = "full"
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    """One jurisdiction served by the gateway, with its departments and catalog."""
+
+    id: str
+    name: str
+    timezone: ZoneInfo
+    departments: Mapping[str, Department]
+    catalog: Catalog
+    api_key_required: bool = True
+    boundary: Path | None = None
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Everything loaded from the configuration files."""
+
+    path: Path
+    jurisdictions: Mapping[str, Jurisdiction]
+    contact: str
+    key_service: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def single(self) -> Jurisdiction | None:
+        """The only jurisdiction when exactly one is configured."""
+        return next(iter(self.jurisdictions.values())) if len(self.jurisdictions) == 1 else None
+
+
+class ApiKeysSchema(Schema):
+    """api_keys: {required: bool}."""
+
+    class Meta:
+        unknown = RAISE
+
+    required = StrictBoolean(load_default=True)
+
+
+class DepartmentSchema(Schema):
+    """One department entry."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = StrictString(required=True, validate=validate.Length(min=1))
+    adapter = StrictString(required=True)
+    options = fields.Dict(keys=fields.String(), load_default=dict)
+    status_map = fields.Dict(keys=StrictString(), values=StrictString(validate=validate.OneOf(("open", "closed"))),
+                             load_default=dict)
+    contact_policy = StrictString(load_default="full", validate=validate.OneOf(CONTACT_POLICIES))
+
+
+class JurisdictionSchema(Schema):
+    """One jurisdiction entry."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = StrictString(required=True, validate=validate.Length(min=1))
+    timezone = StrictString(load_default="UTC")
+    boundary = StrictString(load_default=None, allow_none=True)
+    service_definitions = StrictString(load_default=None, allow_none=True)
+    api_keys = fields.Nested(ApiKeysSchema, load_default=lambda: {"required": True})
+    departments = fields.Dict(keys=StrictString(), values=fields.Nested(DepartmentSchema), required=True,
+                              validate=validate.Length(min=1))
+
+
+class DiscoverySchema(Schema):
+    """The discovery document's human-readable fields."""
+
+    class Meta:
+        unknown = RAISE
+
+    contact = StrictString(load_default="See the operator of this gateway.")
+    key_service = StrictString(load_default="Ask the operator of this gateway for an API key.")
+
+
+class ConfigSchema(Schema):
+    """The whole jurisdictions.yaml."""
+
+    class Meta:
+        unknown = RAISE
+
+    discovery = fields.Nested(DiscoverySchema, load_default=dict)
+    jurisdictions = fields.Dict(keys=StrictString(), values=fields.Nested(JurisdictionSchema), required=True,
+                                validate=validate.Length(min=1))
+    # Sections owned by other parts of the gateway (service areas, media, limits ...).
+    extensions = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+def _department_problems(doc: YamlDocument, jid: str, code: str, raw: Mapping[str, Any]) -> list[str]:
+    """Check that a department's adapter is installed and its options validate."""
+    base = ("jurisdictions", jid, "departments", code)
+    try:
+        cls = load_adapter_class(raw["adapter"])
+    except LookupError as exc:
+        return [f"{doc.where((*base, 'adapter'))}: {exc}."]
+    try:
+        validate_options(cls, expand_env(raw.get("options", {})))
+    except KeyError as exc:
+        return [f"{doc.where((*base, 'options'))}: environment variable {exc.args[0]} is not set."]
+    except marshmallow.ValidationError as exc:
+        return [f"{doc.where((*base, 'options', *p))}: {m}" for p, m in error_paths(exc.messages)]
+    return []
+
+
+def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[str, Any],
+                        problems: list[str]) -> Jurisdiction | None:
+    """Validate the parts of one jurisdiction that need the file system; load its catalog."""
+    try:
+        tz = ZoneInfo(raw["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"{doc.where(('jurisdictions', jid, 'timezone'))}: Unknown time zone {raw['timezone']!r}.")
+        tz = ZoneInfo("UTC")
+    departments: dict[str, Department] = {}
+    for code, dept in raw["departments"].items():
+        problems.extend(_department_problems(doc, jid, code, dept))
+        departments[code] = Department(code=code, name=dept["name"], adapter=dept["adapter"],
+                                       options=dept["options"], status_map=dept["status_map"],
+                                       contact_policy=dept["contact_policy"])
+    services_dir = root / (raw["service_definitions"] or f"service_definitions/{jid}")
+    catalog, found = load_catalog(services_dir, jid, departments.keys())
+    problems.extend(found)
+    boundary = root / raw["boundary"] if raw["boundary"] else None
+    return Jurisdiction(id=jid, name=raw["name"], timezone=tz, departments=departments, catalog=catalog,
+                        api_key_required=raw["api_keys"]["required"], boundary=boundary)
+
+
+def load_config(path: Path | str) -> GatewayConfig:
+    """Load and validate the configuration; raise ConfigError listing every problem found."""
+    path = Path(path)
+    try:
+        doc = load_yaml(path)
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read configuration: {exc.strerror}"]) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: invalid YAML: {exc}"]) from exc
+    try:
+        data = ConfigSchema().load(doc.data if isinstance(doc.data, Mapping) else {})
+    except ValidationError as exc:
+        raise ConfigError([f"{doc.where(p)}: {m}" for p, m in error_paths(exc.messages)]) from exc
+    problems: list[str] = []
+    jurisdictions: dict[str, Jurisdiction] = {}
+    for jid, raw in data["jurisdictions"].items():
+        built = _build_jurisdiction(doc, path.parent, jid, raw, problems)
+        if built is not None:
+            jurisdictions[jid] = built
+    if problems:
+        raise ConfigError(problems)
+    return GatewayConfig(path=path, jurisdictions=jurisdictions, contact=data["discovery"]["contact"],
+                         key_service=data["discovery"]["key_service"], extra=data["extensions"])

@@ -1,0 +1,56 @@
+"""The running gateway's parts, built once by create_app and reached from views and commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .adapter import Adapter
+from .config import GatewayConfig, Jurisdiction
+from .errors import BadRequest, NotFound
+
+
+@dataclass
+class Gateway:
+    """Configuration, database access, adapters and clock of one app instance."""
+
+    config: GatewayConfig
+    engine: Engine
+    sessions: sessionmaker[Session]
+    adapters: dict[tuple[str, str], Adapter]
+    clock: Callable[[], datetime]
+    cache: dict[Any, Any] = field(default_factory=dict)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session closed when the block ends; use cases own their transactions."""
+        session = self.sessions()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def jurisdiction(self, jurisdiction_id: str | None) -> Jurisdiction:
+        """Resolve jurisdiction_id: optional with one configured (empty == absent), else required."""
+        if jurisdiction_id:
+            found = self.config.jurisdictions.get(jurisdiction_id)
+            if found is None:
+                raise NotFound(f"jurisdiction_id {jurisdiction_id[:100]!r} not found.")
+            return found
+        single = self.config.single
+        if single is None:
+            raise BadRequest("jurisdiction_id was not provided; this endpoint serves several jurisdictions.")
+        return single
+
+
+def get_gateway() -> Gateway:
+    """The gateway of the current Flask app."""
+    gateway: Gateway = current_app.extensions["open311"]
+    return gateway

@@ -1,0 +1,19 @@
+"""Everything HTTP and GeoReport-specific: routes, parsing, rendering, errors."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from . import errors
+from .blueprint import blp
+
+
+def init_app(app: Flask) -> Api:
+    """Register the GeoReport routes, the OpenAPI document and the error handlers."""
+    from . import views  # noqa: F401 - registers the routes on the blueprint
+
+    api = Api(app)
+    api.register_blueprint(blp)
+    errors.init_app(app)
+    return api

@@ -1,0 +1,121 @@
+"""The GeoReport v2 documents, field by field in the spec's element order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
+from typing import Any
+
+from ..catalog import Attribute, Catalog, Service
+from ..dates import format_w3c
+from ..models import ServiceRequest
+from ..service_requests import Submitted
+from .render import Many, render
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+FORMATS = ("text/xml", "application/json")
+
+
+def service_entry(service: Service) -> dict[str, Any]:
+    """One <service> of GET services."""
+    return {
+        "service_code": service.service_code,
+        "service_name": service.service_name,
+        "description": service.description,
+        "metadata": service.metadata,
+        "type": service.type,
+        "keywords": ", ".join(service.keywords) or None,
+        "group": service.group,
+    }
+
+
+def services_document(catalog: Catalog) -> Many:
+    """GET services: every service of the jurisdiction."""
+    return Many("service", [service_entry(s) for s in catalog.services.values()])
+
+
+def attribute_entry(attr: Attribute) -> dict[str, Any]:
+    """One <attribute> of a service definition."""
+    return {
+        "variable": attr.variable,
+        "code": attr.code,
+        "datatype": attr.datatype,
+        "required": attr.required,
+        "datatype_description": attr.datatype_description,
+        "order": attr.order,
+        "description": attr.description,
+        "values": Many("value", [{"key": v.key, "name": v.name} for v in attr.values]),
+    }
+
+
+def definition_document(service: Service) -> dict[str, Any]:
+    """GET services/{code}: the service definition (an object in JSON)."""
+    return {"service_code": service.service_code,
+            "attributes": Many("attribute", [attribute_entry(a) for a in service.attributes])}
+
+
+def request_entry(row: ServiceRequest, tz: tzinfo) -> dict[str, Any]:
+    """One <request> of GET requests, with no personal data."""
+    return {
+        "service_request_id": str(row.id),
+        "status": row.status,
+        "status_notes": row.status_notes,
+        "service_name": row.service_name,
+        "service_code": row.service_code,
+        "description": row.description,
+        "agency_responsible": row.agency_responsible,
+        "service_notice": row.service_notice,
+        "requested_datetime": format_w3c(row.requested_datetime, tz),
+        "updated_datetime": format_w3c(row.updated_datetime, tz),
+        "expected_datetime": format_w3c(row.expected_datetime, tz),
+        "address": row.address,
+        "address_id": row.address_id,
+        "zipcode": row.zipcode,
+        "lat": row.lat,
+        "long": row.long,
+        "media_url": row.media_url,
+    }
+
+
+def requests_document(rows: Iterable[ServiceRequest], tz: tzinfo) -> Many:
+    """GET requests and GET requests/{id}: a list of requests."""
+    return Many("request", [request_entry(r, tz) for r in rows])
+
+
+def submitted_document(result: Submitted) -> Many:
+    """POST requests: the new id or token, the notice, and an always-empty account_id (write-only)."""
+    entry: dict[str, Any] = {}
+    if result.service_request_id is not None:
+        entry["service_request_id"] = result.service_request_id
+    if result.token is not None:
+        entry["token"] = result.token
+    entry["service_notice"] = result.service_notice
+    entry["account_id"] = None
+    return Many("request", [entry])
+
+
+def token_document(service_request_id: str | None, token: str) -> Many:
+    """GET tokens/{token}: the id behind the token."""
+    return Many("request", [{"service_request_id": service_request_id, "token": token}])
+
+
+def discovery_document(changeset: datetime, contact: str, key_service: str, url: str) -> dict[str, Any]:
+    """GET discovery: where the endpoint is, what it speaks, and when the catalog last changed."""
+    stamp = format_w3c(changeset)
+    return {
+        "changeset": stamp,
+        "contact": contact,
+        "key_service": key_service,
+        "endpoints": Many("endpoint", [{
+            "specification": SPECIFICATION,
+            "url": url,
+            "changeset": stamp,
+            "type": "production",
+            "formats": Many("format", list(FORMATS)),
+        }]),
+    }
+
+
+def render_services(fmt: str, catalog: Catalog) -> bytes:
+    """GET services rendered once per jurisdiction and format (the catalog never changes while running)."""
+    return render(fmt, "services", services_document(catalog))

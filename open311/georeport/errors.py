@@ -1,0 +1,55 @@
+"""Error handlers: every failure becomes the spec's <errors> list, in the format the URL asked for."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import Open311Error
+from .parsing import fmt_of
+from .respond import error_response
+
+log = logging.getLogger(__name__)
+
+_MESSAGES = {
+    404: "Resource not found: the URL is not an Open311 resource here (formats are .xml and .json).",
+    405: "Method not allowed for this resource.",
+    413: "The request body is too large.",
+    400: "The request could not be understood.",
+}
+
+
+def handle_open311_error(error: Open311Error) -> Response:
+    """Render a use-case error."""
+    return error_response(fmt_of(request.path), error.status, error.descriptions, error.headers)
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    """Render werkzeug's HTTP errors (404 route, 405 method, 413 size ...) spec-shaped, keeping Allow."""
+    status = error.code or 500
+    if status >= 500:
+        return handle_unexpected(error)
+    headers = {k: v for k, v in error.get_headers() if k.lower() in ("allow", "retry-after")}
+    description = _MESSAGES.get(status, error.description or error.name)
+    return error_response(fmt_of(request.path), status, [description], headers)
+
+
+def handle_unexpected(error: BaseException) -> Response:
+    """Last resort: log the failure (no request data) and answer with a spec-shaped 500."""
+    original = getattr(error, "original_exception", None) or error
+    # Frames only, never the exception's message: it may quote submitted (personal) data.
+    frames = " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}"
+                        for f in reversed(traceback.extract_tb(original.__traceback__)))
+    log.error("unhandled %s on %s %s at %s", type(original).__name__, request.method, request.url_rule,
+              frames or "?")
+    return error_response(fmt_of(request.path), 500, ["General service error: the request could not be processed."])
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers (after flask-smorest's, so ours win)."""
+    app.register_error_handler(Open311Error, handle_open311_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,172 @@
+"""SQLAlchemy 2 typed models: requests, their contact data, outbox rows, status updates, API keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, so ids are BIGINT elsewhere.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC on every database and always returns them aware (UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes; store UTC (naive on SQLite, which has no zone type)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with UTC-aware datetimes everywhere."""
+
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class ApiKey(Base):
+    """An API key for POSTing; only its SHA-256 hash is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    jurisdiction_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class ServiceRequest(Base):
+    """One service request; `id` is the public service_request_id. Holds no personal data."""
+
+    __tablename__ = "service_requests"
+    __table_args__ = (
+        Index("ix_requests_jur_requested", "jurisdiction_id", "requested_datetime", "id"),
+        Index("ix_requests_jur_updated", "jurisdiction_id", "updated_datetime", "id"),
+        Index("ix_requests_jur_service", "jurisdiction_id", "service_code", "requested_datetime"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    jurisdiction_id: Mapped[str] = mapped_column(String(100))
+    service_code: Mapped[str] = mapped_column(String(64))
+    service_name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(64))
+    agency_responsible: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    status_notes: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    service_notice: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(500))
+    address_id: Mapped[str | None] = mapped_column(String(100))
+    zipcode: Mapped[str | None] = mapped_column(String(20))
+    lat: Mapped[float | None] = mapped_column(Float)
+    long: Mapped[float | None] = mapped_column(Float)
+    media_url: Mapped[str | None] = mapped_column(String(2000))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    requested_datetime: Mapped[datetime]
+    updated_datetime: Mapped[datetime]
+    expected_datetime: Mapped[datetime | None]
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+
+    contact: Mapped[RequestContact | None] = relationship(back_populates="request", uselist=False, lazy="raise")
+
+
+class RequestContact(Base):
+    """Write-only personal data of a request's submitter, kept apart so feeds never load it."""
+
+    __tablename__ = "request_contacts"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"), primary_key=True)
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    device_id: Mapped[str | None] = mapped_column(String(200))
+    account_id: Mapped[str | None] = mapped_column(String(200))
+
+    request: Mapped[ServiceRequest] = relationship(back_populates="contact")
+
+
+class OutboxMessage(Base):
+    """A durable delivery job: one per request and department, consumed by the relay."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32), default="deliver")
+    department: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_expires_at: Mapped[datetime | None]
+    leased_by: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class StatusUpdate(Base):
+    """One status change from a back office; stored once per (department, update_id)."""
+
+    __tablename__ = "status_updates"
+    __table_args__ = (
+        UniqueConstraint("department", "update_id", name="uq_status_updates_department_update"),
+        Index("ix_status_updates_request", "request_id", "updated_datetime"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    department: Mapped[str] = mapped_column(String(64))
+    update_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    external_status: Mapped[str | None] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    updated_datetime: Mapped[datetime]
+    received_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(16), default="pull")
+    applied: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CatalogVersion(Base):
+    """When each catalog content (by fingerprint) was first served: discovery's changeset."""
+
+    __tablename__ = "catalog_versions"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_seen: Mapped[datetime]

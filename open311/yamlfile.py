@@ -1,0 +1,91 @@
+"""Safe YAML loading with YAML 1.2 booleans and line numbers for error messages."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class StrictBoolLoader(yaml.SafeLoader):
+    """SafeLoader whose booleans are only true/false: `yes`, `no`, `on`, `off` stay strings."""
+
+
+StrictBoolLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+StrictBoolLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A loaded YAML file: its data plus the node tree used to locate keys by line."""
+
+    path: Path
+    data: Any
+    root: yaml.Node | None
+
+    def line_of(self, keys: Sequence[str | int]) -> int | None:
+        """Return the 1-based line of the value at `keys`, or of its deepest existing parent."""
+        node = self.root
+        line = node.start_mark.line + 1 if node is not None else None
+        for key in keys:
+            node = _child(node, key)
+            if node is None:
+                break
+            line = node.start_mark.line + 1
+        return line
+
+    def where(self, keys: Sequence[str | int]) -> str:
+        """Return `file:line: a.b.c` for a problem report."""
+        dotted = ".".join(str(k) for k in keys) or "(document)"
+        line = self.line_of(keys)
+        return f"{self.path}:{line}: {dotted}" if line else f"{self.path}: {dotted}"
+
+
+def _child(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
+    """Return the child node of a mapping or sequence node, or None."""
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if str(k.value) == str(key):
+                return v  # type: ignore[no-any-return]
+    if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+        return node.value[key]  # type: ignore[no-any-return]
+    return None
+
+
+def load_yaml(path: Path) -> YamlDocument:
+    """Load one YAML file; raise yaml.YAMLError or OSError with the file named."""
+    text = path.read_text(encoding="utf-8")
+    root = yaml.compose(text, Loader=StrictBoolLoader)  # noqa: S506 - a SafeLoader subclass
+    data = yaml.load(text, Loader=StrictBoolLoader)  # noqa: S506 - a SafeLoader subclass
+    return YamlDocument(path=path, data=data, root=root)
+
+
+def expand_env(value: Any, environ: Mapping[str, str] | None = None) -> Any:
+    """Replace ${VAR} and ${VAR:-default} in every string of a nested structure."""
+    env = os.environ if environ is None else environ
+    if isinstance(value, str):
+        def repl(m: re.Match[str]) -> str:
+            found = env.get(m.group(1))
+            if found is None:
+                if m.group(2) is None:
+                    raise KeyError(m.group(1))
+                return m.group(2)
+            return found
+        return _ENV_VAR.sub(repl, value)
+    if isinstance(value, Mapping):
+        return {k: expand_env(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, env) for v in value]
+    return value
