@@ -55,7 +55,8 @@ def _datetime(attr: Attribute, values: Sequence[str]) -> Answer:
     try:
         return format_w3c(parse_datetime(value)) or ""
     except ValueError:
-        raise ValueError(f"must be an ISO 8601 datetime such as 2026-01-31T14:30:00-08:00, got {value[:40]!r}") from None
+        raise ValueError("must be an ISO 8601 datetime such as 2026-01-31T14:30:00-08:00, "
+                         f"got {value[:40]!r}") from None
 
 
 def _single(attr: Attribute, values: Sequence[str]) -> Answer:

@@ -21,6 +21,7 @@ DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multiva
 LIST_DATATYPES = ("singlevaluelist", "multivaluelist")
 SERVICE_TYPES = ("realtime", "batch", "blackbox")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_CODE_ERROR = "Must be 1-64 letters, digits, '_', '-' or '.'."
 _DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 
 
@@ -113,7 +114,7 @@ class AttributeSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    code = StrictString(required=True, validate=validate.Regexp(_CODE, error="Must be 1-64 letters, digits, '_', '-' or '.'."))
+    code = StrictString(required=True, validate=validate.Regexp(_CODE, error=_CODE_ERROR))
     datatype = StrictString(required=True, validate=validate.OneOf(DATATYPES))
     required = StrictBoolean(required=True)
     variable = StrictBoolean(load_default=True)
@@ -129,7 +130,7 @@ class ServiceSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    service_code = StrictString(required=True, validate=validate.Regexp(_CODE, error="Must be 1-64 letters, digits, '_', '-' or '.'."))
+    service_code = StrictString(required=True, validate=validate.Regexp(_CODE, error=_CODE_ERROR))
     service_name = StrictString(required=True, validate=validate.Length(min=1, max=200))
     description = StrictString(required=True, validate=validate.Length(min=1, max=4000))
     department = StrictString(required=True)
@@ -165,13 +166,16 @@ def _semantic_problems(data: Mapping[str, Any], stem: str, departments: Collecti
     for i, attr in enumerate(data["attributes"]):
         path: tuple[str | int, ...] = ("attributes", i)
         if attr["code"] in seen_codes:
-            problems.append(((*path, "code"), f"Duplicate code {attr['code']!r} (also attribute {seen_codes[attr['code']]})."))
+            first = seen_codes[attr["code"]]
+            problems.append(((*path, "code"), f"Duplicate code {attr['code']!r} (also attribute {first})."))
         seen_codes.setdefault(attr["code"], i)
         if attr["order"] in seen_orders:
-            problems.append(((*path, "order"), f"Duplicate order {attr['order']} (also attribute {seen_orders[attr['order']]})."))
+            first = seen_orders[attr["order"]]
+            problems.append(((*path, "order"), f"Duplicate order {attr['order']} (also attribute {first})."))
         seen_orders.setdefault(attr["order"], i)
         if attr["required"] and not attr["variable"]:
-            problems.append(((*path, "required"), "An attribute with variable: false is informational and cannot be required."))
+            problems.append(((*path, "required"),
+                             "An attribute with variable: false is informational and cannot be required."))
         is_list = attr["datatype"] in LIST_DATATYPES
         if is_list and not attr["values"]:
             problems.append(((*path, "values"), f"A {attr['datatype']} needs at least one value."))

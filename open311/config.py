@@ -15,7 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from .adapter import load_adapter_class, validate_options
 from .catalog import Catalog, load_catalog
 from .errors import ConfigError
-from .validation import StrictBoolean, StrictString, error_paths
+from .validation import KeyedMapping, StrictBoolean, StrictString, error_paths
 from .yamlfile import YamlDocument, expand_env, load_yaml
 
 DEFAULT_CONFIG = "jurisdictions.yaml"
@@ -80,8 +80,8 @@ class DepartmentSchema(Schema):
 
     name = StrictString(required=True, validate=validate.Length(min=1))
     adapter = StrictString(required=True)
-    options = fields.Dict(keys=fields.String(), load_default=dict)
-    status_map = fields.Dict(keys=StrictString(), values=StrictString(validate=validate.OneOf(("open", "closed"))),
+    options = KeyedMapping(keys=fields.String(), load_default=dict)
+    status_map = KeyedMapping(keys=StrictString(), values=StrictString(validate=validate.OneOf(("open", "closed"))),
                              load_default=dict)
     contact_policy = StrictString(load_default="full", validate=validate.OneOf(CONTACT_POLICIES))
 
@@ -97,7 +97,7 @@ class JurisdictionSchema(Schema):
     boundary = StrictString(load_default=None, allow_none=True)
     service_definitions = StrictString(load_default=None, allow_none=True)
     api_keys = fields.Nested(ApiKeysSchema, load_default=lambda: {"required": True})
-    departments = fields.Dict(keys=StrictString(), values=fields.Nested(DepartmentSchema), required=True,
+    departments = KeyedMapping(keys=StrictString(), values=fields.Nested(DepartmentSchema), required=True,
                               validate=validate.Length(min=1))
 
 
@@ -118,10 +118,10 @@ class ConfigSchema(Schema):
         unknown = RAISE
 
     discovery = fields.Nested(DiscoverySchema, load_default=dict)
-    jurisdictions = fields.Dict(keys=StrictString(), values=fields.Nested(JurisdictionSchema), required=True,
+    jurisdictions = KeyedMapping(keys=StrictString(), values=fields.Nested(JurisdictionSchema), required=True,
                                 validate=validate.Length(min=1))
     # Sections owned by other parts of the gateway (service areas, media, limits ...).
-    extensions = fields.Dict(keys=fields.String(), load_default=dict)
+    extensions = KeyedMapping(keys=fields.String(), load_default=dict)
 
 
 def _department_problems(doc: YamlDocument, jid: str, code: str, raw: Mapping[str, Any]) -> list[str]:

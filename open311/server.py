@@ -7,7 +7,6 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-
 # Path without the query string (it may carry api_key) and no client address.
 ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
@@ -32,5 +31,6 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]
 
 def run(app: Flask, *, host: str, port: int, workers: int, threads: int) -> None:
     """Serve until interrupted."""
-    GatewayServer(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                        "accesslog": "-", "access_log_format": ACCESS_LOG_FORMAT, "graceful_timeout": 20, "timeout": 60}).run()
+    options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "accesslog": "-",
+               "access_log_format": ACCESS_LOG_FORMAT, "graceful_timeout": 20, "timeout": 60}
+    GatewayServer(app, options).run()

@@ -7,7 +7,6 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -82,14 +81,19 @@ def _coordinate(fields: Mapping[str, str], name: str, bound: float, problems: li
     return value
 
 
+def _given(fields: Mapping[str, str], name: str) -> bool:
+    """True when a field is present and not blank."""
+    return bool((fields.get(name) or "").strip())
+
+
 def _location(fields: Mapping[str, str], problems: list[str]) -> tuple[float | None, float | None]:
     """Check the location rule: lat+long, or address_string, or address_id."""
     lat = _coordinate(fields, "lat", 90, problems)
     lon = _coordinate(fields, "long", 180, problems)
-    has_lat, has_long = bool((fields.get("lat") or "").strip()), bool((fields.get("long") or "").strip())
+    has_lat, has_long = _given(fields, "lat"), _given(fields, "long")
     if has_lat != has_long:
         problems.append("lat and long must be sent together.")
-    elif not has_lat and not (fields.get("address_string") or "").strip() and not (fields.get("address_id") or "").strip():
+    elif not has_lat and not _given(fields, "address_string") and not _given(fields, "address_id"):
         problems.append("A location is required: lat and long, or address_string, or address_id.")
     return lat, lon
 

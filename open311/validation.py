@@ -40,3 +40,31 @@ def error_paths(messages: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[t
         if text == "Unknown field.":
             text = "Unknown key (typo?)."
         yield prefix, text
+
+
+class KeyedMapping(fields.Dict):
+    """A Dict whose errors are keyed by the mapping's own keys (no `key`/`value` level in paths)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-untyped-call]
+        except ValidationError as exc:
+            raise ValidationError(_drop_key_value_level(exc.messages)) from None
+
+
+def _drop_key_value_level(messages: Any) -> Any:
+    """{k: {"key": [...], "value": {...}}} -> {k: {"_schema": [...], ...}}."""
+    if not isinstance(messages, Mapping):
+        return messages
+    out: dict[Any, Any] = {}
+    for k, v in messages.items():
+        if isinstance(v, Mapping) and set(v) <= {"key", "value"}:
+            value_errors = v.get("value", {})
+            key_errors = v.get("key")
+            if key_errors:
+                value_errors = ({"_schema": key_errors, **value_errors} if isinstance(value_errors, Mapping)
+                                else [*key_errors, *value_errors])
+            out[k] = value_errors
+        else:
+            out[k] = v
+    return out

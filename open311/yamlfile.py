@@ -36,14 +36,14 @@ class YamlDocument:
     root: yaml.Node | None
 
     def line_of(self, keys: Sequence[str | int]) -> int | None:
-        """Return the 1-based line of the value at `keys`, or of its deepest existing parent."""
+        """Return the 1-based line of the key at `keys`, or of its deepest existing parent."""
         node = self.root
         line = node.start_mark.line + 1 if node is not None else None
         for key in keys:
-            node = _child(node, key)
-            if node is None:
+            found = _child(node, key)
+            if found is None:
                 break
-            line = node.start_mark.line + 1
+            line, node = found
         return line
 
     def where(self, keys: Sequence[str | int]) -> str:
@@ -53,21 +53,22 @@ class YamlDocument:
         return f"{self.path}:{line}: {dotted}" if line else f"{self.path}: {dotted}"
 
 
-def _child(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
-    """Return the child node of a mapping or sequence node, or None."""
+def _child(node: yaml.Node | None, key: str | int) -> tuple[int, yaml.Node] | None:
+    """Return (line of the key or item, child node) of a mapping or sequence node, or None."""
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             if str(k.value) == str(key):
-                return v  # type: ignore[no-any-return]
+                return k.start_mark.line + 1, v
     if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-        return node.value[key]  # type: ignore[no-any-return]
+        item = node.value[key]
+        return item.start_mark.line + 1, item
     return None
 
 
 def load_yaml(path: Path) -> YamlDocument:
     """Load one YAML file; raise yaml.YAMLError or OSError with the file named."""
     text = path.read_text(encoding="utf-8")
-    root = yaml.compose(text, Loader=StrictBoolLoader)  # noqa: S506 - a SafeLoader subclass
+    root = yaml.compose(text, Loader=StrictBoolLoader)
     data = yaml.load(text, Loader=StrictBoolLoader)  # noqa: S506 - a SafeLoader subclass
     return YamlDocument(path=path, data=data, root=root)
 

@@ -122,7 +122,7 @@ def _request_query(jurisdiction: Any) -> RequestQuery:
         problems.append(f"status must be open or closed, got {', '.join(repr(b[:20]) for b in bad)}.")
     dates: dict[str, Any] = {}
     for name in ("start_date", "end_date"):
-        raw = param(args, name)
+        raw = param(args, name) or ""
         try:
             dates[name] = parse_datetime(raw, jurisdiction.timezone) if raw else None
         except ValueError:

@@ -1,0 +1,44 @@
+# Two commands: `make serve` (set up + run the gateway on SQLite with the demo config)
+# and `make test` (set up + lint + type-check + run the whole suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: serve test install install-test lint typecheck pytest check-config clean
+
+$(VENV)/.installed-run: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-run
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed-run
+install-test: $(VENV)/.installed-test
+
+serve: install
+	$(BIN)/open311 check-config
+	$(BIN)/open311 db upgrade
+	$(BIN)/open311 serve --host $(HOST) --port $(PORT)
+
+test: install-test lint typecheck pytest
+
+lint: install-test
+	$(BIN)/ruff check .
+
+typecheck: install-test
+	$(BIN)/mypy
+
+pytest: install-test
+	$(BIN)/python -m pytest
+
+check-config: install
+	$(BIN)/open311 check-config
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache *.egg-info
