@@ -11,10 +11,10 @@ from flask import Flask
 from . import create_app
 from .config import load_config
 from .dates import format_w3c
-from .db import create_schema
 from .errors import ConfigError
 from .gateway import Gateway
 from .keys import create_key, list_keys, revoke_key
+from .schema import current_revision, upgrade
 
 
 def _app(**overrides: Any) -> Flask:
@@ -63,10 +63,11 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Create or upgrade the database schema."""
-    app = _app()
-    create_schema(_gateway(app).engine)
-    click.echo(f"database ready: {_gateway(app).engine.url.render_as_string(hide_password=True)}")
+    """Create or upgrade the database schema to the newest migration."""
+    engine = _gateway(_app()).engine
+    upgrade(engine)
+    click.echo(f"database at revision {current_revision(engine)}: "
+               f"{engine.url.render_as_string(hide_password=True)}")
 
 
 @main.group()
