@@ -45,6 +45,7 @@ class Jurisdiction:
     catalog: Catalog
     api_key_required: bool = True
     boundary: Path | None = None
+    service_areas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class JurisdictionSchema(Schema):
     boundary = StrictString(load_default=None, allow_none=True)
     service_definitions = StrictString(load_default=None, allow_none=True)
     api_keys = fields.Nested(ApiKeysSchema, load_default=lambda: {"required": True})
+    # Named service-area rules referenced by each service's `service_area` (shapes: docs/gis.md).
+    service_areas = KeyedMapping(keys=StrictString(), values=fields.Dict(), load_default=dict)
     departments = KeyedMapping(keys=StrictString(), values=fields.Nested(DepartmentSchema), required=True,
                               validate=validate.Length(min=1))
 
@@ -155,11 +158,13 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
                                        options=dept["options"], status_map=dept["status_map"],
                                        contact_policy=dept["contact_policy"])
     services_dir = root / (raw["service_definitions"] or f"service_definitions/{jid}")
-    catalog, found = load_catalog(services_dir, jid, departments.keys())
+    area_rules = set(raw["service_areas"]) or None
+    catalog, found = load_catalog(services_dir, jid, departments.keys(), area_rules)
     problems.extend(found)
     boundary = root / raw["boundary"] if raw["boundary"] else None
     return Jurisdiction(id=jid, name=raw["name"], timezone=tz, departments=departments, catalog=catalog,
-                        api_key_required=raw["api_keys"]["required"], boundary=boundary)
+                        api_key_required=raw["api_keys"]["required"], boundary=boundary,
+                        service_areas=raw["service_areas"])
 
 
 def load_config(path: Path | str) -> GatewayConfig:
