@@ -20,6 +20,11 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def line_of(text: str, needle: str) -> int:
+    """1-based number of the first line containing `needle`."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
 def test_check_config_ok(env: Path) -> None:
     result = CliRunner().invoke(main, ["check-config"])
     assert result.exit_code == 0, result.output
@@ -42,19 +47,21 @@ def test_check_config_lists_every_problem_with_file_and_line(env: Path, monkeypa
     result = CliRunner().invoke(main, ["check-config"])
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert any(":42: jurisdictions.lacounty.gov.departments.DEO.contact_policy: Must be one of: full, none." in ln
-               for ln in lines), lines
+    policy_line = line_of(text, "contact_policy: some")
+    assert any(f":{policy_line}: jurisdictions.lacounty.gov.departments.DEO.contact_policy: Must be one of: "
+               "full, none." in ln for ln in lines), lines
     # marshmallow stops at structural problems; fix that one and the rest are reported together
     (conf / "jurisdictions.yaml").write_text(text.replace("contact_policy: some", "contact_policy: none"))
     result = CliRunner().invoke(main, ["check-config"])
     lines = result.output.strip().splitlines()
     assert result.exit_code == 1
-    assert any(ln.endswith(":11: jurisdictions.lacounty.gov.timezone: Unknown time zone 'America/Nowhere'.")
+    tz_line = line_of(text, "timezone: America/Nowhere")
+    assert any(ln.endswith(f":{tz_line}: jurisdictions.lacounty.gov.timezone: Unknown time zone 'America/Nowhere'.")
                for ln in lines), lines
     assert any("departments.DPR.adapter: adapter 'carrier-pigeon' is not installed (installed: " in ln
                for ln in lines), lines
-    assert any(str(graffiti) + ":29: attributes.1.required: Must be true or false (unquoted)." == ln
-               for ln in lines), lines
+    yes_line = line_of(graffiti.read_text(), "required: yes")
+    assert f"{graffiti}:{yes_line}: attributes.1.required: Must be true or false (unquoted)." in lines, lines
     assert lines[-1] == "3 problem(s) found."
 
 
