@@ -78,6 +78,7 @@ class ServiceRequest(Base):
         Index("ix_requests_jur_requested", "jurisdiction_id", "requested_datetime", "id"),
         Index("ix_requests_jur_updated", "jurisdiction_id", "updated_datetime", "id"),
         Index("ix_requests_jur_service", "jurisdiction_id", "service_code", "requested_datetime"),
+        Index("ix_requests_jur_status", "jurisdiction_id", "status", "requested_datetime", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

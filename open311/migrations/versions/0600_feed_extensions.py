@@ -26,6 +26,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("channel", sa.String(length=100), nullable=True))
         batch.add_column(sa.Column("duplicate_of", ID, nullable=True))
         batch.add_column(sa.Column("parent_request_id", ID, nullable=True))
+        batch.create_index("ix_requests_jur_status", ["jurisdiction_id", "status", "requested_datetime", "id"])
     with op.batch_alter_table("status_updates") as batch:
         batch.add_column(sa.Column("feed_txid", sa.BigInteger(), server_default="0", nullable=False))
         batch.create_index("ix_status_updates_feed", ["feed_txid", "id"])
@@ -43,6 +44,7 @@ def downgrade() -> None:
         batch.drop_index("ix_status_updates_feed")
         batch.drop_column("feed_txid")
     with op.batch_alter_table("service_requests") as batch:
+        batch.drop_index("ix_requests_jur_status")
         batch.drop_column("parent_request_id")
         batch.drop_column("duplicate_of")
         batch.drop_column("channel")
