@@ -79,6 +79,7 @@ class ServiceRequest(Base):
         Index("ix_requests_jur_updated", "jurisdiction_id", "updated_datetime", "id"),
         Index("ix_requests_jur_service", "jurisdiction_id", "service_code", "requested_datetime"),
         Index("ix_requests_jur_status", "jurisdiction_id", "status", "requested_datetime", "id"),
+        Index("ix_requests_jur_place", "jurisdiction_id", "lat", "long"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

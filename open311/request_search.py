@@ -20,6 +20,7 @@ DEFAULT_WINDOW = timedelta(days=90)
 MAX_RESULTS = 1000
 METRES_PER_DEGREE_LAT = 110_574.0
 METRES_PER_DEGREE_LONG_AT_EQUATOR = 111_320.0
+ORDER = (ServiceRequest.requested_datetime.desc(), ServiceRequest.id.desc())
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,11 @@ def filtered(jurisdiction: Jurisdiction, query: RequestQuery, now: datetime) -> 
 
 
 def count_capped(session: Session, stmt: Select[ServiceRequest], cap: int) -> int:
-    """How many rows match, counting at most cap + 1 (so a huge feed costs no full scan)."""
-    limited = stmt.with_only_columns(ServiceRequest.id).limit(cap + 1).subquery()
+    """How many rows match, counting at most cap + 1 (so a huge feed costs no full scan).
+
+    The inner query keeps the feed's order so that it walks the same index as the page itself.
+    """
+    limited = stmt.with_only_columns(ServiceRequest.id).order_by(*ORDER).limit(cap + 1).subquery()
     return int(session.scalar(select(func.count()).select_from(limited)) or 0)
 
 
@@ -172,7 +176,6 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
     stmt = filtered(jurisdiction, query, now)
     if stmt is None:
         return RequestPage([], 0 if count_cap else None, None)
-    order = (ServiceRequest.requested_datetime.desc(), ServiceRequest.id.desc())
     with session.begin():
         total = count_capped(session, stmt, count_cap) if count_cap else None
         if query.after is not None:
@@ -182,7 +185,7 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
             stmt = stmt.where(key < bound)
         elif query.page is not None:
             stmt = stmt.offset((query.page - 1) * query.page_size)
-        rows = list(session.scalars(stmt.order_by(*order).limit(query.page_size + 1)))
+        rows = list(session.scalars(stmt.order_by(*ORDER).limit(query.page_size + 1)))
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
     following = Cursor(rows[-1].requested_datetime, rows[-1].id) if more and rows else None

@@ -27,6 +27,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("duplicate_of", ID, nullable=True))
         batch.add_column(sa.Column("parent_request_id", ID, nullable=True))
         batch.create_index("ix_requests_jur_status", ["jurisdiction_id", "status", "requested_datetime", "id"])
+        batch.create_index("ix_requests_jur_place", ["jurisdiction_id", "lat", "long"])
     with op.batch_alter_table("status_updates") as batch:
         batch.add_column(sa.Column("feed_txid", sa.BigInteger(), server_default="0", nullable=False))
         batch.create_index("ix_status_updates_feed", ["feed_txid", "id"])
@@ -44,6 +45,7 @@ def downgrade() -> None:
         batch.drop_index("ix_status_updates_feed")
         batch.drop_column("feed_txid")
     with op.batch_alter_table("service_requests") as batch:
+        batch.drop_index("ix_requests_jur_place")
         batch.drop_index("ix_requests_jur_status")
         batch.drop_column("parent_request_id")
         batch.drop_column("duplicate_of")
