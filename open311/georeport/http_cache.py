@@ -21,7 +21,7 @@ def _is_json_get() -> bool:
     return request.method in ("GET", "HEAD") and request.path.endswith(".json")
 
 
-@blp.before_request  # type: ignore[untyped-decorator]
+@blp.before_request
 def check_callback() -> None:
     """Refuse a JSONP callback name that is not a plain identifier path (before the view runs)."""
     callback = request.args.get("callback")
@@ -37,7 +37,7 @@ def _wrap_jsonp(response: Response, callback: str) -> None:
     response.headers["X-Content-Type-Options"] = "nosniff"
 
 
-@blp.after_request  # type: ignore[untyped-decorator]
+@blp.after_request
 def finish_get(response: Response) -> Response:
     """Add CORS, Cache-Control, JSONP wrapping and validators; answer 304 when the client's copy is current."""
     if request.method not in ("GET", "HEAD"):

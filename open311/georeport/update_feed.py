@@ -16,6 +16,7 @@ from ..service_requests import parse_ids
 from ..updates_feed import UpdateCursor, UpdatesQuery, find_updates
 from .blueprint import blp
 from .feed_params import Problems, date_param, int_param
+from .openapi import UPDATE_FEED_PARAMETERS
 from .paging import url_with
 from .parsing import param, param_list
 from .render import Many
@@ -58,6 +59,7 @@ def _query(tz: Any) -> UpdatesQuery:
 class ServiceRequestUpdates(MethodView):
     """Status updates of requests (mySociety's GET Service Request Updates)."""
 
+    @blp.doc(parameters=UPDATE_FEED_PARAMETERS)
     def get(self, fmt: str) -> Response:
         """Updates in commit order; follow X-Next-Cursor / Link rel=next to never miss or re-read one."""
         check_format(fmt)

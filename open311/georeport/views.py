@@ -19,6 +19,7 @@ from .blueprint import blp
 from .exports import EXPORTS
 from .feed import feed_response
 from .feed_params import Problems, flag
+from .openapi import FEED_PARAMETERS, PAGING_HEADERS
 from .parsing import param, parse_submission
 from .respond import raw_response, respond
 
@@ -110,8 +111,13 @@ def _api_key(fields: dict[str, str] | Any) -> str | None:
 class Requests(MethodView):
     """GET Service Requests and POST Service Request."""
 
+    @blp.doc(parameters=FEED_PARAMETERS, responses={"200": {"description": "Requests (spec shape); paging in "
+                                                            "headers", "headers": PAGING_HEADERS}})
     def get(self, fmt: str) -> Response:
-        """Requests of the last 90 days (or the given window), newest first, at most 1000 (or a page)."""
+        """Requests of the last 90 days (or the given window), newest first, at most 1000 (or a page).
+
+        Formats: xml, json, and the exports csv (formula-safe) and geojson (FeatureCollection).
+        """
         if fmt in EXPORTS:
             return EXPORTS[fmt]()
         check_format(fmt)
