@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from open311.catalog import load_catalog, parse_duration
+from open311.catalog import load_catalog
+from open311.dates import parse_duration
 from tests.conftest import ROOT
 
 DEPARTMENTS = {"DPW", "DPR", "DPH", "DRP", "DEO"}
