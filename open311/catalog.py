@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Collection, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from .catalog_checks import Located, duplicates, semantic_problems
 from .dates import parse_duration
 from .validation import StrictBoolean, StrictString, error_paths
-from .yamlfile import YamlDocument, load_yaml
+from .yamlfile import YamlDocument, parse_yaml
 
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
 SERVICE_TYPES = ("realtime", "batch", "blackbox")
@@ -156,44 +157,68 @@ def load_service(path: Path, departments: Collection[str],
                  area_rules: Collection[str] | None = None) -> tuple[Service | None, list[str]]:
     """Load and validate one service file; return the service (or None) and its problems."""
     loaded = _load_file(path, departments, area_rules)
-    return loaded.service, loaded.problems
+    return loaded.service, list(loaded.problems)
 
 
 @dataclass(frozen=True)
 class _Loaded:
-    """One file after both passes: the service when valid, its problems, and its YAML for cross-file checks."""
+    """One file after both passes: the service when valid, its problems, its YAML for cross-file checks
+    and its validated content as canonical JSON (for the catalog fingerprint)."""
 
     service: Service | None
-    problems: list[str]
+    problems: tuple[str, ...]
     doc: YamlDocument | None = None
+    canonical: str = ""
+
+
+@functools.cache
+def _schema() -> ServiceSchema:
+    """One schema instance for every file (building nested schemas is most of marshmallow's cost)."""
+    return ServiceSchema()
 
 
 def _load_file(path: Path, departments: Collection[str], area_rules: Collection[str] | None) -> _Loaded:
-    """Structural pass (marshmallow) and semantic pass (on the raw YAML, so it runs even when the
-    structure is wrong); problems sorted by line."""
+    """Read one file and check it; identical content is checked once per process."""
     try:
-        doc: YamlDocument = load_yaml(path)
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        return _Loaded(None, [f"{path}: cannot read: {exc}"])
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _Loaded(None, (f"{path}: cannot read: {exc}",))
+    rules = frozenset(area_rules) if area_rules is not None else None
+    return _check_text(str(path), text, frozenset(departments), rules)
+
+
+@functools.lru_cache(maxsize=2048)
+def _check_text(source: str, text: str, departments: frozenset[str], area_rules: frozenset[str] | None) -> _Loaded:
+    """Structural pass (marshmallow) and semantic pass (on the raw YAML, so it runs even when the
+    structure is wrong); problems sorted by line. Pure, so cached: tests build many apps."""
+    path = Path(source)
+    try:
+        doc = parse_yaml(path, text)
+    except yaml.YAMLError as exc:
+        return _Loaded(None, (f"{path}: cannot read: {exc}",))
     if not isinstance(doc.data, Mapping):
-        return _Loaded(None, [f"{path}:1: (document) Must be a mapping of service fields."], doc)
+        return _Loaded(None, (f"{path}:1: (document) Must be a mapping of service fields.",), doc)
     found: list[tuple[tuple[str | int, ...], str]] = []
     data: dict[str, Any] | None = None
     try:
-        data = ServiceSchema().load(doc.data)
+        data = _schema().load(doc.data)
     except ValidationError as exc:
         found.extend(error_paths(exc.messages))
     found.extend(semantic_problems(doc.data, path.stem, departments, area_rules))
     found.sort(key=lambda problem: doc.line_of(problem[0]) or 0)
-    problems = [f"{doc.where(p)}: {m}" for p, m in found]
-    service = _build_service(data, str(path)) if data is not None and not problems else None
-    return _Loaded(service, problems, doc)
+    problems = tuple(f"{doc.where(p)}: {m}" for p, m in found)
+    if data is None or problems:
+        return _Loaded(None, problems, doc)
+    return _Loaded(_build_service(data, source), (), doc, json.dumps(data, sort_keys=True, default=str))
 
 
-def fingerprint_of(services: Mapping[str, Service]) -> str:
-    """A stable content hash of a set of services (changes whenever any definition does)."""
-    canon = json.dumps([asdict(s) | {"source": ""} for s in services.values()], sort_keys=True, default=str)
-    return hashlib.sha256(canon.encode()).hexdigest()[:16]
+def fingerprint_of(canonicals: Iterable[str]) -> str:
+    """A stable content hash of a catalog's definitions (changes whenever any definition does)."""
+    digest = hashlib.sha256()
+    for canonical in canonicals:
+        digest.update(canonical.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
 
 
 def definition_files(directory: Path) -> list[Path]:
@@ -232,6 +257,13 @@ def load_catalog(directory: Path, jurisdiction_id: str, departments: Collection[
     for _, item in loaded:
         problems.extend(item.problems)
     problems.extend(_cross_file_problems(loaded))
-    services = {item.service.service_code: item.service for _, item in loaded if item.service is not None}
-    ordered = dict(sorted(services.items(), key=lambda kv: ((kv[1].group or "").lower(), kv[1].service_name.lower())))
-    return Catalog(jurisdiction_id, ordered, fingerprint_of(ordered)), problems
+    valid = sorted((item for _, item in loaded if item.service is not None),
+                   key=lambda item: _display_order(item.service))
+    services = {item.service.service_code: item.service for item in valid if item.service is not None}
+    return Catalog(jurisdiction_id, services, fingerprint_of(item.canonical for item in valid)), problems
+
+
+def _display_order(service: Service | None) -> tuple[str, str, str]:
+    """Services are listed by group, then name (then code, so the order is total)."""
+    assert service is not None
+    return (service.group or "").lower(), service.service_name.lower(), service.service_code

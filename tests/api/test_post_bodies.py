@@ -71,7 +71,7 @@ def test_json_body(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
             "description": "Three cars", "jurisdiction_id": ""}
     r = client.post("/open311/v2/requests.json", data=json.dumps(body), content_type="application/json")
     row = stored(gateway, new_id(r))
-    assert row.attributes == {"vehicle_count": 3, "condition": ["wrecked"], "first_seen": "2026-03-01T00:00:00Z"}
+    assert row.attributes == {"vehicle_count": 3, "condition": ["wrecked"], "first_seen": "2026-03-01T00:00:00-08:00"}
     assert (row.lat, row.long) == (34.02, -118.17)
 
 
