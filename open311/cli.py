@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from typing import Any
 
 import click
@@ -52,7 +53,10 @@ def check_config(path: str) -> None:
         click.echo(f"{len(exc.problems)} problem(s) found.", err=True)
         raise SystemExit(1) from None
     for jur in config.jurisdictions.values():
-        click.echo(f"{jur.id}: {len(jur.departments)} departments, {len(jur.catalog.services)} services")
+        counts = Counter(s.department for s in jur.catalog.services.values())
+        per_department = ", ".join(f"{code} {counts[code]}" for code in jur.departments)
+        click.echo(f"{jur.id}: {len(jur.departments)} departments, {len(jur.catalog.services)} services "
+                   f"({per_department})")
     click.echo("configuration OK")
 
 

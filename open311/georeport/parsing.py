@@ -14,7 +14,9 @@ from ..errors import BadRequest
 from ..service_requests import Submission
 from .xmlsafe import parse_xml
 
-ATTRIBUTE_KEY = re.compile(r"^attributes?\[([^\]]{1,128})\](?:\[\])?$")
+# attribute[code], attribute[code][] (the spec's multivaluelist form) and attribute[code][0] (indexed
+# arrays, as qs/axios and PHP clients send them).
+ATTRIBUTE_KEY = re.compile(r"^attributes?\[([^\]]{1,128})\](?:\[[0-9]{0,4}\])?$")
 # Characters XML 1.0 cannot carry; refused on input so no stored value can break a feed.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 MAX_ATTRIBUTES = 100
@@ -77,13 +79,25 @@ def _from_pairs(pairs: Iterable[tuple[str, Any]]) -> Submission:
     return Submission(fields=fields, attributes=attributes)
 
 
+def _json_answers(value: Any) -> Iterable[tuple[str, Any]]:
+    """(code, answer) pairs of a JSON `attributes` member: an object of code -> value(s), or a list
+    of {"code": ..., "value" or "values": ...} objects (the XML body's shape)."""
+    if isinstance(value, dict):
+        yield from value.items()
+        return
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+            raise BadRequest('Each item of a JSON attributes list must be an object with a "code".')
+        yield item["code"], item.get("values", item.get("value"))
+
+
 def _json_pairs(data: Any) -> Iterable[tuple[str, str]]:
     """Flatten a JSON object body; `attributes`/`attribute` may be an object of code -> value(s)."""
     if not isinstance(data, dict):
         raise BadRequest("The JSON body must be an object of request fields.")
     for name, value in data.items():
-        if name in ("attributes", "attribute") and isinstance(value, dict):
-            for code, answer in value.items():
+        if name in ("attributes", "attribute") and isinstance(value, dict | list):
+            for code, answer in _json_answers(value):
                 for item in answer if isinstance(answer, list) else [answer]:
                     if item is not None:
                         yield f"attribute[{code}]", _scalar_text(item, code)
