@@ -128,7 +128,8 @@ class SalesforceAdapter(Adapter):
         ext, notes = self.options["external_id_field"], self.options["notes_field"]
         columns = ", ".join(["Id", ext, "Status", "LastModifiedDate"] + ([notes] if notes else []))
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        soql = (f"SELECT {columns} FROM Case WHERE {ext} != null AND LastModifiedDate >= {stamp} "
+        # Field names are validated API names and the stamp is formatted here: nothing untrusted is spliced.
+        soql = (f"SELECT {columns} FROM Case WHERE {ext} != null AND LastModifiedDate >= {stamp} "  # noqa: S608
                 "ORDER BY LastModifiedDate ASC")
         prefix = f"/services/data/{self.options['api_version']}/query"
         page: Reply = self._call("GET", prefix, "salesforce query", params={"q": soql})

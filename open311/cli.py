@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -15,7 +16,7 @@ from .delivery_cli import register
 from .errors import ConfigError
 from .gateway import Gateway
 from .keys import create_key, list_keys, revoke_key
-from .schema import current_revision, upgrade
+from .schema import current_revision, has_tables, upgrade
 
 
 def _app(**overrides: Any) -> Flask:
@@ -143,6 +144,11 @@ def serve(host: str, port: int, workers: int, threads: int, in_process: bool | N
         workers = 1
     if in_process is None:
         in_process = sqlite
+    if in_process:
+        if not has_tables(_gateway(app).engine):
+            click.echo("error: the database has no tables yet; run `open311 db upgrade` first.", err=True)
+            raise SystemExit(2)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if in_process and workers > 1:
         click.echo("In-process relay and sync need --workers 1; run `open311 relay` and `open311 sync` instead.",
                    err=True)

@@ -120,7 +120,8 @@ class ConfigSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    discovery = fields.Nested(DiscoverySchema, load_default=dict)
+    # A missing section still gets its fields' defaults (a plain dict default would skip them).
+    discovery = fields.Nested(DiscoverySchema, load_default=lambda: DiscoverySchema().load({}))
     jurisdictions = KeyedMapping(keys=StrictString(), values=fields.Nested(JurisdictionSchema), required=True,
                                 validate=validate.Length(min=1))
     # Sections owned by other parts of the gateway (service areas, media, limits ...).

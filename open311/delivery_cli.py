@@ -13,6 +13,7 @@ from .dates import format_w3c
 from .gateway import Gateway
 from .outbox import DEAD, STATES, list_messages, requeue_dead
 from .relay import Relay
+from .schema import has_tables
 from .sync import run_sync, sync_all
 from .tuning import DeliverySettings, SyncSettings
 from .workers import stop_on_signals
@@ -24,7 +25,11 @@ def _setup_logging() -> None:
 
 
 def _gateway(app: Flask) -> Gateway:
+    """The app's gateway, after checking that its database has been set up."""
     gateway: Gateway = app.extensions["open311"]
+    if not has_tables(gateway.engine):
+        click.echo("error: the database has no tables yet; run `open311 db upgrade` first.", err=True)
+        raise SystemExit(2)
     return gateway
 
 
@@ -37,9 +42,10 @@ def register(main: click.Group, build_app: Callable[[], Flask]) -> None:
         """Deliver the outbox to the departments' back offices until SIGTERM/SIGINT."""
         _setup_logging()
         app = build_app()
+        gateway = _gateway(app)
         stop = threading.Event()
         stop_on_signals(stop)
-        runner = Relay(_gateway(app), DeliverySettings.from_config(app.config), stop=stop)
+        runner = Relay(gateway, DeliverySettings.from_config(app.config), stop=stop)
         delivered = runner.run(once=once)
         click.echo(f"relay stopped: {delivered} ticket(s) delivered")
 
