@@ -15,10 +15,17 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 Handler = Callable[[Request], Response]
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No access log lines: the peers answer thousands of requests in some tests."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
 
 
 def free_port() -> int:
@@ -32,7 +39,7 @@ def free_port() -> int:
 def http_peer(handler: Handler, port: int = 0) -> Iterator[str]:
     """Serve `handler` on 127.0.0.1 in threads; yield the base URL."""
     app = Request.application(handler)
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 from flask import Flask
@@ -159,7 +159,7 @@ def test_stop_finishes_the_delivery_in_hand_and_releases_the_rest(scripted: Gate
 
 
 def test_undeliverable_rows_are_dead_letters(scripted: Gateway, clock: Clock) -> None:
-    (rid,) = seed_requests(scripted, 1)
+    seed_requests(scripted, 1)
     with scripted.session() as session, session.begin():
         session.get(OutboxMessage, 1).department = "GONE"  # type: ignore[union-attr]
     relay(scripted).run(once=True)
