@@ -48,7 +48,8 @@ def test_sigkill_at_random_moments_never_loses_or_duplicates(make_app: Callable[
             proc = subprocess.Popen([OPEN311, "relay"], env=env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
             target = rng.randint(20, 150)  # a random moment in the middle of delivering
-            wait_until(lambda: office.posts.total() - before >= target or proc.poll() is not None, 20, 0.005)
+            wait_until(lambda p=proc, b=before, t=target: office.posts.total() - b >= t or p.poll() is not None,
+                       20, 0.005)
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             kills += 1
@@ -59,4 +60,4 @@ def test_sigkill_at_random_moments_never_loses_or_duplicates(make_app: Callable[
     assert len(office.tickets) == TICKETS
     assert set(office.created.values()) == {1}
     assert outbox_states(gateway) == {"done": TICKETS}
-    print(f"{kills} kills, {office.posts.total()} POSTs for {TICKETS} tickets")  # noqa: T201
+    print(f"{kills} kills, {office.posts.total()} POSTs for {TICKETS} tickets")
