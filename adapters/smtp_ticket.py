@@ -102,10 +102,14 @@ class EmailAdapter(Adapter):
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(o["host"], o["port"], timeout=o["timeout"], context=context)
         else:
             smtp = smtplib.SMTP(o["host"], o["port"], timeout=o["timeout"])
+        try:
             if o["security"] == "starttls":
                 smtp.starttls(context=context)
-        if o["username"]:
-            smtp.login(o["username"], o["password"])
+            if o["username"]:
+                smtp.login(o["username"], o["password"])
+        except BaseException:
+            smtp.close()  # a refused STARTTLS or login must not leak the socket
+            raise
         return smtp
 
     def deliver(self, ticket: Ticket) -> Receipt:
