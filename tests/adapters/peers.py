@@ -155,6 +155,7 @@ class SalesforceOrg:
         self.ids = itertools.count(1)
         self.base = ""
         self.queries: list[str] = []
+        self.unknown_fields: set[str] = set()
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -193,9 +194,10 @@ class SalesforceOrg:
             return json_response([{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}], status,
                                  headers={"Retry-After": "7"} if status in (429, 503) else None)
         body = request.get_json()
-        if not body.get("Subject"):
-            return json_response([{"message": "Required fields are missing: [Subject]",
-                                   "errorCode": "REQUIRED_FIELD_MISSING", "fields": ["Subject"]}], 400)
+        unknown = sorted(set(body) & self.unknown_fields)
+        if unknown:
+            return json_response([{"message": f"No such column '{unknown[0]}' on sobject of type Case",
+                                   "errorCode": "INVALID_FIELD"}], 400)
         with self.lock:
             created = value not in self.cases
             case = self.cases.setdefault(value, {"Id": f"500{next(self.ids):012d}", "Status": "New",
