@@ -50,9 +50,9 @@ def scripted(status: int, body: bytes = b"", headers: dict[str, str] | None = No
 ])
 def test_webhook_statuses(status: int, headers: dict[str, str] | None, error: type[Exception],
                           retry_after: float | None) -> None:
-    with http_peer(scripted(status, b"secret echo ada@example.org", headers)) as base:
-        with pytest.raises(error) as raised:
-            webhook(f"{base}/t").deliver(TICKET)
+    with http_peer(scripted(status, b"secret echo ada@example.org", headers)) as base, \
+            pytest.raises(error) as raised:
+        webhook(f"{base}/t").deliver(TICKET)
     assert "ada@example.org" not in str(raised.value)  # bodies never reach our messages (they may echo data)
     if isinstance(raised.value, TemporaryError):
         assert raised.value.retry_after == retry_after
