@@ -86,9 +86,10 @@ class SalesforceAdapter(Adapter):
 
     def _call(self, method: str, path: str, what: str, **kwargs: Any) -> Reply:
         """An authenticated REST call; a 401 (expired or revoked session) logs in again once."""
+        extra = kwargs.pop("headers", {})
         for attempt in (0, 1):
             token, instance = self._session(renew=attempt == 1)
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **kwargs.pop("headers", {})}
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **extra}
             reply = send(self.http, method, instance + path, self.options, what, headers=headers, **kwargs)
             if reply.status != 401:
                 break

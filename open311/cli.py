@@ -148,6 +148,7 @@ def serve(host: str, port: int, workers: int, threads: int, in_process: bool | N
         if not has_tables(_gateway(app).engine):
             click.echo("error: the database has no tables yet; run `open311 db upgrade` first.", err=True)
             raise SystemExit(2)
+        _gateway(app).engine.dispose()  # no connection opened here may cross gunicorn's fork
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if in_process and workers > 1:
         click.echo("In-process relay and sync need --workers 1; run `open311 relay` and `open311 sync` instead.",

@@ -9,6 +9,8 @@ import secrets
 import socket
 import threading
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from .adapter import PermanentError, TemporaryError
 from .gateway import Gateway
 from .outbox import (
@@ -46,7 +48,15 @@ class Relay:
     def run(self, *, once: bool = False) -> int:
         """Deliver until stopped (or, with `once`, until nothing is due); return how many were delivered."""
         while not self.stop.is_set():
-            if self.run_batch() == 0:
+            try:
+                claimed = self.run_batch()
+            except SQLAlchemyError as exc:  # the database is unavailable: the rows wait there, so do we
+                if once:
+                    raise
+                log.error("relay %s: database error, retrying shortly: %s", self.worker, type(exc).__name__)
+                self.stop.wait(max(self.settings.poll, 1.0))
+                continue
+            if claimed == 0:
                 if once:
                     break
                 self.stop.wait(self.settings.poll)

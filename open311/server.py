@@ -41,6 +41,8 @@ def background_hooks(app: Flask) -> dict[str, Any]:
     state: dict[str, BackgroundWorkers] = {}
 
     def post_worker_init(worker: Any) -> None:
+        # Connections pooled before the fork belong to the parent: never reuse them here.
+        app.extensions["open311"].engine.dispose(close=False)
         workers = BackgroundWorkers(app.extensions["open311"], DeliverySettings.from_config(app.config),
                                     SyncSettings.from_config(app.config))
         workers.start()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .adapter import Adapter, AdapterError, RemoteUpdate
@@ -139,7 +140,12 @@ def run_sync(gateway: Gateway, settings: SyncSettings, stop: threading.Event, *,
     """Pull every `interval` seconds until stopped (once with `once`); return the number of pulls."""
     rounds = 0
     while not stop.is_set():
-        sync_all(gateway, settings)
+        try:
+            sync_all(gateway, settings)
+        except SQLAlchemyError as exc:  # the database is unavailable: the windows wait for the next round
+            if once:
+                raise
+            log.error("sync: database error, retrying next round: %s", type(exc).__name__)
         rounds += 1
         if once:
             break

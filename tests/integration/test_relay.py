@@ -6,6 +6,7 @@ import json
 import random
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -185,3 +186,26 @@ def test_background_threads_deliver_and_stop(scripted: Gateway) -> None:
     assert outbox_states(scripted) == {"done": 3}
 
 
+
+
+def test_a_database_error_pauses_the_relay_loop_instead_of_ending_it(scripted: Gateway,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import open311.relay as relay_module
+
+    seed_requests(scripted, 1)
+    real, calls = relay_module.claim_due, []
+
+    def flaky(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(relay_module, "claim_due", flaky)
+    runner = relay(scripted, replace(SETTINGS, poll=0.01))
+    ScriptedAdapter.on_deliver = runner.stop.set
+    with pytest.raises(OperationalError):
+        runner.run(once=True)   # --once reports the failure (exit non-zero) ...
+    assert runner.run() == 1    # ... a long-running relay waits and carries on
