@@ -108,10 +108,10 @@ def _json_pairs(data: Any) -> Iterable[tuple[str, str]]:
             yield name, _scalar_text(value, name)
 
 
-def _xml_pairs(root: etree._Element) -> Iterable[tuple[str, str]]:
+def _xml_pairs(root: etree._Element, roots: tuple[str, ...]) -> Iterable[tuple[str, str]]:
     """Flatten an XML <request> body; attributes as <attributes><attribute><code/><value/>...</attribute>."""
-    if root.tag not in ("request", "service_request"):
-        raise BadRequest("The XML body's root element must be <request>.")
+    if root.tag not in roots:
+        raise BadRequest(f"The XML body's root element must be <{roots[0]}>.")
     for child in root:
         if child.tag in ("attributes", "attribute"):
             items = list(child) if child.tag == "attributes" else [child]
@@ -124,8 +124,11 @@ def _xml_pairs(root: etree._Element) -> Iterable[tuple[str, str]]:
             yield str(child.tag), child.text or ""
 
 
-def parse_submission(request: Request) -> Submission:
-    """Parse a POST body of any accepted type into a Submission (format of the reply is separate)."""
+def parse_submission(request: Request, roots: tuple[str, ...] = ("request", "service_request")) -> Submission:
+    """Parse a POST body of any accepted type into a Submission (format of the reply is separate).
+
+    `roots` are the accepted root elements of an XML body.
+    """
     mimetype = request.mimetype
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
         pairs = list(request.form.items(multi=True))
@@ -139,5 +142,5 @@ def parse_submission(request: Request) -> Submission:
             raise BadRequest("Malformed JSON body.") from None
         return _from_pairs(_json_pairs(data))
     if mimetype in ("text/xml", "application/xml") or mimetype.endswith("+xml"):
-        return _from_pairs(_xml_pairs(parse_xml(request.get_data(cache=True))))
+        return _from_pairs(_xml_pairs(parse_xml(request.get_data(cache=True)), roots))
     raise BadRequest(f"Unsupported Content-Type {mimetype[:80]!r}: send form-encoded, JSON or XML.")
