@@ -11,11 +11,12 @@ from typing import Any
 import requests
 from flask import Flask
 
-from .adapter import Adapter, load_adapter_class, validate_options
+from .adapter import Adapter, load_adapter_class, make_http_session, validate_options
 from .config import DEFAULT_CONFIG, GatewayConfig, load_config
 from .dates import utcnow
 from .db import create_schema, default_database_url, make_engine, make_session_factory
 from .gateway import Gateway
+from .tuning import apply_environment
 from .yamlfile import expand_env
 
 __all__ = ["create_app"]
@@ -57,15 +58,13 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, adapters: Mappin
                                           or default_database_url(app.instance_path))
     if test_config:
         app.config.update(test_config)
-    config = load_config(Path(app.config["OPEN311_CONFIG"]))
+    apply_environment(app.config)
+    registry: Mapping[str, Any] | None = {**_installed(), **adapters} if adapters is not None else None
+    config = load_config(Path(app.config["OPEN311_CONFIG"]), registry)
     engine = make_engine(app.config["OPEN311_DATABASE_URL"])
     if app.config["OPEN311_CREATE_SCHEMA"]:
         create_schema(engine)
-    http = requests.Session()
-    if adapters is not None:
-        registry: Mapping[str, Any] | None = {**_installed(), **adapters}
-    else:
-        registry = None
+    http = make_http_session()
     app.extensions["open311"] = Gateway(
         config=config, engine=engine, sessions=make_session_factory(engine),
         adapters=build_adapters(config, registry, http), clock=app.config.get("OPEN311_CLOCK") or utcnow,

@@ -87,7 +87,12 @@ class Receipt:
 
 @dataclass(frozen=True)
 class RemoteUpdate:
-    """One status change read from (or pushed by) a back office."""
+    """One status change read from (or pushed by) a back office.
+
+    `update_id` is unique within the department and stable across reads; `status` is the back
+    office's own status (mapped through the department's status_map); the request is found by our
+    `service_request_id` when given, else by the `external_id` the back office returned on delivery.
+    """
 
     update_id: str
     external_id: str | None
@@ -95,6 +100,7 @@ class RemoteUpdate:
     status: str
     updated_datetime: datetime
     description: str | None = None
+    media_url: str | None = None
 
 
 class EmptyOptions(marshmallow.Schema):
@@ -116,8 +122,22 @@ class Adapter(abc.ABC):
         """Hand one ticket to the back office; raise TemporaryError or PermanentError on failure."""
 
     def fetch_updates(self, *, since: datetime, external_ids: Sequence[str]) -> Iterable[RemoteUpdate]:
-        """Return status changes made since `since` (adapters with supports_updates override this)."""
+        """Return status changes made since `since` (adapters with supports_updates override this).
+
+        `external_ids` are the back-office ids of the department's delivered, still relevant tickets.
+        The sync stores each update before it asks for the next one, so a generator may acknowledge
+        what it yielded (move a reply file away, say) when it is resumed. Raise TemporaryError or
+        PermanentError when the back office cannot be read; values are untrusted and cleaned on store.
+        """
         return ()
+
+
+def make_http_session() -> requests.Session:
+    """The one HTTP session every adapter shares: pooled connections, never following a redirect."""
+    session = requests.Session()
+    session.max_redirects = 0
+    session.headers["User-Agent"] = "open311-gateway"
+    return session
 
 
 def available_adapters() -> dict[str, Any]:
@@ -130,7 +150,10 @@ def load_adapter_class(name: str, registry: Mapping[str, Any] | None = None) -> 
     found = available_adapters() if registry is None else registry
     if name not in found:
         raise LookupError(f"adapter {name!r} is not installed (installed: {', '.join(sorted(found)) or 'none'})")
-    cls = found[name].load() if hasattr(found[name], "load") else found[name]
+    try:
+        cls = found[name].load() if hasattr(found[name], "load") else found[name]
+    except Exception as exc:  # a broken third-party package must not crash start-up without a word
+        raise LookupError(f"adapter {name!r} cannot be loaded: {type(exc).__name__}: {exc}") from exc
     if not (isinstance(cls, type) and issubclass(cls, Adapter)):
         raise LookupError(f"adapter {name!r} does not implement open311.adapter.Adapter")
     return cls

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Collection, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,15 +15,15 @@ from typing import Any
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from .catalog_checks import Located, duplicates, semantic_problems
+from .dates import parse_duration
 from .validation import StrictBoolean, StrictString, error_paths
-from .yamlfile import YamlDocument, load_yaml
+from .yamlfile import YamlDocument, parse_yaml
 
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
-LIST_DATATYPES = ("singlevaluelist", "multivaluelist")
 SERVICE_TYPES = ("realtime", "batch", "blackbox")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _CODE_ERROR = "Must be 1-64 letters, digits, '_', '-' or '.'."
-_DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 
 
 @dataclass(frozen=True)
@@ -89,15 +90,6 @@ class Catalog:
         return self.services.get(service_code)
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse an ISO 8601 duration limited to weeks, days, hours and minutes (P2D, PT48H)."""
-    m = _DURATION.match(text)
-    if not m or text in ("P", "PT") or text.endswith("T"):
-        raise ValueError(f"not an ISO 8601 duration like P2D or PT48H: {text!r}")
-    weeks, days, hours, minutes = (int(g) if g else 0 for g in m.groups())
-    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
-
-
 class ValueSchema(Schema):
     """A list option: key and name, both strings."""
 
@@ -144,49 +136,6 @@ class ServiceSchema(Schema):
     attributes = fields.List(fields.Nested(AttributeSchema), load_default=list)
 
 
-def _semantic_problems(data: Mapping[str, Any], stem: str, departments: Collection[str],
-                       area_rules: Collection[str] | None) -> list[tuple[tuple[str | int, ...], str]]:
-    """Cross-field checks marshmallow cannot express; returns (path, message) pairs."""
-    problems: list[tuple[tuple[str | int, ...], str]] = []
-    if data["service_code"] != stem:
-        problems.append((("service_code",), f"Must equal the file name {stem!r}."))
-    if data["department"] not in departments:
-        problems.append((("department",), f"Unknown department {data['department']!r}; "
-                         f"configured: {', '.join(sorted(departments)) or 'none'}."))
-    area = data.get("service_area")
-    if area is not None and area_rules is not None and area not in area_rules:
-        problems.append((("service_area",), f"Unknown service-area rule {area!r}."))
-    if data.get("expected_response"):
-        try:
-            parse_duration(data["expected_response"])
-        except ValueError as exc:
-            problems.append((("expected_response",), str(exc)))
-    seen_codes: dict[str, int] = {}
-    seen_orders: dict[int, int] = {}
-    for i, attr in enumerate(data["attributes"]):
-        path: tuple[str | int, ...] = ("attributes", i)
-        if attr["code"] in seen_codes:
-            first = seen_codes[attr["code"]]
-            problems.append(((*path, "code"), f"Duplicate code {attr['code']!r} (also attribute {first})."))
-        seen_codes.setdefault(attr["code"], i)
-        if attr["order"] in seen_orders:
-            first = seen_orders[attr["order"]]
-            problems.append(((*path, "order"), f"Duplicate order {attr['order']} (also attribute {first})."))
-        seen_orders.setdefault(attr["order"], i)
-        if attr["required"] and not attr["variable"]:
-            problems.append(((*path, "required"),
-                             "An attribute with variable: false is informational and cannot be required."))
-        is_list = attr["datatype"] in LIST_DATATYPES
-        if is_list and not attr["values"]:
-            problems.append(((*path, "values"), f"A {attr['datatype']} needs at least one value."))
-        if not is_list and attr["values"]:
-            problems.append(((*path, "values"), f"A {attr['datatype']} attribute takes no values."))
-        keys = [v["key"] for v in attr["values"]]
-        for dup in sorted({k for k in keys if keys.count(k) > 1}):
-            problems.append(((*path, "values"), f"Duplicate value key {dup!r}."))
-    return problems
-
-
 def _build_service(data: Mapping[str, Any], source: str) -> Service:
     """Turn validated data into a frozen Service."""
     attrs = tuple(sorted((
@@ -207,40 +156,114 @@ def _build_service(data: Mapping[str, Any], source: str) -> Service:
 def load_service(path: Path, departments: Collection[str],
                  area_rules: Collection[str] | None = None) -> tuple[Service | None, list[str]]:
     """Load and validate one service file; return the service (or None) and its problems."""
+    loaded = _load_file(path, departments, area_rules)
+    return loaded.service, list(loaded.problems)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """One file after both passes: the service when valid, its problems, its YAML for cross-file checks
+    and its validated content as canonical JSON (for the catalog fingerprint)."""
+
+    service: Service | None
+    problems: tuple[str, ...]
+    doc: YamlDocument | None = None
+    canonical: str = ""
+
+
+@functools.cache
+def _schema() -> ServiceSchema:
+    """One schema instance for every file (building nested schemas is most of marshmallow's cost)."""
+    return ServiceSchema()
+
+
+def _load_file(path: Path, departments: Collection[str], area_rules: Collection[str] | None) -> _Loaded:
+    """Read one file and check it; identical content is checked once per process."""
     try:
-        doc: YamlDocument = load_yaml(path)
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        return None, [f"{path}: cannot read: {exc}"]
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _Loaded(None, (f"{path}: cannot read: {exc}",))
+    rules = frozenset(area_rules) if area_rules is not None else None
+    return _check_text(str(path), text, frozenset(departments), rules)
+
+
+@functools.lru_cache(maxsize=2048)
+def _check_text(source: str, text: str, departments: frozenset[str], area_rules: frozenset[str] | None) -> _Loaded:
+    """Structural pass (marshmallow) and semantic pass (on the raw YAML, so it runs even when the
+    structure is wrong); problems sorted by line. Pure, so cached: tests build many apps."""
+    path = Path(source)
+    try:
+        doc = parse_yaml(path, text)
+    except yaml.YAMLError as exc:
+        return _Loaded(None, (f"{path}: cannot read: {exc}",))
     if not isinstance(doc.data, Mapping):
-        return None, [f"{path}:1: (document) Must be a mapping of service fields."]
+        return _Loaded(None, (f"{path}:1: (document) Must be a mapping of service fields.",), doc)
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    data: dict[str, Any] | None = None
     try:
-        data = ServiceSchema().load(doc.data)
+        data = _schema().load(doc.data)
     except ValidationError as exc:
-        return None, [f"{doc.where(p)}: {m}" for p, m in error_paths(exc.messages)]
-    problems = [f"{doc.where(p)}: {m}" for p, m in _semantic_problems(data, path.stem, departments, area_rules)]
-    return (None if problems else _build_service(data, str(path))), problems
+        found.extend(error_paths(exc.messages))
+    found.extend(semantic_problems(doc.data, path.stem, departments, area_rules))
+    found.sort(key=lambda problem: doc.line_of(problem[0]) or 0)
+    problems = tuple(f"{doc.where(p)}: {m}" for p, m in found)
+    if data is None or problems:
+        return _Loaded(None, problems, doc)
+    return _Loaded(_build_service(data, source), (), doc, json.dumps(data, sort_keys=True, default=str))
 
 
-def fingerprint_of(services: Mapping[str, Service]) -> str:
-    """A stable content hash of a set of services (changes whenever any definition does)."""
-    canon = json.dumps([asdict(s) | {"source": ""} for s in services.values()], sort_keys=True, default=str)
-    return hashlib.sha256(canon.encode()).hexdigest()[:16]
+def fingerprint_of(canonicals: Iterable[str]) -> str:
+    """A stable content hash of a catalog's definitions (changes whenever any definition does)."""
+    digest = hashlib.sha256()
+    for canonical in canonicals:
+        digest.update(canonical.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def definition_files(directory: Path) -> list[Path]:
+    """The service files of a directory: *.yaml and *.yml in any letter case, hidden files skipped."""
+    return sorted(p for p in directory.iterdir()
+                  if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith(".") and p.is_file())
+
+
+def _cross_file_problems(loaded: list[tuple[Path, _Loaded]]) -> list[str]:
+    """One catalog, many files: codes (also across letter case, which collide in URLs and on some
+    file systems), names residents pick from, and group spellings must not clash."""
+    codes: list[Located] = []
+    names: list[Located] = []
+    groups: list[Located] = []
+    for path, item in loaded:
+        data = item.doc.data if item.doc is not None and isinstance(item.doc.data, Mapping) else {}
+        code = data.get("service_code")
+        codes.append(Located(code if isinstance(code, str) else path.stem,
+                             item.doc.where(("service_code",)) if item.doc else str(path)))
+        for key, bucket in (("service_name", names), ("group", groups)):
+            value = data.get(key)
+            if isinstance(value, str) and value.strip() and item.doc is not None:
+                bucket.append(Located(value, item.doc.where((key,))))
+    return [*duplicates(codes, "service_code"), *duplicates(names, "service_name"),
+            *duplicates(groups, "group", same_allowed=True)]
 
 
 def load_catalog(directory: Path, jurisdiction_id: str, departments: Collection[str],
                  area_rules: Collection[str] | None = None) -> tuple[Catalog, list[str]]:
-    """Load every `*.yaml` in a directory; return the catalog and all problems found."""
-    problems: list[str] = []
-    services: dict[str, Service] = {}
+    """Load every service file of a directory; return the catalog and all problems found."""
     if not directory.is_dir():
         return Catalog(jurisdiction_id, {}, ""), [f"{directory}: service definitions directory not found."]
-    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
-    if not files:
-        problems.append(f"{directory}: no service definitions (*.yaml) found.")
-    for path in files:
-        service, found = load_service(path, departments, area_rules)
-        problems.extend(found)
-        if service is not None:
-            services[service.service_code] = service
-    ordered = dict(sorted(services.items(), key=lambda kv: ((kv[1].group or "").lower(), kv[1].service_name.lower())))
-    return Catalog(jurisdiction_id, ordered, fingerprint_of(ordered)), problems
+    files = definition_files(directory)
+    problems: list[str] = [] if files else [f"{directory}: no service definitions (*.yaml) found."]
+    loaded = [(path, _load_file(path, departments, area_rules)) for path in files]
+    for _, item in loaded:
+        problems.extend(item.problems)
+    problems.extend(_cross_file_problems(loaded))
+    valid = sorted((item for _, item in loaded if item.service is not None),
+                   key=lambda item: _display_order(item.service))
+    services = {item.service.service_code: item.service for item in valid if item.service is not None}
+    return Catalog(jurisdiction_id, services, fingerprint_of(item.canonical for item in valid)), problems
+
+
+def _display_order(service: Service | None) -> tuple[str, str, str]:
+    """Services are listed by group, then name (then code, so the order is total)."""
+    assert service is not None
+    return (service.group or "").lower(), service.service_name.lower(), service.service_code

@@ -1,8 +1,10 @@
-"""The `open311` command: serve, check-config, db, keys (relay, sync, outbox and areas join later)."""
+"""The `open311` command: serve, check-config, db, keys; relay, sync and outbox come from delivery_cli."""
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections import Counter
 from typing import Any
 
 import click
@@ -11,10 +13,11 @@ from flask import Flask
 from . import create_app
 from .config import load_config
 from .dates import format_w3c
+from .delivery_cli import register
 from .errors import ConfigError
 from .gateway import Gateway
 from .keys import create_key, list_keys, revoke_key
-from .schema import current_revision, upgrade
+from .schema import current_revision, has_tables, upgrade
 
 
 def _app(**overrides: Any) -> Flask:
@@ -52,7 +55,10 @@ def check_config(path: str) -> None:
         click.echo(f"{len(exc.problems)} problem(s) found.", err=True)
         raise SystemExit(1) from None
     for jur in config.jurisdictions.values():
-        click.echo(f"{jur.id}: {len(jur.departments)} departments, {len(jur.catalog.services)} services")
+        counts = Counter(s.department for s in jur.catalog.services.values())
+        per_department = ", ".join(f"{code} {counts[code]}" for code in jur.departments)
+        click.echo(f"{jur.id}: {len(jur.departments)} departments, {len(jur.catalog.services)} services "
+                   f"({per_department})")
     click.echo("configuration OK")
 
 
@@ -78,14 +84,21 @@ def keys() -> None:
 @keys.command("create")
 @click.option("--jurisdiction", "jurisdiction_id", required=True)
 @click.option("--name", required=True, help="Who the key is for (an app or an organisation).")
-def keys_create(jurisdiction_id: str, name: str) -> None:
+@click.option("--department", default=None,
+              help="Make a department's key: it only POSTs servicerequestupdates for that department.")
+def keys_create(jurisdiction_id: str, name: str, department: str | None) -> None:
     """Create a key; the key itself is printed alone on the last line (it is not stored)."""
     gateway = _gateway(_app())
-    if jurisdiction_id not in gateway.config.jurisdictions:
+    jurisdiction = gateway.config.jurisdictions.get(jurisdiction_id)
+    if jurisdiction is None:
         raise click.BadParameter(f"unknown jurisdiction {jurisdiction_id!r}", param_hint="--jurisdiction")
+    if department is not None and department not in jurisdiction.departments:
+        known = ", ".join(jurisdiction.departments)
+        raise click.BadParameter(f"unknown department {department!r} (known: {known})", param_hint="--department")
     with gateway.session() as session:
-        row, plaintext = create_key(session, jurisdiction_id, name, gateway.clock())
-    click.echo(f"created key {row.id} ({row.prefix}...) for {name!r} in {jurisdiction_id}; store it now:")
+        row, plaintext = create_key(session, jurisdiction_id, name, gateway.clock(), department)
+    kind = f"department {department} key" if department else "key"
+    click.echo(f"created {kind} {row.id} ({row.prefix}...) for {name!r} in {jurisdiction_id}; store it now:")
     click.echo(plaintext)
 
 
@@ -96,10 +109,10 @@ def keys_list(jurisdiction_id: str | None) -> None:
     gateway = _gateway(_app())
     with gateway.session() as session:
         rows = list_keys(session, jurisdiction_id)
-    click.echo("id\tprefix\tjurisdiction\tname\tcreated\trevoked")
+    click.echo("id\tprefix\tjurisdiction\tdepartment\tname\tcreated\trevoked")
     for r in rows:
-        click.echo(f"{r.id}\t{r.prefix}\t{r.jurisdiction_id}\t{r.name}\t{format_w3c(r.created_at)}\t"
-                   f"{format_w3c(r.revoked_at) or '-'}")
+        click.echo(f"{r.id}\t{r.prefix}\t{r.jurisdiction_id}\t{r.department or '-'}\t{r.name}\t"
+                   f"{format_w3c(r.created_at)}\t{format_w3c(r.revoked_at) or '-'}")
 
 
 @keys.command("revoke")
@@ -120,15 +133,35 @@ def keys_revoke(ident: str) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
 @click.option("--threads", default=4, show_default=True, type=int)
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+@click.option("--in-process-workers/--no-in-process-workers", "in_process", default=None,
+              help="Run the relay and the sync inside the server. Default: on with SQLite, off otherwise "
+                   "(run `open311 relay` and `open311 sync` as their own processes).")
+def serve(host: str, port: int, workers: int, threads: int, in_process: bool | None) -> None:
     """Run the HTTP server (gunicorn)."""
     from .server import run
 
     app = _app()
     url = _gateway(app).engine.url
-    if url.get_backend_name() == "sqlite" and workers > 1:
+    sqlite = url.get_backend_name() == "sqlite"
+    if sqlite and workers > 1:
         click.echo("SQLite runs with a single worker process; use PostgreSQL to scale out.", err=True)
         workers = 1
-    click.echo(f"serving on http://{host}:{port}/open311/v2/ (docs at /docs)")
+    if in_process is None:
+        in_process = sqlite
+    if in_process:
+        if not has_tables(_gateway(app).engine):
+            click.echo("error: the database has no tables yet; run `open311 db upgrade` first.", err=True)
+            raise SystemExit(2)
+        _gateway(app).engine.dispose()  # no connection opened here may cross gunicorn's fork
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if in_process and workers > 1:
+        click.echo("In-process relay and sync need --workers 1; run `open311 relay` and `open311 sync` instead.",
+                   err=True)
+        raise SystemExit(2)
+    click.echo(f"serving on http://{host}:{port}/open311/v2/ (docs at /docs)"
+               + ("; relay and sync in-process" if in_process else ""))
     sys.stdout.flush()
-    run(app, host=host, port=port, workers=workers, threads=threads)
+    run(app, host=host, port=port, workers=workers, threads=threads, background=in_process)
+
+
+register(main, _app)

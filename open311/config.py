@@ -120,18 +120,20 @@ class ConfigSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    discovery = fields.Nested(DiscoverySchema, load_default=dict)
+    # A missing section still gets its fields' defaults (a plain dict default would skip them).
+    discovery = fields.Nested(DiscoverySchema, load_default=lambda: DiscoverySchema().load({}))
     jurisdictions = KeyedMapping(keys=StrictString(), values=fields.Nested(JurisdictionSchema), required=True,
                                 validate=validate.Length(min=1))
     # Sections owned by other parts of the gateway (service areas, media, limits ...).
     extensions = KeyedMapping(keys=fields.String(), load_default=dict)
 
 
-def _department_problems(doc: YamlDocument, jid: str, code: str, raw: Mapping[str, Any]) -> list[str]:
+def _department_problems(doc: YamlDocument, jid: str, code: str, raw: Mapping[str, Any],
+                         registry: Mapping[str, Any] | None) -> list[str]:
     """Check that a department's adapter is installed and its options validate."""
     base = ("jurisdictions", jid, "departments", code)
     try:
-        cls = load_adapter_class(raw["adapter"])
+        cls = load_adapter_class(raw["adapter"], registry)
     except LookupError as exc:
         return [f"{doc.where((*base, 'adapter'))}: {exc}."]
     try:
@@ -144,7 +146,7 @@ def _department_problems(doc: YamlDocument, jid: str, code: str, raw: Mapping[st
 
 
 def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[str, Any],
-                        problems: list[str]) -> Jurisdiction | None:
+                        problems: list[str], registry: Mapping[str, Any] | None) -> Jurisdiction | None:
     """Validate the parts of one jurisdiction that need the file system; load its catalog."""
     try:
         tz = ZoneInfo(raw["timezone"])
@@ -153,7 +155,7 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
         tz = ZoneInfo("UTC")
     departments: dict[str, Department] = {}
     for code, dept in raw["departments"].items():
-        problems.extend(_department_problems(doc, jid, code, dept))
+        problems.extend(_department_problems(doc, jid, code, dept, registry))
         departments[code] = Department(code=code, name=dept["name"], adapter=dept["adapter"],
                                        options=dept["options"], status_map=dept["status_map"],
                                        contact_policy=dept["contact_policy"])
@@ -167,8 +169,11 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
                         service_areas=raw["service_areas"])
 
 
-def load_config(path: Path | str) -> GatewayConfig:
-    """Load and validate the configuration; raise ConfigError listing every problem found."""
+def load_config(path: Path | str, registry: Mapping[str, Any] | None = None) -> GatewayConfig:
+    """Load and validate the configuration; raise ConfigError listing every problem found.
+
+    `registry` maps adapter names to classes or entry points (default: the installed entry points).
+    """
     path = Path(path)
     try:
         doc = load_yaml(path)
@@ -183,7 +188,7 @@ def load_config(path: Path | str) -> GatewayConfig:
     problems: list[str] = []
     jurisdictions: dict[str, Jurisdiction] = {}
     for jid, raw in data["jurisdictions"].items():
-        built = _build_jurisdiction(doc, path.parent, jid, raw, problems)
+        built = _build_jurisdiction(doc, path.parent, jid, raw, problems, registry)
         if built is not None:
             jurisdictions[jid] = built
     if problems:

@@ -1,14 +1,15 @@
-"""W3C datetimes: lenient parsing of what clients send, strict rendering of what we emit."""
+"""W3C datetimes: lenient parsing of what clients send, strict rendering of what we emit; ISO 8601 durations."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 # A '+' in a query string arrives decoded as a space: "2010-01-01T00:00:00 08:00".
 _PLUS_AS_SPACE = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}(?::?\d{2})?)$")
 _FRACTION = re.compile(r"([.,])(\d+)")
 MIN_YEAR, MAX_YEAR = 1970, 2200
+_DURATION = re.compile(r"P(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?)?")
 
 
 def utcnow() -> datetime:
@@ -43,3 +44,12 @@ def format_w3c(moment: datetime | None, tz: tzinfo = UTC) -> str | None:
     local = moment.astimezone(tz).replace(microsecond=0)
     text = local.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse an ISO 8601 duration limited to weeks, days, hours and minutes (P2D, PT48H)."""
+    m = _DURATION.fullmatch(text)
+    if not m or text in ("P", "PT") or text.endswith("T"):
+        raise ValueError(f"not an ISO 8601 duration like P2D or PT48H: {text!r}")
+    weeks, days, hours, minutes = (int(g) if g else 0 for g in m.groups())
+    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)

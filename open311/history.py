@@ -12,11 +12,11 @@ from .models import StatusUpdate
 
 
 def updates_by_request(session: Session, request_ids: Sequence[int]) -> dict[int, list[StatusUpdate]]:
-    """Every stored status update of these requests, oldest first, in one query."""
+    """Every published status update of these requests (mapped status), oldest first, in one query."""
     found: dict[int, list[StatusUpdate]] = defaultdict(list)
     if not request_ids:
         return found
-    stmt = (select(StatusUpdate).where(StatusUpdate.request_id.in_(list(request_ids)))
+    stmt = (select(StatusUpdate).where(StatusUpdate.request_id.in_(list(request_ids)), StatusUpdate.status.is_not(None))
             .order_by(StatusUpdate.request_id, StatusUpdate.updated_datetime, StatusUpdate.id))
     with session.begin():
         for update in session.scalars(stmt):

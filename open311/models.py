@@ -66,6 +66,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
+    # Set for a back office's key: it may only POST servicerequestupdates for this department.
+    department: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
 
@@ -132,7 +134,10 @@ class OutboxMessage(Base):
     """A durable delivery job: one per request and department, consumed by the relay."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_department_external", "department", "external_id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"), index=True)
@@ -150,22 +155,29 @@ class OutboxMessage(Base):
 
 
 class StatusUpdate(Base):
-    """One status change from a back office; stored once per (department, update_id)."""
+    """One status change from a back office; stored once per (jurisdiction, department, update_id).
+
+    `status` is the mapped public status (open/closed), None when the back office's status is not in
+    the department's status_map; `applied` says whether the request followed this update.
+    """
 
     __tablename__ = "status_updates"
     __table_args__ = (
-        UniqueConstraint("department", "update_id", name="uq_status_updates_department_update"),
+        UniqueConstraint("jurisdiction_id", "department", "update_id", name="uq_status_updates_department_update"),
         Index("ix_status_updates_request", "request_id", "updated_datetime"),
-        Index("ix_status_updates_feed", "feed_txid", "id"),
+        Index("ix_status_updates_feed", "jurisdiction_id", "feed_txid", "id"),
+        Index("ix_status_updates_jur_updated", "jurisdiction_id", "updated_datetime", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    jurisdiction_id: Mapped[str] = mapped_column(String(100))
     department: Mapped[str] = mapped_column(String(64))
     update_id: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(16))
     external_status: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(Text)
+    media_url: Mapped[str | None] = mapped_column(String(2000))
     updated_datetime: Mapped[datetime]
     received_at: Mapped[datetime]
     source: Mapped[str] = mapped_column(String(16), default="pull")
@@ -183,6 +195,18 @@ FEED_TXID_TRIGGER = (
 )
 for _statement in FEED_TXID_TRIGGER:
     event.listen(StatusUpdate.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
+
+
+class SyncCursor(Base):
+    """Per department: when the last successful pull of status updates started (the high-water mark)."""
+
+    __tablename__ = "sync_cursors"
+
+    jurisdiction_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    department: Mapped[str] = mapped_column(String(64), primary_key=True)
+    high_water: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
 
 
 class CatalogVersion(Base):

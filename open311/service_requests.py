@@ -101,7 +101,7 @@ def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Sub
     service = find_service(jurisdiction, (fields.get("service_code") or "").strip())
     problems: list[str] = []
     lat, lon = _location(fields, problems)
-    answers, attr_problems = validate_answers(service, submission.attributes)
+    answers, attr_problems = validate_answers(service, submission.attributes, jurisdiction.timezone)
     problems.extend(attr_problems)
     description = _text(fields, "description", problems)
     texts = {name: _text(fields, name, problems) for name in ("address_string", "address_id", "zipcode", "media_url")}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from .config import Jurisdiction
 from .errors import BadRequest
-from .models import ServiceRequest, StatusUpdate
+from .models import StatusUpdate
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,9 @@ def _committed_before_all_running(session: Session) -> ColumnElement[bool]:
 
 def find_updates(session: Session, jurisdiction: Jurisdiction, query: UpdatesQuery) -> UpdatesPage:
     """Updates of this jurisdiction's requests, oldest commit first, strictly after the cursor."""
-    stmt: Select[StatusUpdate] = (
-        select(StatusUpdate).join(ServiceRequest, ServiceRequest.id == StatusUpdate.request_id)
-        .where(ServiceRequest.jurisdiction_id == jurisdiction.id))
+    # Unmapped back-office statuses (status NULL) are kept for operators, not published.
+    stmt: Select[StatusUpdate] = select(StatusUpdate).where(StatusUpdate.jurisdiction_id == jurisdiction.id,
+                                                            StatusUpdate.status.is_not(None))
     if query.start is not None:
         stmt = stmt.where(StatusUpdate.updated_datetime >= query.start)
     if query.end is not None:

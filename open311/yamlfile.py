@@ -14,7 +14,11 @@ import yaml
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-class StrictBoolLoader(yaml.SafeLoader):
+# The C parser (libyaml) when PyYAML was built with it: about ten times faster on the 81-file catalog.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class StrictBoolLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """SafeLoader whose booleans are only true/false: `yes`, `no`, `on`, `off` stay strings."""
 
 
@@ -67,9 +71,17 @@ def _child(node: yaml.Node | None, key: str | int) -> tuple[int, yaml.Node] | No
 
 def load_yaml(path: Path) -> YamlDocument:
     """Load one YAML file; raise yaml.YAMLError or OSError with the file named."""
-    text = path.read_text(encoding="utf-8")
-    root = yaml.compose(text, Loader=StrictBoolLoader)
-    data = yaml.load(text, Loader=StrictBoolLoader)  # noqa: S506 - a SafeLoader subclass
+    return parse_yaml(path, path.read_text(encoding="utf-8"))
+
+
+def parse_yaml(path: Path, text: str) -> YamlDocument:
+    """Parse the YAML text of `path`; raise yaml.YAMLError."""
+    loader = StrictBoolLoader(text)
+    try:  # one parse: the node tree (for line numbers) is also what the data is built from
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
     return YamlDocument(path=path, data=data, root=root)
 
 

@@ -14,7 +14,9 @@ from ..errors import BadRequest
 from ..service_requests import Submission
 from .xmlsafe import parse_xml
 
-ATTRIBUTE_KEY = re.compile(r"^attributes?\[([^\]]{1,128})\](?:\[\])?$")
+# attribute[code], attribute[code][] (the spec's multivaluelist form) and attribute[code][0] (indexed
+# arrays, as qs/axios and PHP clients send them).
+ATTRIBUTE_KEY = re.compile(r"^attributes?\[([^\]]{1,128})\](?:\[[0-9]{0,4}\])?$")
 # Characters XML 1.0 cannot carry; refused on input so no stored value can break a feed.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 MAX_ATTRIBUTES = 100
@@ -77,13 +79,25 @@ def _from_pairs(pairs: Iterable[tuple[str, Any]]) -> Submission:
     return Submission(fields=fields, attributes=attributes)
 
 
+def _json_answers(value: Any) -> Iterable[tuple[str, Any]]:
+    """(code, answer) pairs of a JSON `attributes` member: an object of code -> value(s), or a list
+    of {"code": ..., "value" or "values": ...} objects (the XML body's shape)."""
+    if isinstance(value, dict):
+        yield from value.items()
+        return
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+            raise BadRequest('Each item of a JSON attributes list must be an object with a "code".')
+        yield item["code"], item.get("values", item.get("value"))
+
+
 def _json_pairs(data: Any) -> Iterable[tuple[str, str]]:
     """Flatten a JSON object body; `attributes`/`attribute` may be an object of code -> value(s)."""
     if not isinstance(data, dict):
         raise BadRequest("The JSON body must be an object of request fields.")
     for name, value in data.items():
-        if name in ("attributes", "attribute") and isinstance(value, dict):
-            for code, answer in value.items():
+        if name in ("attributes", "attribute") and isinstance(value, dict | list):
+            for code, answer in _json_answers(value):
                 for item in answer if isinstance(answer, list) else [answer]:
                     if item is not None:
                         yield f"attribute[{code}]", _scalar_text(item, code)
@@ -94,10 +108,10 @@ def _json_pairs(data: Any) -> Iterable[tuple[str, str]]:
             yield name, _scalar_text(value, name)
 
 
-def _xml_pairs(root: etree._Element) -> Iterable[tuple[str, str]]:
+def _xml_pairs(root: etree._Element, roots: tuple[str, ...]) -> Iterable[tuple[str, str]]:
     """Flatten an XML <request> body; attributes as <attributes><attribute><code/><value/>...</attribute>."""
-    if root.tag not in ("request", "service_request"):
-        raise BadRequest("The XML body's root element must be <request>.")
+    if root.tag not in roots:
+        raise BadRequest(f"The XML body's root element must be <{roots[0]}>.")
     for child in root:
         if child.tag in ("attributes", "attribute"):
             items = list(child) if child.tag == "attributes" else [child]
@@ -110,8 +124,11 @@ def _xml_pairs(root: etree._Element) -> Iterable[tuple[str, str]]:
             yield str(child.tag), child.text or ""
 
 
-def parse_submission(request: Request) -> Submission:
-    """Parse a POST body of any accepted type into a Submission (format of the reply is separate)."""
+def parse_submission(request: Request, roots: tuple[str, ...] = ("request", "service_request")) -> Submission:
+    """Parse a POST body of any accepted type into a Submission (format of the reply is separate).
+
+    `roots` are the accepted root elements of an XML body.
+    """
     mimetype = request.mimetype
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
         pairs = list(request.form.items(multi=True))
@@ -125,5 +142,5 @@ def parse_submission(request: Request) -> Submission:
             raise BadRequest("Malformed JSON body.") from None
         return _from_pairs(_json_pairs(data))
     if mimetype in ("text/xml", "application/xml") or mimetype.endswith("+xml"):
-        return _from_pairs(_xml_pairs(parse_xml(request.get_data(cache=True))))
+        return _from_pairs(_xml_pairs(parse_xml(request.get_data(cache=True)), roots))
     raise BadRequest(f"Unsupported Content-Type {mimetype[:80]!r}: send form-encoded, JSON or XML.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, request
-from flask.views import MethodView
 
 from ..dates import format_w3c
 from ..errors import BadRequest
@@ -14,9 +13,7 @@ from ..models import StatusUpdate
 from ..request_search import MAX_RESULTS
 from ..service_requests import parse_ids
 from ..updates_feed import UpdateCursor, UpdatesQuery, find_updates
-from .blueprint import blp
 from .feed_params import Problems, date_param, int_param
-from .openapi import UPDATE_FEED_PARAMETERS
 from .paging import url_with
 from .parsing import param, param_list
 from .render import Many
@@ -32,7 +29,7 @@ def update_entry(update: StatusUpdate, tz: Any) -> dict[str, Any]:
         "status": update.status,
         "updated_datetime": format_w3c(update.updated_datetime, tz),
         "description": update.description,
-        "media_url": None,
+        "media_url": update.media_url,
         "external_status_code": update.external_status,
     }
 
@@ -55,22 +52,17 @@ def _query(tz: Any) -> UpdatesQuery:
     return UpdatesQuery(start=start, end=end, service_request_ids=ids, after=after, limit=size)
 
 
-@blp.route("/servicerequestupdates.<fmt>")
-class ServiceRequestUpdates(MethodView):
-    """Status updates of requests (mySociety's GET Service Request Updates)."""
-
-    @blp.doc(parameters=UPDATE_FEED_PARAMETERS)
-    def get(self, fmt: str) -> Response:
-        """Updates in commit order; follow X-Next-Cursor / Link rel=next to never miss or re-read one."""
-        check_format(fmt)
-        gateway = get_gateway()
-        jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
-        query = _query(jurisdiction.timezone)
-        with gateway.session() as session:
-            page = find_updates(session, jurisdiction, query)
-        headers = {}
-        if page.cursor is not None:
-            token = page.cursor.encode()
-            headers = {"X-Next-Cursor": token, "Link": f'<{url_with(after=token)}>; rel="next"'}
-        doc = Many("request_update", [update_entry(u, jurisdiction.timezone) for u in page.updates])
-        return respond(fmt, "service_request_updates", doc, headers=headers)
+def updates_feed(fmt: str) -> Response:
+    """Updates in commit order; follow X-Next-Cursor / Link rel=next to never miss or re-read one."""
+    check_format(fmt)
+    gateway = get_gateway()
+    jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
+    query = _query(jurisdiction.timezone)
+    with gateway.session() as session:
+        page = find_updates(session, jurisdiction, query)
+    headers = {}
+    if page.cursor is not None:
+        token = page.cursor.encode()
+        headers = {"X-Next-Cursor": token, "Link": f'<{url_with(after=token)}>; rel="next"'}
+    doc = Many("request_update", [update_entry(u, jurisdiction.timezone) for u in page.updates])
+    return respond(fmt, "service_request_updates", doc, headers=headers)

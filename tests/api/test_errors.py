@@ -106,8 +106,8 @@ class TestErrorTable:
         assert errors_of(r, fmt) == [
             (400, "attribute[vehicle_count] (How many vehicles?) is required."),
             (400, "attribute[condition] (Condition) 'bogus' not among: flat_tires, missing_parts, on_blocks, wrecked."),
-            (400, "attribute[first_seen] (When did you first notice it?) must be an ISO 8601 datetime such as "
-                  "2026-01-31T14:30:00-08:00, got 'last week'."),
+            (400, "attribute[first_seen] (When did you first notice it?) must be an ISO 8601 date or datetime such "
+                  "as 2026-01-31 or 2026-01-31T14:30:00-08:00, got 'last week'."),
             (400, "description must be at most 4000 characters."),
         ]
 

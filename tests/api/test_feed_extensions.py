@@ -25,7 +25,8 @@ def post(client: FlaskClient, api_key: str, **extra: str) -> str:
 def add_update(gateway: Gateway, request_id: str, update_id: str, status: str, minutes: int,
                description: str | None = None) -> None:
     with gateway.session() as s, s.begin():
-        s.add(StatusUpdate(request_id=int(request_id), department="DPW", update_id=update_id, status=status,
+        s.add(StatusUpdate(request_id=int(request_id), jurisdiction_id="lacounty.gov", department="DPW",
+                           update_id=update_id, status=status,
                            external_status=status.upper(), description=description, source="push",
                            updated_datetime=FIXED_NOW + timedelta(minutes=minutes), received_at=FIXED_NOW))
         row = s.get(ServiceRequest, int(request_id))

@@ -51,18 +51,32 @@ def test_form_body_as_in_the_spec_example(client: FlaskClient, gateway: Gateway,
     assert [(o.department, o.state, o.kind) for o in outbox] == [("DRP", "pending", "deliver")]
 
 
-@pytest.mark.parametrize("encoding", ["brackets", "percent", "repeated", "comma"])
+@pytest.mark.parametrize("encoding", ["brackets", "percent", "repeated", "comma", "indexed", "mixed"])
 def test_multivaluelist_encodings(client: FlaskClient, gateway: Gateway, api_key: str, encoding: str) -> None:
     pairs = {
         "brackets": "attribute[condition][]=flat_tires&attribute[condition][]=on_blocks",
         "percent": quote("attribute[condition][]") + "=flat_tires&" + quote("attribute[condition][]") + "=on_blocks",
         "repeated": "attribute[condition]=flat_tires&attribute[condition]=on_blocks",
         "comma": "attribute[condition]=flat_tires%2Con_blocks",
+        "indexed": "attribute[condition][0]=flat_tires&attribute[condition][1]=on_blocks",  # qs / axios / PHP
+        "mixed": "attribute[condition][]=flat_tires&attribute[condition]=on_blocks,flat_tires",
     }[encoding]
     body = (f"api_key={api_key}&service_code=DRP-INOPERABLE&address_string=1+Main+St"
             f"&attribute%5Bvehicle_count%5D=1&{pairs}")
     r = client.post("/open311/v2/requests.json", data=body, content_type="application/x-www-form-urlencoded")
     assert stored(gateway, new_id(r)).attributes == {"vehicle_count": 1, "condition": ["flat_tires", "on_blocks"]}
+
+
+def test_json_attributes_as_a_list_of_code_value_objects(client: FlaskClient, gateway: Gateway,
+                                                         api_key: str) -> None:
+    body = {"api_key": api_key, "service_code": "DRP-INOPERABLE", "address_string": "1 Main St",
+            "attributes": [{"code": "vehicle_count", "value": 2},
+                           {"code": "condition", "values": ["wrecked", "on_blocks"]}]}
+    r = client.post("/open311/v2/requests.json", data=json.dumps(body), content_type="application/json")
+    assert stored(gateway, new_id(r)).attributes == {"vehicle_count": 2, "condition": ["wrecked", "on_blocks"]}
+    body["attributes"] = [{"value": 2}]
+    r = client.post("/open311/v2/requests.json", data=json.dumps(body), content_type="application/json")
+    assert errors_of(r, "json") == [(400, 'Each item of a JSON attributes list must be an object with a "code".')]
 
 
 def test_json_body(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
@@ -71,7 +85,7 @@ def test_json_body(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
             "description": "Three cars", "jurisdiction_id": ""}
     r = client.post("/open311/v2/requests.json", data=json.dumps(body), content_type="application/json")
     row = stored(gateway, new_id(r))
-    assert row.attributes == {"vehicle_count": 3, "condition": ["wrecked"], "first_seen": "2026-03-01T00:00:00Z"}
+    assert row.attributes == {"vehicle_count": 3, "condition": ["wrecked"], "first_seen": "2026-03-01T00:00:00-08:00"}
     assert (row.lat, row.long) == (34.02, -118.17)
 
 

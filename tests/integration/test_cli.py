@@ -28,7 +28,7 @@ def line_of(text: str, needle: str) -> int:
 def test_check_config_ok(env: Path) -> None:
     result = CliRunner().invoke(main, ["check-config"])
     assert result.exit_code == 0, result.output
-    assert "lacounty.gov: 5 departments" in result.output
+    assert "lacounty.gov: 5 departments, 81 services (DPW 37, DPR 11, DPH 14, DRP 13, DEO 6)" in result.output
     assert result.output.strip().endswith("configuration OK")
 
 
@@ -63,6 +63,37 @@ def test_check_config_lists_every_problem_with_file_and_line(env: Path, monkeypa
     yes_line = line_of(graffiti.read_text(), "required: yes")
     assert f"{graffiti}:{yes_line}: attributes.1.required: Must be true or false (unquoted)." in lines, lines
     assert lines[-1] == "3 problem(s) found."
+
+
+def test_check_config_reports_every_catalog_problem_of_every_file(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = env / "conf"
+    defs = conf / "service_definitions" / "lacounty.gov"
+    shutil.copytree(ROOT / "service_definitions", conf / "service_definitions")
+    shutil.copy(ROOT / "jurisdictions.yaml", conf / "jurisdictions.yaml")
+    pothole = defs / "DPW-POTHOLE.yaml"  # a structural and a semantic problem in one file
+    text = pothole.read_text().replace("required: false\n    order: 3", "required: maybe\n    order: 3")
+    text = text.replace("service_area: uninc_plus_contract", "service_area: city_of_industry")
+    pothole.write_text(text)
+    trail = defs / "DPR-TRAIL.yaml"  # a question with an unquoted YAML 1.1 boolean-looking key is fine ...
+    trail.write_text(trail.read_text().replace('{key: "yes", name: "Yes"}', "{key: yes, name: Sure}")
+                     .replace("order: 4", "order: 3"))  # ... a duplicate order is not
+    (defs / "dpw-pothole.yml").write_text(pothole.read_text().replace("DPW-POTHOLE", "dpw-pothole"))
+    monkeypatch.setenv("OPEN311_CONFIG", str(conf / "jurisdictions.yaml"))
+    result = CliRunner().invoke(main, ["check-config"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert f"{pothole}:{line_of(text, 'service_area:')}: service_area: Unknown service-area rule " \
+           "'city_of_industry'; configured: county_parks, countywide, dph_eh, dph_housing, uninc, " \
+           "uninc_plus_contract, waterworks." in lines
+    assert f"{pothole}:{line_of(text, 'required: maybe')}: attributes.2.required: Must be true or false " \
+           "(unquoted)." in lines
+    order_line = [i for i, ln in enumerate(trail.read_text().splitlines(), 1) if "order: 3" in ln][1]
+    assert f"{trail}:{order_line}: attributes.3.order: Duplicate order 3 (also attribute 2)." in lines
+    copy = defs / "dpw-pothole.yml"
+    assert any(ln.startswith(f"{copy}:1: service_code: service_code 'dpw-pothole' differs only in case from "
+                             f"'DPW-POTHOLE' ({pothole}:1: service_code)") for ln in lines), lines
+    assert any(ln.startswith(f"{copy}:2: service_name: Duplicate service_name 'Pothole'") for ln in lines), lines
+    assert lines[-1] == "7 problem(s) found.", lines
 
 
 def test_keys_lifecycle(env: Path) -> None:

@@ -68,7 +68,8 @@ def test_paging_while_requests_and_updates_arrive(client: FlaskClient, gateway: 
             changed = [rng.randint(1, ROWS) for _ in range(50)]
             s.execute(update(ServiceRequest).where(ServiceRequest.id.in_(changed))
                       .values(status="closed", updated_datetime=FIXED_NOW + timedelta(seconds=arrivals)))
-            s.add_all(StatusUpdate(request_id=c, department="DPW", update_id=f"c{arrivals}-{c}-{n}", status="closed",
+            s.add_all(StatusUpdate(request_id=c, jurisdiction_id="lacounty.gov", department="DPW",
+                                   update_id=f"c{arrivals}-{c}-{n}", status="closed",
                                    updated_datetime=FIXED_NOW, received_at=FIXED_NOW) for n, c in enumerate(changed))
         arrivals += 5
     assert len(seen) == len(set(seen)), "a row was returned twice"
@@ -129,7 +130,8 @@ LIST_QUERIES = [
 def test_list_queries_use_indexes(client: FlaskClient, gateway: Gateway) -> None:
     seed(gateway, ROWS)
     with gateway.session() as s, s.begin():
-        s.add_all(StatusUpdate(request_id=i, department="DPW", update_id=f"p{i}", status="open",
+        s.add_all(StatusUpdate(request_id=i, jurisdiction_id="lacounty.gov", department="DPW", update_id=f"p{i}",
+                               status="open",
                                updated_datetime=FIXED_NOW, received_at=FIXED_NOW) for i in range(1, 2001))
     with gateway.engine.begin() as connection:
         connection.execute(text("ANALYZE"))

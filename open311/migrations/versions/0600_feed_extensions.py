@@ -1,7 +1,7 @@
 """Feeds: request columns shown with extensions=true, and the commit order of status updates.
 
 Revision ID: 0600
-Revises: 0001
+Revises: 0500
 Create Date: 2026-11-22
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from open311.models import FEED_TXID_TRIGGER
 
 revision = "0600"
-down_revision = "0001"
+down_revision = "0500"
 branch_labels = None
 depends_on = None
 
@@ -30,7 +30,7 @@ def upgrade() -> None:
         batch.create_index("ix_requests_jur_place", ["jurisdiction_id", "lat", "long"])
     with op.batch_alter_table("status_updates") as batch:
         batch.add_column(sa.Column("feed_txid", sa.BigInteger(), server_default="0", nullable=False))
-        batch.create_index("ix_status_updates_feed", ["feed_txid", "id"])
+        batch.create_index("ix_status_updates_feed", ["jurisdiction_id", "feed_txid", "id"])
     if op.get_bind().dialect.name == "postgresql":
         for statement in FEED_TXID_TRIGGER:
             op.execute(statement)

@@ -1,0 +1,149 @@
+"""`email`: each ticket as a readable e-mail over SMTP (implicit TLS, STARTTLS or plain, optional login)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from open311.adapter import Adapter, PermanentError, Receipt, TemporaryError, Ticket
+
+SUBJECT = "[{department}] {service_name} - service request {service_request_id}"
+
+
+class EmailOptions(Schema):
+    """SMTP server, security, login and addresses."""
+
+    host = fields.String(required=True, validate=validate.Length(min=1))
+    port = fields.Integer(load_default=587, validate=validate.Range(min=1, max=65535))
+    security = fields.String(load_default="starttls", validate=validate.OneOf(("starttls", "tls", "none")))
+    ca_file = fields.String(load_default=None, allow_none=True)
+    username = fields.String(load_default=None, allow_none=True)
+    password = fields.String(load_default=None, allow_none=True)
+    from_address = fields.Email(required=True, data_key="from")
+    to = fields.List(fields.Email(), required=True, validate=validate.Length(min=1))
+    subject = fields.String(load_default=SUBJECT)
+    timeout = fields.Float(load_default=30.0, validate=validate.Range(min=0.1, max=300))
+    message_id_domain = fields.String(load_default="open311.invalid")
+
+    @validates_schema
+    def _login_pairs(self, data: dict[str, Any], **_: Any) -> None:
+        """A username needs a password and the reverse; a login is never sent over plain text."""
+        if bool(data.get("username")) != bool(data.get("password")):
+            raise ValidationError("username and password go together", "username")
+        if data.get("username") and data.get("security") == "none":
+            raise ValidationError("a login needs security: starttls or tls", "security")
+
+
+def ticket_text(ticket: Ticket) -> str:
+    """The ticket as plain text a person can act on."""
+    lines = [f"Service request {ticket.service_request_id} ({ticket.jurisdiction_id})", "",
+             f"Service:      {ticket.service_name} [{ticket.service_code}"
+             + (f", back office code {ticket.backoffice_code}]" if ticket.backoffice_code else "]"),
+             f"Requested:    {ticket.requested_datetime}"]
+    where = ", ".join(x for x in (ticket.address, ticket.zipcode) if x)
+    if where:
+        lines.append(f"Address:      {where}")
+    if ticket.address_id:
+        lines.append(f"Address id:   {ticket.address_id}")
+    if ticket.lat is not None and ticket.long is not None:
+        lines.append(f"Location:     {ticket.lat:.6f}, {ticket.long:.6f}")
+        lines.append(f"Map:          https://www.openstreetmap.org/?mlat={ticket.lat:.6f}&mlon={ticket.long:.6f}"
+                     f"#map=18/{ticket.lat:.6f}/{ticket.long:.6f}")
+    lines += ["", "Description:", ticket.description or "(none)", ""]
+    if ticket.attributes:
+        lines.append("Details:")
+        for code, answer in ticket.attributes.items():
+            value = ", ".join(map(str, answer)) if isinstance(answer, list) else str(answer)
+            lines.append(f"  {code}: {value}")
+        lines.append("")
+    for number, url in enumerate(ticket.media_urls, 1):
+        lines.append(f"Photo {number}:      {url}")
+    if ticket.contact is not None:
+        c = ticket.contact
+        name = " ".join(x for x in (c.first_name, c.last_name) if x)
+        lines += ["", "Contact:"] + [f"  {label}: {value}" for label, value in
+                                     (("Name", name), ("E-mail", c.email), ("Phone", c.phone)) if value]
+    lines += ["", f"Reference (quote it in replies): {ticket.idempotency_key}"]
+    return "\n".join(lines) + "\n"
+
+
+class EmailAdapter(Adapter):
+    """Sends one message per ticket; its Message-ID derives from the idempotency key, so a resent ticket
+    carries the same Message-ID and mail systems (and people) can drop the duplicate."""
+
+    options_schema = EmailOptions
+
+    def message(self, ticket: Ticket) -> EmailMessage:
+        """The e-mail for a ticket."""
+        msg = EmailMessage()
+        msg["From"] = self.options["from_address"]
+        msg["To"] = ", ".join(self.options["to"])
+        fields_ = {**ticket.to_json(), "service_name": ticket.service_name}
+        msg["Subject"] = self.options["subject"].format_map(_Defaulting(fields_))[:200]
+        msg["Date"] = formatdate(localtime=False)
+        key = "".join(c if c.isalnum() or c in "-." else "-" for c in ticket.idempotency_key)
+        msg["Message-ID"] = f"<open311-{key}@{self.options['message_id_domain']}>"
+        msg["X-Open311-Idempotency-Key"] = ticket.idempotency_key
+        if ticket.contact is not None and ticket.contact.email:
+            msg["Reply-To"] = ticket.contact.email
+        msg.set_content(ticket_text(ticket))
+        return msg
+
+    def _connect(self) -> smtplib.SMTP:
+        """An SMTP connection, secured and logged in as configured."""
+        o = self.options
+        context = ssl.create_default_context(cafile=o["ca_file"])
+        if o["security"] == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(o["host"], o["port"], timeout=o["timeout"], context=context)
+        else:
+            smtp = smtplib.SMTP(o["host"], o["port"], timeout=o["timeout"])
+        try:
+            if o["security"] == "starttls":
+                smtp.starttls(context=context)
+            if o["username"]:
+                smtp.login(o["username"], o["password"])
+        except BaseException:
+            smtp.close()  # a refused STARTTLS or login must not leak the socket
+            raise
+        return smtp
+
+    def deliver(self, ticket: Ticket) -> Receipt:
+        """Send the message; 4xx replies and network faults are temporary, 5xx and refused logins permanent."""
+        msg = self.message(ticket)
+        try:
+            with self._connect() as smtp:
+                smtp.send_message(msg)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentError(f"SMTP login refused ({exc.smtp_code})") from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = sorted({code for code, _ in exc.recipients.values()})
+            raise _by_code(codes[0] if codes else 550, "recipients refused") from None
+        except smtplib.SMTPResponseException as exc:
+            raise _by_code(exc.smtp_code, "refused") from None
+        except smtplib.SMTPNotSupportedError:
+            raise PermanentError("SMTP server does not support STARTTLS or login as configured") from None
+        except ssl.SSLError as exc:
+            raise PermanentError(f"SMTP TLS failed: {exc.reason}") from None
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+            raise TemporaryError(f"SMTP: {type(exc).__name__}") from None
+        return Receipt(external_id=str(msg["Message-ID"]))
+
+
+def _by_code(code: int, what: str) -> Exception:
+    """A 4xx SMTP reply is worth retrying; a 5xx one is not."""
+    if 400 <= code < 500:
+        return TemporaryError(f"SMTP {what} ({code})")
+    return PermanentError(f"SMTP {what} ({code})")
+
+
+class _Defaulting(dict[str, Any]):
+    """format_map source that leaves unknown {names} visible instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+

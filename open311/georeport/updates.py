@@ -1,0 +1,104 @@
+"""POST servicerequestupdates: back offices push status updates (mySociety's fields), with a department key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import tzinfo
+
+from flask import Response, request
+from flask.views import MethodView
+
+from ..adapter import RemoteUpdate
+from ..config import Department, Jurisdiction
+from ..dates import parse_datetime
+from ..errors import BadRequest, Conflict, Forbidden, NotFound
+from ..gateway import get_gateway
+from ..keys import check_department_key
+from ..models import StatusUpdate
+from ..status_updates import InvalidUpdate, clean_update, find_request, map_status, record_update
+from .blueprint import blp
+from .openapi import UPDATE_FEED_PARAMETERS
+from .parsing import param, parse_submission
+from .render import Many
+from .respond import respond
+from .update_feed import updates_feed
+from .views import _api_key, check_format
+
+REQUIRED = ("service_request_id", "update_id", "status", "updated_datetime")
+XML_ROOTS = ("request_update", "service_request_update", "update", "request")
+
+
+def _update_of(fields: Mapping[str, str], tz: tzinfo) -> RemoteUpdate:
+    """Read mySociety's update fields, reporting every missing or malformed one at once."""
+    problems = [f"{name} was not provided." for name in REQUIRED if not param(fields, name)]
+    updated = None
+    raw = param(fields, "updated_datetime")
+    if raw:
+        try:
+            updated = parse_datetime(raw, tz)
+        except ValueError:
+            problems.append(f"updated_datetime must be a W3C datetime such as 2026-01-01T00:00:00Z, got {raw[:40]!r}.")
+    if problems:
+        raise BadRequest(*problems)
+    assert updated is not None
+    return RemoteUpdate(update_id=param(fields, "update_id") or "", external_id=None,
+                        service_request_id=param(fields, "service_request_id"), status=param(fields, "status") or "",
+                        updated_datetime=updated, description=fields.get("description"),
+                        media_url=param(fields, "media_url"))
+
+
+def _choose_status(department: Department, remote: RemoteUpdate, code: str | None) -> RemoteUpdate:
+    """Map `status`; when the status_map lacks it, fall back to the back office's external_status_code."""
+    if code and map_status(department, remote.status) is None and map_status(department, code) is not None:
+        return replace(remote, status=code)
+    return remote
+
+
+def _same(stored: StatusUpdate, request_id: int, remote: RemoteUpdate) -> bool:
+    """True when a repeated update_id carries what was stored the first time (a retry, not a conflict)."""
+    return (stored.request_id == request_id and stored.external_status == remote.status
+            and stored.updated_datetime == remote.updated_datetime and stored.description == remote.description)
+
+
+def _department(jurisdiction: Jurisdiction, code: str | None) -> Department:
+    """The department a key belongs to, if it is still configured."""
+    department = jurisdiction.departments.get(code or "")
+    if department is None:
+        raise Forbidden("Invalid api_key received: its department is not configured.")
+    return department
+
+
+@blp.route("/servicerequestupdates.<fmt>")
+class ServiceRequestUpdates(MethodView):
+    """Service request updates (mySociety extension): the public feed (GET) and back-office pushes (POST)."""
+
+    @blp.doc(parameters=UPDATE_FEED_PARAMETERS)
+    def get(self, fmt: str) -> Response:
+        """Status updates in commit order; follow X-Next-Cursor / Link rel=next to never miss or re-read one."""
+        return updates_feed(fmt)
+
+    def post(self, fmt: str) -> Response:
+        """Record one update for a request of the key's department; a repeated identical update is a no-op."""
+        check_format(fmt)
+        gateway = get_gateway()
+        fields = parse_submission(request, XML_ROOTS).fields
+        jurisdiction = gateway.jurisdiction(param(fields, "jurisdiction_id") or param(request.args, "jurisdiction_id"))
+        with gateway.session() as session:
+            key = check_department_key(session, jurisdiction.id, _api_key(fields))
+            department = _department(jurisdiction, key.department)
+            now = gateway.clock()
+            remote = _choose_status(department, _update_of(fields, jurisdiction.timezone),
+                                    param(fields, "external_status_code"))
+            try:
+                remote = clean_update(remote, now)
+            except InvalidUpdate as exc:
+                raise BadRequest(f"{exc}.") from None
+            target = find_request(session, jurisdiction, department, remote)
+            if target is None:
+                raise NotFound(f"service_request_id {str(remote.service_request_id)[:64]!r} not found.")
+            recorded = record_update(session, jurisdiction, department, target.id, remote, source="push", now=now)
+        if not recorded.created and not _same(recorded.update, target.id, remote):
+            raise Conflict(f"update_id {remote.update_id[:100]!r} already exists with different content.")
+        document = Many("request_update", [{"update_id": recorded.update.update_id}])
+        return respond(fmt, "service_request_updates", document)
