@@ -64,6 +64,7 @@ class Service:
     keywords: tuple[str, ...] = ()
     type: str = "realtime"
     service_area: str | None = None
+    contract_cities: tuple[str, ...] | None = None   # overrides the rule's list (unincorporated_plus_contract)
     backoffice_code: str | None = None
     expected_response: timedelta | None = None
     service_notice: str | None = None
@@ -138,6 +139,7 @@ class ServiceSchema(Schema):
     keywords = fields.List(StrictString(), load_default=list)
     type = StrictString(load_default="realtime", validate=validate.OneOf(SERVICE_TYPES))
     service_area = StrictString(load_default=None, allow_none=True)
+    contract_cities = fields.List(StrictString(validate=validate.Length(min=1)), load_default=None, allow_none=True)
     backoffice_code = StrictString(load_default=None, allow_none=True)
     expected_response = StrictString(load_default=None, allow_none=True)
     service_notice = StrictString(load_default=None, allow_none=True)
@@ -145,7 +147,8 @@ class ServiceSchema(Schema):
 
 
 def _semantic_problems(data: Mapping[str, Any], stem: str, departments: Collection[str],
-                       area_rules: Collection[str] | None) -> list[tuple[tuple[str | int, ...], str]]:
+                       area_rules: Collection[str] | None,
+                       city_rules: Collection[str] = ()) -> list[tuple[tuple[str | int, ...], str]]:
     """Cross-field checks marshmallow cannot express; returns (path, message) pairs."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
     if data["service_code"] != stem:
@@ -156,6 +159,8 @@ def _semantic_problems(data: Mapping[str, Any], stem: str, departments: Collecti
     area = data.get("service_area")
     if area is not None and area_rules is not None and area not in area_rules:
         problems.append((("service_area",), f"Unknown service-area rule {area!r}."))
+    if data.get("contract_cities") is not None and area not in city_rules:
+        problems.append((("contract_cities",), "Only for a service_area of kind unincorporated_plus_contract."))
     if data.get("expected_response"):
         try:
             parse_duration(data["expected_response"])
@@ -198,14 +203,16 @@ def _build_service(data: Mapping[str, Any], source: str) -> Service:
     return Service(
         service_code=data["service_code"], service_name=data["service_name"], description=data["description"],
         department=data["department"], group=data["group"], keywords=tuple(data["keywords"]),
-        type=data["type"], service_area=data["service_area"], backoffice_code=data["backoffice_code"],
+        type=data["type"], service_area=data["service_area"],
+        contract_cities=tuple(data["contract_cities"]) if data["contract_cities"] is not None else None,
+        backoffice_code=data["backoffice_code"],
         expected_response=parse_duration(data["expected_response"]) if data["expected_response"] else None,
         service_notice=data["service_notice"], attributes=attrs, source=source,
     )
 
 
-def load_service(path: Path, departments: Collection[str],
-                 area_rules: Collection[str] | None = None) -> tuple[Service | None, list[str]]:
+def load_service(path: Path, departments: Collection[str], area_rules: Collection[str] | None = None,
+                 city_rules: Collection[str] = ()) -> tuple[Service | None, list[str]]:
     """Load and validate one service file; return the service (or None) and its problems."""
     try:
         doc: YamlDocument = load_yaml(path)
@@ -217,7 +224,8 @@ def load_service(path: Path, departments: Collection[str],
         data = ServiceSchema().load(doc.data)
     except ValidationError as exc:
         return None, [f"{doc.where(p)}: {m}" for p, m in error_paths(exc.messages)]
-    problems = [f"{doc.where(p)}: {m}" for p, m in _semantic_problems(data, path.stem, departments, area_rules)]
+    problems = [f"{doc.where(p)}: {m}" for p, m in _semantic_problems(data, path.stem, departments, area_rules,
+                                                                         city_rules)]
     return (None if problems else _build_service(data, str(path))), problems
 
 
@@ -228,7 +236,8 @@ def fingerprint_of(services: Mapping[str, Service]) -> str:
 
 
 def load_catalog(directory: Path, jurisdiction_id: str, departments: Collection[str],
-                 area_rules: Collection[str] | None = None) -> tuple[Catalog, list[str]]:
+                 area_rules: Collection[str] | None = None,
+                 city_rules: Collection[str] = ()) -> tuple[Catalog, list[str]]:
     """Load every `*.yaml` in a directory; return the catalog and all problems found."""
     problems: list[str] = []
     services: dict[str, Service] = {}
@@ -238,7 +247,7 @@ def load_catalog(directory: Path, jurisdiction_id: str, departments: Collection[
     if not files:
         problems.append(f"{directory}: no service definitions (*.yaml) found.")
     for path in files:
-        service, found = load_service(path, departments, area_rules)
+        service, found = load_service(path, departments, area_rules, city_rules)
         problems.extend(found)
         if service is not None:
             services[service.service_code] = service

@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 import click
+import requests
 from flask import Flask
 
 from . import create_app
@@ -51,8 +52,19 @@ def check_config(path: str) -> None:
             click.echo(problem, err=True)
         click.echo(f"{len(exc.problems)} problem(s) found.", err=True)
         raise SystemExit(1) from None
+    from .geo import build_geo
+
+    try:
+        geo = build_geo(config, requests.Session())
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        click.echo(f"{len(exc.problems)} problem(s) found.", err=True)
+        raise SystemExit(1) from None
     for jur in config.jurisdictions.values():
-        click.echo(f"{jur.id}: {len(jur.departments)} departments, {len(jur.catalog.services)} services")
+        areas = geo.get(jur.id)
+        layers = f", {areas.summary()}" if areas else ""
+        click.echo(f"{jur.id}: {len(jur.departments)} departments, {len(jur.catalog.services)} services{layers}")
     click.echo("configuration OK")
 
 

@@ -161,7 +161,8 @@ class Requests(MethodView):
             key = None
             if jurisdiction.api_key_required:
                 key = check_key(session, jurisdiction.id, _api_key(submission.fields))
-            result = submit_request(session, jurisdiction, submission, key, gateway.clock())
+            result = submit_request(session, jurisdiction, submission, key, gateway.clock(),
+                                    gateway.areas(jurisdiction))
         return respond(fmt, "service_requests", documents.submitted_document(result))
 
 
