@@ -82,17 +82,21 @@ class ServiceAreas:
         """True when exchanging lat and long gives a point inside the jurisdiction."""
         return -90 <= long <= 90 and -180 <= lat <= 180 and self.locate(long, lat).in_county
 
-    def check(self, service: Service, location: Location, what: str = "The location") -> None:
-        """Raise a 400 naming who serves the place when the service is not taken there."""
-        name = self.jurisdiction.name
+    def require_inside(self, location: Location, what: str = "The location") -> None:
+        """Raise a 400 for a point outside the jurisdiction, hinting at swapped coordinates."""
         if not location.in_county:
+            name = self.jurisdiction.name
             texts = [outside(name, location.lat, location.long, what)]
             if self.swapped_inside(location.lat, location.long):
                 texts.append(swapped(name))
             raise BadRequest(*texts)
+
+    def check(self, service: Service, location: Location, what: str = "The location") -> None:
+        """Raise a 400 naming who serves the place when the service is not taken there."""
+        self.require_inside(location, what)
         rule = self.rule_of(service)
         if rule is not None and not self.offers(service, location, rule):
-            raise BadRequest(refusal(name, service, rule, self.jurisdiction.referrals, location))
+            raise BadRequest(refusal(self.jurisdiction.name, service, rule, self.jurisdiction.referrals, location))
 
     def summary(self) -> str:
         """What was loaded, for check-config and logs."""

@@ -84,6 +84,7 @@ class FacilityLayer:
 
     path: Path
     properties: Mapping[str, str]       # facility field -> property of the layer holding it
+    category_values: Mapping[str, str] = field(default_factory=dict)   # the layer's category -> ours
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ class FacilityLayerSchema(Schema):
     path = StrictString(required=True)
     properties = KeyedMapping(keys=StrictString(validate=validate.OneOf(FACILITY_FIELDS)), values=StrictString(),
                               load_default=dict)
+    category_values = KeyedMapping(keys=StrictString(), values=StrictString(), load_default=dict)
 
 
 class GeocoderSchema(Schema):
@@ -249,7 +251,8 @@ def build_gis(root: Path, boundary: str | None, raw: Mapping[str, Any] | None, w
                           city_segments=dict(places["city_segments"])) if places else None,
         districts={n: DistrictLayer(path=root / d["path"], name=d["name"]) for n, d in raw["districts"].items()},
         facilities=FacilityLayer(path=root / facilities["path"],
-                                 properties={"name": "name", **facilities["properties"]}) if facilities else None,
+                                 properties={"name": "name", **facilities["properties"]},
+                                 category_values=dict(facilities["category_values"])) if facilities else None,
         geocoder=GeocoderSettings(kind=geocoder["kind"], options=dict(geocoder["options"]), base=root)
         if geocoder else None,
         unplaced_addresses=raw["unplaced_addresses"], where=where,

@@ -38,14 +38,17 @@ class Place:
         return self.city is None
 
 
-def read_frame(path: Path, geometry_types: Sequence[str] | None = None, layer: str | None = None) -> GeoDataFrame:
-    """Read any vector file geopandas can (GeoJSON, Shapefile, GeoPackage ...) and reproject it to WGS84."""
+def read_frame(path: Path, geometry_types: Sequence[str] | None = None, layer: str | None = None,
+               where: str | None = None) -> GeoDataFrame:
+    """Read any vector file geopandas can (GeoJSON, Shapefile, GeoPackage ...) and reproject it to WGS84;
+    `layer` picks a layer of a multi-layer file, `where` is an OGR SQL filter on properties."""
     import geopandas
 
     if not path.exists():
         raise LayerError(f"{path}: layer file not found.")
+    options = {k: v for k, v in (("layer", layer), ("where", where)) if v}
     try:
-        frame = geopandas.read_file(path, layer=layer) if layer else geopandas.read_file(path)
+        frame = geopandas.read_file(path, **options)
     except Exception as exc:  # pyogrio/GDAL raise many types; all mean "cannot read this file"
         raise LayerError(f"{path}: cannot read as a vector layer: {exc}") from None
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
@@ -129,6 +132,10 @@ def read_facilities(layer: FacilityLayer) -> tuple[list[dict[str, Any]], np.ndar
         raise LayerError(f"{layer.path}: {missing} facility(ies) have no {layer.properties['name']!r}.")
     rows = [{name: (None if values[i] is None else str(values[i]).strip()) for name, values in columns.items()}
             for i in range(len(frame))]
+    for row in rows:
+        category = row.get("category")
+        if category is not None and category in layer.category_values:
+            row["category"] = layer.category_values[category]
     return rows, geometries(frame)
 
 
@@ -140,9 +147,10 @@ def project(geoms: Iterable[Any], crs: str, *, to: str | None = None) -> np.ndar
     return np.asarray(GeoSeries(list(geoms), crs=source).to_crs(target).values, dtype=object)
 
 
-def write_geojson(frame: GeoDataFrame, path: Path) -> None:
+def write_geojson(frame: GeoDataFrame, path: Path, name: str | None = None) -> None:
     """Write a layer as GeoJSON in WGS84, atomically (a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.to_file(tmp, driver="GeoJSON", engine="pyogrio", COORDINATE_PRECISION=7, WRITE_BBOX="NO")
+    frame.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer=name or path.stem, COORDINATE_PRECISION=7,
+                  WRITE_BBOX="NO")
     os.replace(tmp, path)
