@@ -161,7 +161,8 @@ def test_facilities_errors(client: FlaskClient, fmt: str) -> None:
         "radius=100": ["radius needs lat and long."],
         "category=zoo,park": ["category 'zoo' unknown; available: library, office, park."],
         f"{EAST_LA}&limit=2.5": ["limit must be a whole number."],
-        "lat=34&long=x&limit=0": ["long must be a decimal number, got 'x'.", "limit must be between 1 and 1000, got '0'."],
+        "lat=34&long=x&limit=0": ["long must be a decimal number, got 'x'.",
+                                  "limit must be between 1 and 1000, got '0'."],
     }
     for query, expected in cases.items():
         r = client.get(f"{url}?{query}")

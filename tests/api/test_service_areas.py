@@ -23,8 +23,8 @@ POOL = {"service_code": "DPH-POOL-WATER", "attribute[facility_name]": "Sunset Mo
         "attribute[pool_setting]": "hotel_motel"}
 PASADENA_CITY_HALL = {"lat": "34.1478", "long": "-118.1445"}
 PASADENA_REFERRAL = (
-    "Public Pool – Cloudy or Unclear Water (DPH-POOL-WATER) is not handled by County of Los Angeles in the City of "
-    "Pasadena; its service area is: Countywide except Long Beach, Pasadena and Vernon, which have their own health "
+    "Public Pool \N{EN DASH} Cloudy or Unclear Water (DPH-POOL-WATER) is not handled by County of Los Angeles "
+    "in the City of Pasadena; its service area is: Countywide except Long Beach, Pasadena and Vernon, which have their own health "
     "departments. Please contact Pasadena Public Health Department: phone (626) 744-6000, "
     "https://www.cityofpasadena.net/public-health/.")
 OUTSIDE = ("The location (lat 33.900000, long -118.600000) is outside County of Los Angeles; this gateway takes "
@@ -82,8 +82,9 @@ class TestPointChecks:
 
 
 def test_address_only_is_geocoded_then_checked(client: FlaskClient, api_key: str, gateway: Gateway) -> None:
-    r = client.post("/open311/v2/requests.json", data={**{k: v for k, v in GRAFFITI.items() if k not in ("lat", "long")},
-                                                       "address_string": "4801 East 3rd Street", "api_key": api_key})
+    no_point = {k: v for k, v in GRAFFITI.items() if k not in ("lat", "long")}
+    r = client.post("/open311/v2/requests.json", data={**no_point, "address_string": "4801 East 3rd Street",
+                                                       "api_key": api_key})
     assert r.status_code == 200, r.data
     assert json_of(r)[0]["service_notice"].startswith("Street graffiti is removed")
     [row] = rows(gateway)
