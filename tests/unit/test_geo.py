@@ -88,8 +88,8 @@ def test_refusals_name_who_serves_the_place(areas: ServiceAreas) -> None:
         areas.check(catalog.services["DPH-POOL-WATER"], areas.locate(*PASADENA))
     assert pool.value.descriptions == (
         "Public Pool \N{EN DASH} Cloudy or Unclear Water (DPH-POOL-WATER) is not handled by County of Los Angeles "
-        "in the City of Pasadena; its service area is: Countywide except Long Beach, Pasadena and Vernon, which have their own "
-        "health departments. Please contact Pasadena Public Health Department: phone (626) 744-6000, "
+        "in the City of Pasadena; its service area is: Countywide except Long Beach, Pasadena and Vernon, which have "
+        "their own health departments. Please contact Pasadena Public Health Department: phone (626) 744-6000, "
         "https://www.cityofpasadena.net/public-health/.",)
     with pytest.raises(BadRequest) as planning:
         areas.check(catalog.services["DRP-INOPERABLE"], areas.locate(*SANTA_MONICA))
