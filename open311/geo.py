@@ -12,6 +12,11 @@ import requests
 import shapely
 from shapely import STRtree
 
+try:  # the ufunc itself: the public wrapper's argument handling costs more than the test
+    from shapely.lib import intersects_xy
+except ImportError:  # pragma: no cover - a shapely without the private module
+    from shapely import intersects_xy
+
 from .areas import PLACE_RULES, Location, cities_of, outside, place_rule_covers, refusal, swapped
 from .catalog import Service
 from .config import GatewayConfig, Jurisdiction
@@ -21,9 +26,18 @@ from .geocoding import Geocoder, build_geocoder
 from .gisconfig import AreaRule, GisSettings
 from .layers import LayerError, Place, read_facilities, read_places, read_polygons
 
+GRID = 256          # cells per side of a PolygonIndex's grid (filled lazily; at most (GRID+1)^2 entries)
+EPSILON = 1e-9      # degrees (~0.1 mm)
+
 
 class PolygonIndex:
-    """Named polygons behind an STRtree; answers which of them cover a point (its boundary included)."""
+    """Named polygons answering which of them cover a point (its boundary included).
+
+    Candidates come from a lazily filled grid over the polygons' extent: each cell, on first use, records
+    the polygons that contain it entirely (a sure answer, no geometry test) and those that merely touch
+    it (tested exactly with prepared geometries). A request then costs a dict lookup and, near a boundary,
+    a test or two, instead of an STRtree query and a predicate on a whole polygon.
+    """
 
     def __init__(self, names: list[str], geoms: np.ndarray[Any, Any], info: list[Any] | None = None) -> None:
         self.names = names
@@ -31,15 +45,38 @@ class PolygonIndex:
         self.info: list[Any] = info if info is not None else names
         shapely.prepare(geoms)
         self.tree = STRtree(geoms)
+        minx, miny, maxx, maxy = (float(b) for b in shapely.total_bounds(geoms)) if len(geoms) else (0, 0, 0, 0)
+        self._x0, self._y0 = minx, miny
+        self._w, self._h = (maxx - minx) / GRID or 1.0, (maxy - miny) / GRID or 1.0
+        self._cells: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
-    def covering(self, point: shapely.Point) -> list[int]:
-        """Indices of the polygons covering the point, in name order."""
-        found = self.tree.query(point, predicate="covered_by").tolist()
+    def _cell(self, cx: int, cy: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(polygons containing the whole cell, polygons touching it), computed once per cell."""
+        # widened by a hair so float rounding in the cell arithmetic can never put a point outside its box
+        box = shapely.box(self._x0 + cx * self._w - EPSILON, self._y0 + cy * self._h - EPSILON,
+                          self._x0 + (cx + 1) * self._w + EPSILON, self._y0 + (cy + 1) * self._h + EPSILON)
+        touching = self.tree.query(box, predicate="intersects")
+        inside = shapely.contains_properly(self.geoms[touching], box) if len(touching) else np.array([], bool)
+        entry = (tuple(touching[inside].tolist()), tuple(touching[~inside].tolist()))
+        self._cells[cy * (GRID + 1) + cx] = entry
+        return entry
+
+    def covering(self, x: float, y: float) -> list[int]:
+        """Indices of the polygons covering the point (x = long, y = lat), in name order."""
+        cx, cy = int((x - self._x0) // self._w), int((y - self._y0) // self._h)
+        if not (0 <= cx <= GRID and 0 <= cy <= GRID):
+            return []
+        sure, maybe = self._cells.get(cy * (GRID + 1) + cx) or self._cell(cx, cy)
+        found = [*sure, *(i for i in maybe if intersects_xy(self.geoms[i], x, y))] if maybe else list(sure)
         return sorted(found, key=self.names.__getitem__) if len(found) > 1 else found
 
-    def covers(self, point: shapely.Point) -> bool:
+    def covers(self, x: float, y: float) -> bool:
         """True when any polygon covers the point."""
-        return len(self.tree.query(point, predicate="covered_by")) > 0
+        cx, cy = int((x - self._x0) // self._w), int((y - self._y0) // self._h)
+        if not (0 <= cx <= GRID and 0 <= cy <= GRID):
+            return False
+        sure, maybe = self._cells.get(cy * (GRID + 1) + cx) or self._cell(cx, cy)
+        return bool(sure) or any(intersects_xy(self.geoms[i], x, y) for i in maybe)
 
 
 @dataclass
@@ -56,11 +93,10 @@ class ServiceAreas:
 
     def locate(self, lat: float, long: float) -> Location:
         """Which places cover the point and whether it is inside the jurisdiction at all."""
-        point = shapely.Point(long, lat)
         found: tuple[Place, ...] = ()
         if self.places is not None:
-            found = tuple(self.places.info[i] for i in self.places.covering(point))
-        inside = self.boundary.covers(point) if self.boundary is not None else bool(found)
+            found = tuple(self.places.info[i] for i in self.places.covering(long, lat))
+        inside = self.boundary.covers(long, lat) if self.boundary is not None else bool(found)
         return Location(lat, long, inside, found)
 
     def rule_of(self, service: Service) -> AreaRule | None:
@@ -76,7 +112,7 @@ class ServiceAreas:
             return True
         if rule.kind in PLACE_RULES:
             return place_rule_covers(rule, cities_of(rule, service), location)
-        return self.rule_indexes[rule.name].covers(shapely.Point(location.long, location.lat))
+        return self.rule_indexes[rule.name].covers(location.long, location.lat)
 
     def swapped_inside(self, lat: float, long: float) -> bool:
         """True when exchanging lat and long gives a point inside the jurisdiction."""
