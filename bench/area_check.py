@@ -5,10 +5,11 @@ point among the 272 Mapping L.A. polygons, evaluate the service's rule, build th
 B (baseline): `STRtree.query(Point(long, lat), predicate="covered_by")` on the same polygons and points:
 the plain shapely answer to "which polygons cover this point".
 C (floor): `STRtree.query(Point(long, lat))`, the bounding-box candidates alone, no predicate.
-Rounds alternate A B A B; each round times every point once; the report gives medians over the rounds and
-the ratios. A runs once before the rounds (reported as the cold pass): the grid cells its points hit are
-filled then, as they are over a worker's first requests. Also measured: GET services?lat&long (every service at a point), and, in a fresh process,
-create_app's time and resident memory with the demo layers and with the real ones.
+Rounds alternate A B C A B C; each round times every point once; the report gives medians over the rounds
+and the ratios. A runs once before the rounds (reported as the cold pass): the grid cells its points hit
+are filled then, as they are over a worker's first requests. Also measured: the services offered at a
+point (GET services?lat&long), and, in a fresh process, create_app's time and resident memory with the
+demo layers and with the real ones.
 
 Run: `make bench` or `.venv/bin/python bench/area_check.py [--rounds 7] [--points 5000]`.
 Needs ../shared/gis (skips with a message when it is absent).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,8 @@ class PolygonIndex:
     the polygons that contain it entirely (a sure answer, no geometry test) and those that merely touch
     it (tested exactly with prepared geometries). A request then costs a dict lookup and, near a boundary,
     a test or two, instead of an STRtree query and a predicate on a whole polygon.
+    GEOS builds a prepared geometry's internal index lazily and not thread-safely (libgeos issue 825), and
+    shapely releases the GIL during predicates, so every geometry test runs under the index's lock.
     """
 
     def __init__(self, names: list[str], geoms: np.ndarray[Any, Any], info: list[Any] | None = None) -> None:
@@ -49,14 +52,16 @@ class PolygonIndex:
         self._x0, self._y0 = minx, miny
         self._w, self._h = (maxx - minx) / GRID or 1.0, (maxy - miny) / GRID or 1.0
         self._cells: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        self._lock = threading.Lock()
 
     def _cell(self, cx: int, cy: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(polygons containing the whole cell, polygons touching it), computed once per cell."""
         # widened by a hair so float rounding in the cell arithmetic can never put a point outside its box
         box = shapely.box(self._x0 + cx * self._w - EPSILON, self._y0 + cy * self._h - EPSILON,
                           self._x0 + (cx + 1) * self._w + EPSILON, self._y0 + (cy + 1) * self._h + EPSILON)
-        touching = self.tree.query(box, predicate="intersects")
-        inside = shapely.contains_properly(self.geoms[touching], box) if len(touching) else np.array([], bool)
+        with self._lock:
+            touching = self.tree.query(box, predicate="intersects")
+            inside = shapely.contains_properly(self.geoms[touching], box) if len(touching) else np.array([], bool)
         entry = (tuple(touching[inside].tolist()), tuple(touching[~inside].tolist()))
         self._cells[cy * (GRID + 1) + cx] = entry
         return entry
@@ -67,7 +72,10 @@ class PolygonIndex:
         if not (0 <= cx <= GRID and 0 <= cy <= GRID):
             return []
         sure, maybe = self._cells.get(cy * (GRID + 1) + cx) or self._cell(cx, cy)
-        found = [*sure, *(i for i in maybe if intersects_xy(self.geoms[i], x, y))] if maybe else list(sure)
+        if not maybe:
+            return list(sure)
+        with self._lock:
+            found = [*sure, *(i for i in maybe if intersects_xy(self.geoms[i], x, y))]
         return sorted(found, key=self.names.__getitem__) if len(found) > 1 else found
 
     def covers(self, x: float, y: float) -> bool:
@@ -76,7 +84,10 @@ class PolygonIndex:
         if not (0 <= cx <= GRID and 0 <= cy <= GRID):
             return False
         sure, maybe = self._cells.get(cy * (GRID + 1) + cx) or self._cell(cx, cy)
-        return bool(sure) or any(intersects_xy(self.geoms[i], x, y) for i in maybe)
+        if sure or not maybe:
+            return bool(sure)
+        with self._lock:
+            return any(intersects_xy(self.geoms[i], x, y) for i in maybe)
 
 
 @dataclass

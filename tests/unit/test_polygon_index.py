@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +63,15 @@ def test_results_are_in_name_order_on_shared_borders() -> None:
 def test_degenerate_layers(geoms: list[shapely.Geometry]) -> None:
     index = PolygonIndex([str(i) for i in range(len(geoms))], np.array(geoms, dtype=object))
     assert index.covering(5.0, 5.0) == []
+
+
+def test_threads_filling_cells_together_agree_with_shapely() -> None:
+    names, geoms = read_polygons(ROOT / "service_areas" / "lacounty.gov" / "places.geojson", "name")
+    plain = shapely.from_wkb(shapely.to_wkb(geoms))
+    index = PolygonIndex(names, geoms)
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    rng = np.random.default_rng(11)
+    points = list(zip(rng.uniform(minx, maxx, 4000).tolist(), rng.uniform(miny, maxy, 4000).tolist(), strict=True))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda p: set(index.covering(*p)), points))
+    assert answers == [expected(plain, x, y) for x, y in points]
