@@ -29,6 +29,7 @@ from .layers import LayerError, Place, read_facilities, read_places, read_polygo
 
 GRID = 256          # cells per side of a PolygonIndex's grid (filled lazily; at most (GRID+1)^2 entries)
 EPSILON = 1e-9      # degrees (~0.1 mm)
+_NOTHING: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
 
 class PolygonIndex:
@@ -52,6 +53,8 @@ class PolygonIndex:
         self._x0, self._y0 = minx, miny
         self._w, self._h = (maxx - minx) / GRID or 1.0, (maxy - miny) / GRID or 1.0
         self._cells: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        # most cells hold nothing or lie inside one polygon: those share one entry each (memory)
+        self._inside_one = [((i,), ()) for i in range(len(geoms))]
         self._lock = threading.Lock()
 
     def _cell(self, cx: int, cy: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -62,7 +65,8 @@ class PolygonIndex:
         with self._lock:
             touching = self.tree.query(box, predicate="intersects")
             inside = shapely.contains_properly(self.geoms[touching], box) if len(touching) else np.array([], bool)
-        entry = (tuple(touching[inside].tolist()), tuple(touching[~inside].tolist()))
+        sure, maybe = tuple(touching[inside].tolist()), tuple(touching[~inside].tolist())
+        entry = (sure, maybe) if maybe or len(sure) > 1 else self._inside_one[sure[0]] if sure else _NOTHING
         self._cells[cy * (GRID + 1) + cx] = entry
         return entry
 

@@ -149,8 +149,11 @@ class Facilities(MethodView):
     """Locate: County parks and facilities."""
 
     def get(self, fmt: str) -> Response:
-        """Facilities nearest first within `radius` metres (default 5000) of lat/long, optionally of some
-        `category`; without lat/long, all facilities by name."""
+        """County parks and facilities, nearest first, with distances in metres.
+
+        Within `radius` metres (default 5000) of lat/long, optionally of some `category`; without
+        lat/long, all facilities by name.
+        """
         if fmt not in ("xml", "json", "geojson"):
             raise NotFound(f"Unknown format {fmt[:20]!r}: use .xml, .json or .geojson.")
         _, areas = _areas_of(get_gateway())
