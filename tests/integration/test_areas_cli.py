@@ -113,3 +113,18 @@ def test_import_the_real_neighbourhoods_with_nested_properties(conf: Path) -> No
     assert located.output.splitlines()[0] == "in the City of Los Angeles (Downtown): Downtown"
     first = json.loads((conf / PLACES).read_text())["features"][0]["properties"]
     assert set(first) == {"name", "metadata"}
+
+
+def test_check_config_reads_the_layers(conf: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["check-config"])
+    assert ok.exit_code == 0
+    assert ("lacounty.gov: 5 departments, 5 services, 20 places, a boundary, 1 district layer(s), 11 facilities, "
+            "geocoder gazetteer") in ok.output
+    path = conf / "jurisdictions.yaml"
+    path.write_text(path.read_text().replace("contract_cities: [Lakewood]", "contract_cities: [Lakewod]"))
+    broken = runner.invoke(main, ["check-config"])
+    assert broken.exit_code == 1
+    assert "service_areas.uninc_plus_contract.contract_cities: unknown city 'Lakewod' (not in places.geojson)." \
+        in broken.output
+    assert broken.output.strip().endswith("1 problem(s) found.")
