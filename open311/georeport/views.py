@@ -24,6 +24,7 @@ from ..service_requests import (
 )
 from . import documents
 from .blueprint import blp
+from .locate import services_here
 from .parsing import param, param_list, parse_submission
 from .respond import raw_response, respond
 
@@ -80,10 +81,13 @@ class Services(MethodView):
     """GET Service List."""
 
     def get(self, fmt: str) -> Response:
-        """Every request type of the jurisdiction."""
+        """Every request type of the jurisdiction; with lat and long, only those offered at that point."""
         check_format(fmt)
         gateway = get_gateway()
         jurisdiction = _jurisdiction_arg(gateway)
+        located = services_here(gateway, jurisdiction, fmt)
+        if located is not None:
+            return located
         key = ("services", jurisdiction.id, fmt)
         body = gateway.cache.get(key)
         if body is None:
@@ -161,7 +165,8 @@ class Requests(MethodView):
             key = None
             if jurisdiction.api_key_required:
                 key = check_key(session, jurisdiction.id, _api_key(submission.fields))
-            result = submit_request(session, jurisdiction, submission, key, gateway.clock())
+            result = submit_request(session, jurisdiction, submission, key, gateway.clock(),
+                                    gateway.areas(jurisdiction))
         return respond(fmt, "service_requests", documents.submitted_document(result))
 
 
