@@ -76,6 +76,8 @@ WATERWORKS: dict[str, list[tuple[float, float]]] = {
                                                        (-117.75, 34.48)],
     "Waterworks District 29, Malibu (demo)": [(-118.95, 34.03), (-118.95, 34.10), (-118.60, 34.10),
                                               (-118.60, 34.03)],
+    "Waterworks District 37, Acton (demo)": [(-118.25, 34.43), (-118.25, 34.48), (-118.12, 34.48),
+                                             (-118.12, 34.43)],
 }
 PARKS = "https://parks.lacounty.gov/"
 FACILITIES: list[dict[str, Any]] = [

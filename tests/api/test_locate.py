@@ -8,7 +8,7 @@ import pytest
 import shapely
 from flask.testing import FlaskClient
 
-from tests.api.golden import assert_golden
+from open311.gateway import Gateway
 from tests.helpers import errors_of, json_of, xml_of, xml_records
 
 FORMATS = ("xml", "json")
@@ -16,7 +16,20 @@ EAST_LA = "lat=34.0239&long=-118.1720"
 PASADENA = "lat=34.1478&long=-118.1445"
 SANTA_MONICA = "lat=34.0195&long=-118.4912"
 BELVEDERE = "lat=34.0380&long=-118.1590"
-ALL_CODES = ["DPW-GRAFFITI", "DPR-RESTROOM", "DEO-VEND-SIDEWALK", "DPH-POOL-WATER", "DRP-INOPERABLE"]
+# The rules that cover each point on the demo layers (East LA is unincorporated, Belvedere Park is a
+# County park in it, Santa Monica and Pasadena are cities; Pasadena has its own health department).
+RULES_AT = {
+    EAST_LA: {"uninc", "uninc_plus_contract", "countywide", "dph_eh", "dph_housing"},
+    BELVEDERE: {"uninc", "uninc_plus_contract", "countywide", "dph_eh", "dph_housing", "county_parks"},
+    SANTA_MONICA: {"countywide", "dph_eh", "dph_housing"},
+    PASADENA: {"countywide"},
+}
+
+
+def offered_by_rules(gateway: Gateway, rules: set[str]) -> list[str]:
+    """The catalog's codes, in display order, of the services whose rule is in `rules`."""
+    catalog = gateway.config.jurisdictions["lacounty.gov"].catalog
+    return [code for code, service in catalog.services.items() if service.service_area in rules]
 
 
 def codes(client: FlaskClient, fmt: str, query: str) -> list[str]:
@@ -28,21 +41,28 @@ def codes(client: FlaskClient, fmt: str, query: str) -> list[str]:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_services_at_a_point(client: FlaskClient, fmt: str) -> None:
-    assert codes(client, fmt, "") == ALL_CODES
-    assert codes(client, fmt, EAST_LA) == ["DPW-GRAFFITI", "DEO-VEND-SIDEWALK", "DPH-POOL-WATER", "DRP-INOPERABLE"]
-    assert codes(client, fmt, BELVEDERE) == ALL_CODES
-    assert codes(client, fmt, SANTA_MONICA) == ["DPH-POOL-WATER"]
-    assert codes(client, fmt, PASADENA) == []
-    assert codes(client, fmt, "lat=&long=") == ALL_CODES            # empty == absent
+def test_services_at_a_point(client: FlaskClient, gateway: Gateway, fmt: str) -> None:
+    everything = list(gateway.config.jurisdictions["lacounty.gov"].catalog.services)
+    assert codes(client, fmt, "") == everything
+    for point, rules in RULES_AT.items():
+        expected = offered_by_rules(gateway, rules)
+        assert codes(client, fmt, point) == expected, point
+        assert 0 < len(expected) < len(everything)
+    assert "DPR-RESTROOM" in codes(client, fmt, BELVEDERE) and "DPR-RESTROOM" not in codes(client, fmt, EAST_LA)
+    assert codes(client, fmt, "lat=&long=") == everything            # empty == absent
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_services_at_a_point_keep_the_spec_shape(client: FlaskClient, fmt: str) -> None:
-    everything = client.get(f"/open311/v2/services.{fmt}").data
-    here = client.get(f"/open311/v2/services.{fmt}?{BELVEDERE}").data
-    assert here == everything    # every demo service is offered beside Belvedere Park: the same document
-    assert_golden(f"services.{fmt}", here)
+    """The filtered list is the full document with the other services left out, element for element."""
+    everything = client.get(f"/open311/v2/services.{fmt}")
+    here = client.get(f"/open311/v2/services.{fmt}?{BELVEDERE}")
+    if fmt == "json":
+        full = {s["service_code"]: s for s in json_of(everything)}
+        assert all(full[s["service_code"]] == s for s in json_of(here))
+    else:
+        full_xml = {r["service_code"]: r for r in xml_records(xml_of(everything))}
+        assert all(full_xml[r["service_code"]] == r for r in xml_records(xml_of(here)))
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

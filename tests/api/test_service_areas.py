@@ -30,6 +30,7 @@ PASADENA_REFERRAL = (
 OUTSIDE = ("The location (lat 33.900000, long -118.600000) is outside County of Los Angeles; this gateway takes "
            "requests only for places inside it.")
 SWAPPED = "Did you swap lat and long? With lat and long exchanged the location is inside County of Los Angeles."
+POOL_NOTICE = "If you cannot see the main drain at the deepest point, stay out of the water."
 UNVERIFIED = ("The address could not be placed on the map, so it was not checked against the service area; staff "
               "will verify the location.")
 
@@ -99,11 +100,12 @@ def test_address_only_is_geocoded_then_checked(client: FlaskClient, api_key: str
 def test_unplaced_address_accepted_as_unverified(client: FlaskClient, api_key: str, gateway: Gateway) -> None:
     r = client.post("/open311/v2/requests.xml", data={**POOL, "address_string": "1 Nowhere Rd", "api_key": api_key})
     assert r.status_code == 200
-    assert xml_of(r).findtext("request/service_notice") == UNVERIFIED
+    notice = POOL_NOTICE + " " + UNVERIFIED  # the service's own notice, then the unverified sentence
+    assert xml_of(r).findtext("request/service_notice") == notice
     [row] = rows(gateway)
-    assert (row.lat, row.long, row.location_status, row.service_notice) == (None, None, "unverified", UNVERIFIED)
+    assert (row.lat, row.long, row.location_status, row.service_notice) == (None, None, "unverified", notice)
     read = json_of(client.get(f"/open311/v2/requests/{row.id}.json"))[0]
-    assert read["service_notice"] == UNVERIFIED and read["lat"] is None
+    assert read["service_notice"] == notice and read["lat"] is None
 
 
 def variant(make_app: Callable[..., Flask], tmp_path: Path, **gis: Any) -> Flask:
@@ -155,7 +157,7 @@ def test_census_outage_with_accept_policy_takes_the_request_unverified(make_app:
         r = app.test_client().post("/open311/v2/requests.json",
                                    data={**POOL, "address_string": "BOOM", "api_key": key_for(app)})
         assert r.status_code == 200
-        assert json_of(r)[0]["service_notice"] == UNVERIFIED
+        assert json_of(r)[0]["service_notice"] == POOL_NOTICE + " " + UNVERIFIED
 
 
 def test_jurisdiction_without_gis_checks_nothing(multi_client: FlaskClient, multi_key: str) -> None:

@@ -121,9 +121,13 @@ def services_at(client: FlaskClient, point: dict[str, str]) -> list[str] | list[
 def test_services_at_a_point_differ_between_those_points(client: FlaskClient) -> None:
     east_la, pasadena = services_at(client, EAST_LA), services_at(client, PASADENA)
     santa_monica, ocean = services_at(client, SANTA_MONICA), services_at(client, OCEAN)
-    assert east_la == ["DPW-GRAFFITI", "DEO-VEND-SIDEWALK", "DPH-POOL-WATER", "DRP-INOPERABLE"]
-    assert santa_monica == ["DPH-POOL-WATER"]
-    assert pasadena == []
+    catalog = client.application.extensions["open311"].config.jurisdictions["lacounty.gov"].catalog
+    area = {code: s.service_area for code, s in catalog.services.items()}
+    assert {area[c] for c in east_la} >= {"uninc", "countywide", "dph_eh", "dph_housing"}   # type: ignore[index]
+    assert {area[c] for c in santa_monica} == {"countywide", "dph_eh", "dph_housing"}  # type: ignore[index]
+    assert {area[c] for c in pasadena} == {"countywide"}  # type: ignore[index]
+    assert "DRP-INOPERABLE" in east_la and "DRP-INOPERABLE" not in santa_monica
+    assert "DPH-POOL-WATER" in santa_monica and "DPH-POOL-WATER" not in pasadena
     assert ocean == [(400, "The location (lat 33.900000, long -118.600000) is outside County of Los Angeles; this "
                            "gateway takes requests only for places inside it.")]
     assert len({json.dumps(x) for x in (east_la, pasadena, santa_monica, ocean)}) == 4

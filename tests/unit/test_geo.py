@@ -32,8 +32,13 @@ def areas() -> ServiceAreas:
     return build_service_areas(jurisdiction, requests.Session())
 
 
+# One service of each department, with rules uninc_plus_contract, county_parks, uninc, dph_eh, uninc.
+FIVE = {"DPW-GRAFFITI", "DPR-RESTROOM", "DEO-VEND-SIDEWALK", "DPH-POOL-WATER", "DRP-INOPERABLE"}
+
+
 def offered(areas: ServiceAreas, point: tuple[float, float]) -> set[str]:
-    return {s.service_code for s in areas.services_at(areas.locate(*point))}
+    """Which of FIVE are offered at a point."""
+    return {s.service_code for s in areas.services_at(areas.locate(*point))} & FIVE
 
 
 def test_locate_names_the_place_and_city(areas: ServiceAreas) -> None:
