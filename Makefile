@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: serve test install install-test lint typecheck pytest check-config clean
+.PHONY: serve test install install-test lint typecheck pytest check-config bench clean
 
 $(VENV)/.installed-run: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ typecheck: install-test
 
 pytest: install-test
 	$(BIN)/python -m pytest
+
+# Benchmarks (not tests): each bench/*.py prints a Markdown report; results live in docs/benchmarks.md.
+bench: install-test
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 check-config: install
 	$(BIN)/open311 check-config

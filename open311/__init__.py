@@ -50,7 +50,8 @@ def build_adapters(config: GatewayConfig, registry: Mapping[str, Any] | None,
 
 
 def create_app(test_config: Mapping[str, Any] | None = None, *, adapters: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: load and validate config, open the database, build adapters, register routes."""
+    """Build the app: load and validate config, open the database, read the GIS layers, build adapters,
+    register routes."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
     app.config["OPEN311_CONFIG"] = os.environ.get("OPEN311_CONFIG") or DEFAULT_CONFIG
@@ -65,9 +66,13 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, adapters: Mappin
     if app.config["OPEN311_CREATE_SCHEMA"]:
         create_schema(engine)
     http = make_http_session()
+    from .geo import build_geo  # shapely and geopandas load only when an app is built
+
+    geo = build_geo(config, http)
     app.extensions["open311"] = Gateway(
         config=config, engine=engine, sessions=make_session_factory(engine),
         adapters=build_adapters(config, registry, http), clock=app.config.get("OPEN311_CLOCK") or utcnow,
+        geo=geo,
     )
     from . import georeport
 

@@ -65,6 +65,7 @@ class Service:
     keywords: tuple[str, ...] = ()
     type: str = "realtime"
     service_area: str | None = None
+    contract_cities: tuple[str, ...] | None = None   # overrides the rule's list (unincorporated_plus_contract)
     backoffice_code: str | None = None
     expected_response: timedelta | None = None
     service_notice: str | None = None
@@ -130,6 +131,7 @@ class ServiceSchema(Schema):
     keywords = fields.List(StrictString(), load_default=list)
     type = StrictString(load_default="realtime", validate=validate.OneOf(SERVICE_TYPES))
     service_area = StrictString(load_default=None, allow_none=True)
+    contract_cities = fields.List(StrictString(validate=validate.Length(min=1)), load_default=None, allow_none=True)
     backoffice_code = StrictString(load_default=None, allow_none=True)
     expected_response = StrictString(load_default=None, allow_none=True)
     service_notice = StrictString(load_default=None, allow_none=True)
@@ -147,16 +149,18 @@ def _build_service(data: Mapping[str, Any], source: str) -> Service:
     return Service(
         service_code=data["service_code"], service_name=data["service_name"], description=data["description"],
         department=data["department"], group=data["group"], keywords=tuple(data["keywords"]),
-        type=data["type"], service_area=data["service_area"], backoffice_code=data["backoffice_code"],
+        type=data["type"], service_area=data["service_area"],
+        contract_cities=tuple(data["contract_cities"]) if data["contract_cities"] is not None else None,
+        backoffice_code=data["backoffice_code"],
         expected_response=parse_duration(data["expected_response"]) if data["expected_response"] else None,
         service_notice=data["service_notice"], attributes=attrs, source=source,
     )
 
 
-def load_service(path: Path, departments: Collection[str],
-                 area_rules: Collection[str] | None = None) -> tuple[Service | None, list[str]]:
+def load_service(path: Path, departments: Collection[str], area_rules: Collection[str] | None = None,
+                 city_rules: Collection[str] = ()) -> tuple[Service | None, list[str]]:
     """Load and validate one service file; return the service (or None) and its problems."""
-    loaded = _load_file(path, departments, area_rules)
+    loaded = _load_file(path, departments, area_rules, city_rules)
     return loaded.service, list(loaded.problems)
 
 
@@ -177,18 +181,20 @@ def _schema() -> ServiceSchema:
     return ServiceSchema()
 
 
-def _load_file(path: Path, departments: Collection[str], area_rules: Collection[str] | None) -> _Loaded:
+def _load_file(path: Path, departments: Collection[str], area_rules: Collection[str] | None,
+               city_rules: Collection[str] = ()) -> _Loaded:
     """Read one file and check it; identical content is checked once per process."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return _Loaded(None, (f"{path}: cannot read: {exc}",))
     rules = frozenset(area_rules) if area_rules is not None else None
-    return _check_text(str(path), text, frozenset(departments), rules)
+    return _check_text(str(path), text, frozenset(departments), rules, frozenset(city_rules))
 
 
 @functools.lru_cache(maxsize=2048)
-def _check_text(source: str, text: str, departments: frozenset[str], area_rules: frozenset[str] | None) -> _Loaded:
+def _check_text(source: str, text: str, departments: frozenset[str], area_rules: frozenset[str] | None,
+                city_rules: frozenset[str] = frozenset()) -> _Loaded:
     """Structural pass (marshmallow) and semantic pass (on the raw YAML, so it runs even when the
     structure is wrong); problems sorted by line. Pure, so cached: tests build many apps."""
     path = Path(source)
@@ -204,7 +210,7 @@ def _check_text(source: str, text: str, departments: frozenset[str], area_rules:
         data = _schema().load(doc.data)
     except ValidationError as exc:
         found.extend(error_paths(exc.messages))
-    found.extend(semantic_problems(doc.data, path.stem, departments, area_rules))
+    found.extend(semantic_problems(doc.data, path.stem, departments, area_rules, city_rules))
     found.sort(key=lambda problem: doc.line_of(problem[0]) or 0)
     problems = tuple(f"{doc.where(p)}: {m}" for p, m in found)
     if data is None or problems:
@@ -247,13 +253,14 @@ def _cross_file_problems(loaded: list[tuple[Path, _Loaded]]) -> list[str]:
 
 
 def load_catalog(directory: Path, jurisdiction_id: str, departments: Collection[str],
-                 area_rules: Collection[str] | None = None) -> tuple[Catalog, list[str]]:
+                 area_rules: Collection[str] | None = None,
+                 city_rules: Collection[str] = ()) -> tuple[Catalog, list[str]]:
     """Load every service file of a directory; return the catalog and all problems found."""
     if not directory.is_dir():
         return Catalog(jurisdiction_id, {}, ""), [f"{directory}: service definitions directory not found."]
     files = definition_files(directory)
     problems: list[str] = [] if files else [f"{directory}: no service definitions (*.yaml) found."]
-    loaded = [(path, _load_file(path, departments, area_rules)) for path in files]
+    loaded = [(path, _load_file(path, departments, area_rules, city_rules)) for path in files]
     for _, item in loaded:
         problems.extend(item.problems)
     problems.extend(_cross_file_problems(loaded))

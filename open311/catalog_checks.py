@@ -64,7 +64,7 @@ def _keyword_problems(keywords: Any) -> Iterator[Problem]:
 
 
 def _service_problems(data: Mapping[str, Any], stem: str, departments: Collection[str],
-                      area_rules: Collection[str] | None) -> Iterator[Problem]:
+                      area_rules: Collection[str] | None, city_rules: Collection[str]) -> Iterator[Problem]:
     """Checks of the service-level keys."""
     code = data.get("service_code")
     if isinstance(code, str) and code != stem:
@@ -81,6 +81,8 @@ def _service_problems(data: Mapping[str, Any], stem: str, departments: Collectio
         elif "service_area" not in data or area is None:
             yield ("service_code",), (f"No service_area: this jurisdiction defines rules "
                                       f"({', '.join(sorted(area_rules))}); name one.")
+    if data.get("contract_cities") is not None and area not in city_rules:
+        yield ("contract_cities",), "Only for a service_area of kind unincorporated_plus_contract."
     expected = data.get("expected_response")
     if isinstance(expected, str):
         try:
@@ -173,10 +175,10 @@ def _attributes_problems(attributes: Any) -> Iterator[Problem]:
 
 
 def semantic_problems(data: Mapping[str, Any], stem: str, departments: Collection[str],
-                      area_rules: Collection[str] | None) -> list[Problem]:
+                      area_rules: Collection[str] | None, city_rules: Collection[str] = ()) -> list[Problem]:
     """Cross-field checks marshmallow cannot express, on the raw YAML (wrong types are skipped here:
     the structural pass reports them)."""
-    return [*_service_problems(data, stem, departments, area_rules),
+    return [*_service_problems(data, stem, departments, area_rules, city_rules),
             *_attributes_problems(data.get("attributes"))]
 
 

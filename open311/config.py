@@ -15,6 +15,18 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from .adapter import load_adapter_class, validate_options
 from .catalog import Catalog, load_catalog
 from .errors import ConfigError
+from .gisconfig import (
+    AreaRule,
+    AreaRuleSchema,
+    GisSchema,
+    GisSettings,
+    Referral,
+    ReferralSchema,
+    build_gis,
+    build_referrals,
+    build_rule,
+    rule_problems,
+)
 from .validation import KeyedMapping, StrictBoolean, StrictString, error_paths
 from .yamlfile import YamlDocument, expand_env, load_yaml
 
@@ -45,7 +57,9 @@ class Jurisdiction:
     catalog: Catalog
     api_key_required: bool = True
     boundary: Path | None = None
-    service_areas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    service_areas: Mapping[str, AreaRule] = field(default_factory=dict)
+    referrals: Mapping[str, Referral] = field(default_factory=dict)
+    gis: GisSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -98,8 +112,11 @@ class JurisdictionSchema(Schema):
     boundary = StrictString(load_default=None, allow_none=True)
     service_definitions = StrictString(load_default=None, allow_none=True)
     api_keys = fields.Nested(ApiKeysSchema, load_default=lambda: {"required": True})
-    # Named service-area rules referenced by each service's `service_area` (shapes: docs/gis.md).
-    service_areas = KeyedMapping(keys=StrictString(), values=fields.Dict(), load_default=dict)
+    # Layers, named service-area rules referenced by each service's `service_area`, and who serves
+    # the places a rule leaves out (docs/gis.md).
+    gis = fields.Nested(GisSchema, load_default=None)
+    service_areas = KeyedMapping(keys=StrictString(), values=fields.Nested(AreaRuleSchema), load_default=dict)
+    referrals = KeyedMapping(keys=StrictString(), values=fields.Nested(ReferralSchema), load_default=dict)
     departments = KeyedMapping(keys=StrictString(), values=fields.Nested(DepartmentSchema), required=True,
                               validate=validate.Length(min=1))
 
@@ -145,6 +162,22 @@ def _department_problems(doc: YamlDocument, jid: str, code: str, raw: Mapping[st
     return []
 
 
+def _geocoder_problems(doc: YamlDocument, jid: str, raw: Mapping[str, Any]) -> list[str]:
+    """Check that the configured geocoder exists and its options validate."""
+    from .geocoding import validate_geocoder_options
+
+    base = ("jurisdictions", jid, "gis", "geocoder")
+    try:
+        validate_geocoder_options(raw["kind"], expand_env(raw["options"]))
+    except LookupError as exc:
+        return [f"{doc.where((*base, 'kind'))}: {exc}."]
+    except KeyError as exc:
+        return [f"{doc.where((*base, 'options'))}: environment variable {exc.args[0]} is not set."]
+    except marshmallow.ValidationError as exc:
+        return [f"{doc.where((*base, 'options', *p))}: {m}" for p, m in error_paths(exc.messages)]
+    return []
+
+
 def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[str, Any],
                         problems: list[str], registry: Mapping[str, Any] | None) -> Jurisdiction | None:
     """Validate the parts of one jurisdiction that need the file system; load its catalog."""
@@ -159,14 +192,24 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
         departments[code] = Department(code=code, name=dept["name"], adapter=dept["adapter"],
                                        options=dept["options"], status_map=dept["status_map"],
                                        contact_policy=dept["contact_policy"])
+    base = ("jurisdictions", jid)
+    rules = {name: build_rule(name, r, doc.where((*base, "service_areas", name)))
+             for name, r in raw["service_areas"].items()}
+    if raw["gis"] and raw["gis"]["geocoder"]:
+        found_geocoder = _geocoder_problems(doc, jid, raw["gis"]["geocoder"])
+        problems.extend(found_geocoder)
+        if not found_geocoder:
+            raw["gis"]["geocoder"]["options"] = expand_env(raw["gis"]["geocoder"]["options"])
+    gis = build_gis(root, raw["boundary"], raw["gis"], doc.where((*base, "gis")))
+    problems.extend(f"{doc.where((*base, 'service_areas', *p))}: {m}" for p, m in rule_problems(rules, gis))
     services_dir = root / (raw["service_definitions"] or f"service_definitions/{jid}")
-    area_rules = set(raw["service_areas"]) or None
-    catalog, found = load_catalog(services_dir, jid, departments.keys(), area_rules)
+    city_rules = {n for n, r in rules.items() if r.kind == "unincorporated_plus_contract"}
+    catalog, found = load_catalog(services_dir, jid, departments.keys(), set(rules) or None, city_rules)
     problems.extend(found)
     boundary = root / raw["boundary"] if raw["boundary"] else None
     return Jurisdiction(id=jid, name=raw["name"], timezone=tz, departments=departments, catalog=catalog,
                         api_key_required=raw["api_keys"]["required"], boundary=boundary,
-                        service_areas=raw["service_areas"])
+                        service_areas=rules, referrals=build_referrals(raw["referrals"]), gis=gis)
 
 
 def load_config(path: Path | str, registry: Mapping[str, Any] | None = None) -> GatewayConfig:

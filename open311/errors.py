@@ -53,3 +53,10 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+class ServiceUnavailable(Open311Error):
+    """503: a service the request depends on (e.g. the geocoder) cannot answer now; try again later."""
+
+    status = 503
+    default = "Service temporarily unavailable."

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from sqlalchemy import Engine
@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from .adapter import Adapter
 from .config import GatewayConfig, Jurisdiction
 from .errors import BadRequest, NotFound
+
+if TYPE_CHECKING:
+    from .geo import ServiceAreas
 
 
 @dataclass
@@ -27,6 +30,11 @@ class Gateway:
     adapters: dict[tuple[str, str], Adapter]
     clock: Callable[[], datetime]
     cache: dict[Any, Any] = field(default_factory=dict)
+    geo: Mapping[str, ServiceAreas] = field(default_factory=dict)   # by jurisdiction id; built in create_app
+
+    def areas(self, jurisdiction: Jurisdiction) -> ServiceAreas | None:
+        """The jurisdiction's service areas, or None when it configures no GIS layers."""
+        return self.geo.get(jurisdiction.id)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -99,6 +99,10 @@ class ServiceRequest(Base):
     zipcode: Mapped[str | None] = mapped_column(String(20))
     lat: Mapped[float | None] = mapped_column(Float)
     long: Mapped[float | None] = mapped_column(Float)
+    # How lat/long were found: given (by the client), geocoded (from address_string) or unverified
+    # (an address that could not be placed, accepted by the jurisdiction's policy); None for an
+    # address-only request in a jurisdiction without GIS layers.
+    location_status: Mapped[str | None] = mapped_column(String(16))
     media_url: Mapped[str | None] = mapped_column(String(2000))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     requested_datetime: Mapped[datetime]

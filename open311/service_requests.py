@@ -15,7 +15,9 @@ from .attributes import validate_answers
 from .catalog import Service
 from .config import Jurisdiction
 from .errors import BadRequest, NotFound
+from .geo import ServiceAreas, swap_hint
 from .models import ApiKey, OutboxMessage, RequestContact, ServiceRequest
+from .placing import place_request
 
 MAX_DESCRIPTION = 4000
 FIELD_LIMITS = {"address_string": 500, "address_id": 100, "zipcode": 20, "media_url": 2000,
@@ -94,13 +96,21 @@ def find_service(jurisdiction: Jurisdiction, service_code: str | None) -> Servic
     return service
 
 
+def _notice(*parts: str | None) -> str | None:
+    """Notices joined into one text (None when there are none)."""
+    return " ".join(p for p in parts if p) or None
+
+
 def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Submission,
-                   api_key: ApiKey | None, now: datetime) -> Submitted:
-    """Validate a submission and store it with its outbox row in one transaction."""
+                   api_key: ApiKey | None, now: datetime, areas: ServiceAreas | None = None) -> Submitted:
+    """Validate a submission, check it against its service's area (`areas`: the jurisdiction's GIS layers,
+    None for none), and store it with its outbox row in one transaction."""
     fields = submission.fields
     service = find_service(jurisdiction, (fields.get("service_code") or "").strip())
     problems: list[str] = []
     lat, lon = _location(fields, problems)
+    if problems and (hint := swap_hint(areas, fields.get("lat"), fields.get("long"))):
+        problems.append(hint)
     answers, attr_problems = validate_answers(service, submission.attributes, jurisdiction.timezone)
     problems.extend(attr_problems)
     description = _text(fields, "description", problems)
@@ -108,12 +118,15 @@ def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Sub
     contact = {name: _text(fields, name, problems) for name in CONTACT_FIELDS}
     if problems:
         raise BadRequest(*problems)
+    placed = place_request(areas, service, lat, lon, texts["address_string"])
+    notice = _notice(service.service_notice, placed.notice)
     department = jurisdiction.departments[service.department]
     row = ServiceRequest(
         jurisdiction_id=jurisdiction.id, service_code=service.service_code, service_name=service.service_name,
         department=department.code, agency_responsible=department.name, status="open", status_notes=None,
-        description=description, service_notice=service.service_notice, address=texts["address_string"],
-        address_id=texts["address_id"], zipcode=texts["zipcode"], lat=lat, long=lon, media_url=texts["media_url"],
+        description=description, service_notice=notice, address=texts["address_string"],
+        address_id=texts["address_id"], zipcode=texts["zipcode"], lat=placed.lat, long=placed.long,
+        location_status=placed.status, media_url=texts["media_url"],
         attributes=answers, requested_datetime=now, updated_datetime=now,
         expected_datetime=now + service.expected_response if service.expected_response else None,
         token=secrets.token_urlsafe(12), api_key_id=api_key.id if api_key else None,
@@ -127,10 +140,10 @@ def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Sub
         session.add(OutboxMessage(request_id=row.id, kind="deliver", department=department.code, state="pending",
                                   attempts=0, next_attempt_at=now, created_at=now, updated_at=now))
     if service.type == "batch":
-        return Submitted(None, row.token, service.service_notice)
+        return Submitted(None, row.token, notice)
     if service.type == "blackbox":
-        return Submitted(None, None, service.service_notice)
-    return Submitted(str(row.id), None, service.service_notice)
+        return Submitted(None, None, notice)
+    return Submitted(str(row.id), None, notice)
 
 
 def parse_ids(raw: Sequence[str]) -> list[int]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import func, select
 
 from open311.gateway import Gateway
@@ -30,23 +31,34 @@ def precise_now() -> datetime:
     return datetime.now(UTC)
 
 
+def shipped_jurisdiction(root: Path = ROOT) -> dict[str, Any]:
+    """The shipped lacounty.gov configuration with every file path made absolute (usable from anywhere)."""
+    data = yaml.safe_load((root / "jurisdictions.yaml").read_text())
+    jurisdiction: dict[str, Any] = data["jurisdictions"]["lacounty.gov"]
+
+    def absolute(node: Any, key: str | None = None) -> Any:
+        if isinstance(node, dict):
+            return {k: absolute(v, k) for k, v in node.items()}
+        if isinstance(node, str) and key in ("path", "boundary"):
+            return str(root / node)
+        return node
+
+    jurisdiction = absolute(jurisdiction)
+    jurisdiction["service_definitions"] = str(root / "service_definitions" / "lacounty.gov")
+    return jurisdiction
+
+
 def write_config(directory: Path, departments: Mapping[str, Mapping[str, Any]] | None = None) -> Path:
-    """A jurisdictions.yaml for lacounty.gov with the shipped catalog; unnamed departments use filedrop."""
+    """A jurisdictions.yaml for lacounty.gov with the shipped catalog and GIS; unnamed departments use filedrop."""
     departments = departments or {}
-    body: dict[str, Any] = {"jurisdictions": {"lacounty.gov": {
-        "name": "County of Los Angeles", "timezone": "America/Los_Angeles", "api_keys": {"required": True},
-        "service_definitions": str(ROOT / "service_definitions" / "lacounty.gov"),
-        "service_areas": {name: {"description": name} for name in
-                          ("uninc", "uninc_plus_contract", "countywide", "dph_eh", "dph_housing", "county_parks",
-                           "waterworks")},
-        "departments": {code: {"name": name, "adapter": "filedrop",
-                               "options": {"directory": str(directory / "intake" / code)},
-                               "status_map": STATUS_MAP, "contact_policy": "none" if code == "DEO" else "full",
-                               **departments.get(code, {})}
-                        for code, name in DEPARTMENTS.items()},
-    }}}
+    jurisdiction = shipped_jurisdiction()
+    jurisdiction["departments"] = {
+        code: {"name": name, "adapter": "filedrop", "options": {"directory": str(directory / "intake" / code)},
+               "status_map": STATUS_MAP, "contact_policy": "none" if code == "DEO" else "full",
+               **departments.get(code, {})}
+        for code, name in DEPARTMENTS.items()}
     path = directory / "jurisdictions.yaml"
-    path.write_text(json.dumps(body, indent=2))  # JSON is YAML
+    path.write_text(json.dumps({"jurisdictions": {"lacounty.gov": jurisdiction}}, indent=2))  # JSON is YAML
     return path
 
 

@@ -19,6 +19,7 @@ from .blueprint import blp
 from .exports import EXPORTS
 from .feed import feed_response
 from .feed_params import Problems, flag
+from .locate import services_here
 from .openapi import FEED_PARAMETERS, PAGING_HEADERS
 from .parsing import param, parse_submission
 from .respond import raw_response, respond
@@ -75,10 +76,13 @@ class Services(MethodView):
     """GET Service List."""
 
     def get(self, fmt: str) -> Response:
-        """Every request type of the jurisdiction."""
+        """Every request type of the jurisdiction; with lat and long, only those offered at that point."""
         check_format(fmt)
         gateway = get_gateway()
         jurisdiction = _jurisdiction_arg(gateway)
+        located = services_here(gateway, jurisdiction, fmt)
+        if located is not None:
+            return located
         key = ("services", jurisdiction.id, fmt)
         body = gateway.cache.get(key)
         if body is None:
@@ -134,7 +138,8 @@ class Requests(MethodView):
             key = None
             if jurisdiction.api_key_required:
                 key = check_key(session, jurisdiction.id, _api_key(submission.fields))
-            result = submit_request(session, jurisdiction, submission, key, gateway.clock())
+            result = submit_request(session, jurisdiction, submission, key, gateway.clock(),
+                                    gateway.areas(jurisdiction))
         return respond(fmt, "service_requests", documents.submitted_document(result))
 
 

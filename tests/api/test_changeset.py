@@ -28,6 +28,7 @@ def changeset(app: Flask) -> str:
 def test_changeset_follows_the_catalog(make_app: Callable[..., Flask], clock: Clock, tmp_path: Path) -> None:
     conf = tmp_path / "conf"
     shutil.copytree(ROOT / "service_definitions", conf / "service_definitions")
+    shutil.copytree(ROOT / "service_areas", conf / "service_areas")
     shutil.copy(ROOT / "jurisdictions.yaml", conf / "jurisdictions.yaml")
     config = conf / "jurisdictions.yaml"
     first = changeset(make_app(config))

@@ -35,6 +35,7 @@ def test_check_config_ok(env: Path) -> None:
 def test_check_config_lists_every_problem_with_file_and_line(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     conf = env / "conf"
     shutil.copytree(ROOT / "service_definitions", conf / "service_definitions")
+    shutil.copytree(ROOT / "service_areas", conf / "service_areas")
     text = (ROOT / "jurisdictions.yaml").read_text()
     text = text.replace("timezone: America/Los_Angeles", "timezone: America/Nowhere")
     dpr = 'adapter: filedrop\n        options: {directory: "${OPEN311_INTAKE_DIR:-instance/intake}/DPR"}'
@@ -69,6 +70,7 @@ def test_check_config_reports_every_catalog_problem_of_every_file(env: Path, mon
     conf = env / "conf"
     defs = conf / "service_definitions" / "lacounty.gov"
     shutil.copytree(ROOT / "service_definitions", conf / "service_definitions")
+    shutil.copytree(ROOT / "service_areas", conf / "service_areas")
     shutil.copy(ROOT / "jurisdictions.yaml", conf / "jurisdictions.yaml")
     pothole = defs / "DPW-POTHOLE.yaml"  # a structural and a semantic problem in one file
     text = pothole.read_text().replace("required: false\n    order: 3", "required: maybe\n    order: 3")

@@ -1,7 +1,7 @@
 """Feeds: request columns shown with extensions=true, and the commit order of status updates.
 
 Revision ID: 0600
-Revises: 0500
+Revises: 0400
 Create Date: 2026-11-22
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from open311.models import FEED_TXID_TRIGGER
 
 revision = "0600"
-down_revision = "0500"
+down_revision = "0400"
 branch_labels = None
 depends_on = None
 
