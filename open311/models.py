@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     Boolean,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -78,6 +80,8 @@ class ServiceRequest(Base):
         Index("ix_requests_jur_requested", "jurisdiction_id", "requested_datetime", "id"),
         Index("ix_requests_jur_updated", "jurisdiction_id", "updated_datetime", "id"),
         Index("ix_requests_jur_service", "jurisdiction_id", "service_code", "requested_datetime"),
+        Index("ix_requests_jur_status", "jurisdiction_id", "status", "requested_datetime", "id"),
+        Index("ix_requests_jur_place", "jurisdiction_id", "lat", "long"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -106,6 +110,10 @@ class ServiceRequest(Base):
     expected_datetime: Mapped[datetime | None]
     token: Mapped[str] = mapped_column(String(64), unique=True)
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    # extensions=true: where it came from, and links set by staff or back offices
+    channel: Mapped[str | None] = mapped_column(String(100))
+    duplicate_of: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    parent_request_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
 
     contact: Mapped[RequestContact | None] = relationship(back_populates="request", uselist=False, lazy="raise")
 
@@ -161,6 +169,7 @@ class StatusUpdate(Base):
     __table_args__ = (
         UniqueConstraint("jurisdiction_id", "department", "update_id", name="uq_status_updates_department_update"),
         Index("ix_status_updates_request", "request_id", "updated_datetime"),
+        Index("ix_status_updates_feed", "jurisdiction_id", "feed_txid", "id"),
         Index("ix_status_updates_jur_updated", "jurisdiction_id", "updated_datetime", "id"),
     )
 
@@ -177,6 +186,19 @@ class StatusUpdate(Base):
     received_at: Mapped[datetime]
     source: Mapped[str] = mapped_column(String(16), default="pull")
     applied: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Commit order for the gap-free updates feed: on PostgreSQL the inserting transaction's id (set by
+    # a trigger, see FEED_TXID_TRIGGER); on SQLite writers are serialised, so it stays 0 and id decides.
+    feed_txid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+FEED_TXID_TRIGGER = (
+    "CREATE OR REPLACE FUNCTION status_updates_feed_txid() RETURNS trigger AS $$ "
+    "BEGIN NEW.feed_txid := pg_current_xact_id()::text::bigint; RETURN NEW; END $$ LANGUAGE plpgsql",
+    "CREATE TRIGGER status_updates_feed_txid BEFORE INSERT ON status_updates "
+    "FOR EACH ROW EXECUTE FUNCTION status_updates_feed_txid()",
+)
+for _statement in FEED_TXID_TRIGGER:
+    event.listen(StatusUpdate.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
 
 
 class SyncCursor(Base):

@@ -1,4 +1,4 @@
-"""Use cases for service requests: submit, find, get one, resolve a token."""
+"""Use cases for service requests: submit, get one, resolve a token (searching is in request_search)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,8 +24,6 @@ FIELD_LIMITS = {"address_string": 500, "address_id": 100, "zipcode": 20, "media_
                 "first_name": 200, "last_name": 200, "email": 320, "phone": 50, "device_id": 200,
                 "account_id": 200, "service_code": 64}
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "device_id", "account_id")
-DEFAULT_WINDOW = timedelta(days=90)
-MAX_RESULTS = 1000
 MAX_ID = 2**63 - 1
 
 
@@ -44,18 +42,6 @@ class Submitted:
     service_request_id: str | None
     token: str | None
     service_notice: str | None
-
-
-@dataclass(frozen=True)
-class RequestQuery:
-    """Filters of GET requests, already parsed."""
-
-    service_request_ids: tuple[str, ...] = ()
-    service_codes: tuple[str, ...] = ()
-    statuses: tuple[str, ...] = ()
-    start: datetime | None = None
-    end: datetime | None = None
-    limit: int = MAX_RESULTS
 
 
 def _text(fields: Mapping[str, str], name: str, problems: list[str]) -> str | None:
@@ -144,6 +130,7 @@ def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Sub
         attributes=answers, requested_datetime=now, updated_datetime=now,
         expected_datetime=now + service.expected_response if service.expected_response else None,
         token=secrets.token_urlsafe(12), api_key_id=api_key.id if api_key else None,
+        channel=api_key.name if api_key else "anonymous",
     )
     with session.begin():
         session.add(row)
@@ -162,44 +149,6 @@ def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Sub
 def parse_ids(raw: Sequence[str]) -> list[int]:
     """Keep the ids that can exist (positive integers in range); others simply match nothing."""
     return [int(v) for v in raw if v.isascii() and v.isdigit() and 0 < int(v) <= MAX_ID]
-
-
-def window(query: RequestQuery, now: datetime) -> tuple[datetime, datetime]:
-    """The requested_datetime window: the given dates, else the most recent 90 days; at most 90 days."""
-    start, end = query.start, query.end
-    if start is None and end is None:
-        return now - DEFAULT_WINDOW, now
-    if start is None:
-        assert end is not None
-        return end - DEFAULT_WINDOW, end
-    if end is None:
-        return start, start + DEFAULT_WINDOW
-    if end < start:
-        raise BadRequest("end_date must not be before start_date.")
-    if end - start > DEFAULT_WINDOW:
-        raise BadRequest("start_date and end_date may not span more than 90 days.")
-    return start, end
-
-
-def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQuery,
-                  now: datetime) -> list[ServiceRequest]:
-    """GET requests: ids override every other filter; otherwise window, codes, statuses; newest first."""
-    stmt = select(ServiceRequest).where(ServiceRequest.jurisdiction_id == jurisdiction.id)
-    if query.service_request_ids:
-        ids = parse_ids(query.service_request_ids)
-        if not ids:
-            return []
-        stmt = stmt.where(ServiceRequest.id.in_(ids))
-    else:
-        start, end = window(query, now)
-        stmt = stmt.where(ServiceRequest.requested_datetime >= start, ServiceRequest.requested_datetime <= end)
-        if query.service_codes:
-            stmt = stmt.where(ServiceRequest.service_code.in_(query.service_codes))
-        if query.statuses:
-            stmt = stmt.where(ServiceRequest.status.in_(query.statuses))
-    stmt = stmt.order_by(ServiceRequest.requested_datetime.desc(), ServiceRequest.id.desc()).limit(query.limit)
-    with session.begin():
-        return list(session.scalars(stmt))
 
 
 def get_request(session: Session, jurisdiction: Jurisdiction, service_request_id: str) -> ServiceRequest:

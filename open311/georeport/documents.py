@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
 from ..catalog import Attribute, Catalog, Service
 from ..dates import format_w3c
-from ..models import ServiceRequest
+from ..models import ServiceRequest, StatusUpdate
 from ..service_requests import Submitted
 from .render import Many, render
 
@@ -77,9 +77,41 @@ def request_entry(row: ServiceRequest, tz: tzinfo) -> dict[str, Any]:
     }
 
 
-def requests_document(rows: Iterable[ServiceRequest], tz: tzinfo) -> Many:
-    """GET requests and GET requests/{id}: a list of requests."""
-    return Many("request", [request_entry(r, tz) for r in rows])
+def _answer(code: str, value: Any) -> dict[str, Any]:
+    """One submitted attribute answer (a multivaluelist repeats <value>)."""
+    return {"code": code, "value": value if isinstance(value, list) else str(value)}
+
+
+def note_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
+    """One entry of a request's status history."""
+    return {"datetime": format_w3c(update.updated_datetime, tz), "type": "status_change",
+            "status": update.status, "external_status": update.external_status,
+            "description": update.description}
+
+
+def extended_entry(row: ServiceRequest, tz: tzinfo, updates: Sequence[StatusUpdate]) -> dict[str, Any]:
+    """A request with extended_attributes and notes (extensions=true); still no personal data."""
+    entry = request_entry(row, tz)
+    entry["extended_attributes"] = {
+        "department": row.department,
+        "channel": row.channel,
+        "media_urls": Many("media_url", [row.media_url] if row.media_url else []),
+        "duplicate": str(row.duplicate_of) if row.duplicate_of else None,
+        "parent_service_request_id": str(row.parent_request_id) if row.parent_request_id else None,
+        "attributes": Many("attribute", [_answer(k, v) for k, v in (row.attributes or {}).items()]),
+    }
+    submitted = {"datetime": format_w3c(row.requested_datetime, tz), "type": "submitted", "status": "open",
+                 "external_status": None, "description": None}
+    entry["notes"] = Many("note", [submitted, *(note_entry(u, tz) for u in updates)])
+    return entry
+
+
+def requests_document(rows: Iterable[ServiceRequest], tz: tzinfo,
+                      history: Mapping[int, Sequence[StatusUpdate]] | None = None) -> Many:
+    """GET requests and GET requests/{id}: a list of requests (extended when a history is given)."""
+    if history is None:
+        return Many("request", [request_entry(r, tz) for r in rows])
+    return Many("request", [extended_entry(r, tz, history.get(r.id, ())) for r in rows])
 
 
 def submitted_document(result: Submitted) -> Many:

@@ -23,8 +23,8 @@ MAX_ATTRIBUTES = 100
 
 
 def fmt_of(path: str) -> str:
-    """The response format from a URL's suffix: json for .json (and its JSON relatives), else xml."""
-    return "json" if path.endswith((".json", ".geojson")) else "xml"
+    """The error format for a URL: json for .json and the exports (.geojson, .csv), else xml."""
+    return "json" if path.endswith((".json", ".geojson", ".csv")) else "xml"
 
 
 def clean(value: str, name: str) -> str:

@@ -18,9 +18,11 @@ from ..keys import check_department_key
 from ..models import StatusUpdate
 from ..status_updates import InvalidUpdate, clean_update, find_request, map_status, record_update
 from .blueprint import blp
+from .openapi import UPDATE_FEED_PARAMETERS
 from .parsing import param, parse_submission
 from .render import Many
 from .respond import respond
+from .update_feed import updates_feed
 from .views import _api_key, check_format
 
 REQUIRED = ("service_request_id", "update_id", "status", "updated_datetime")
@@ -69,7 +71,12 @@ def _department(jurisdiction: Jurisdiction, code: str | None) -> Department:
 
 @blp.route("/servicerequestupdates.<fmt>")
 class ServiceRequestUpdates(MethodView):
-    """POST Service Request Update (mySociety extension): a back office reports a status change."""
+    """Service request updates (mySociety extension): the public feed (GET) and back-office pushes (POST)."""
+
+    @blp.doc(parameters=UPDATE_FEED_PARAMETERS)
+    def get(self, fmt: str) -> Response:
+        """Status updates in commit order; follow X-Next-Cursor / Link rel=next to never miss or re-read one."""
+        return updates_feed(fmt)
 
     def post(self, fmt: str) -> Response:
         """Record one update for a request of the key's department; a repeated identical update is a no-op."""

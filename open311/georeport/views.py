@@ -8,28 +8,23 @@ from flask import Response, request
 from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
 
-from ..dates import parse_datetime
-from ..errors import BadRequest, NotFound
+from ..errors import NotFound
 from ..gateway import Gateway, get_gateway
+from ..history import updates_by_request
 from ..keys import check_key
 from ..models import CatalogVersion
-from ..service_requests import (
-    MAX_RESULTS,
-    RequestQuery,
-    find_requests,
-    find_service,
-    get_request,
-    resolve_token,
-    submit_request,
-)
+from ..service_requests import find_service, get_request, resolve_token, submit_request
 from . import documents
 from .blueprint import blp
+from .exports import EXPORTS
+from .feed import feed_response
+from .feed_params import Problems, flag
 from .locate import services_here
-from .parsing import param, param_list, parse_submission
+from .openapi import FEED_PARAMETERS, PAGING_HEADERS
+from .parsing import param, parse_submission
 from .respond import raw_response, respond
 
 FORMATS = ("xml", "json")
-STATUSES = ("open", "closed")
 
 
 def check_format(fmt: str) -> str:
@@ -116,43 +111,21 @@ def _api_key(fields: dict[str, str] | Any) -> str | None:
     return key
 
 
-def _request_query(jurisdiction: Any) -> RequestQuery:
-    """Parse GET requests' filters, reporting every bad one at once."""
-    args = request.args
-    problems: list[str] = []
-    statuses = tuple(s.lower() for s in param_list(args, "status"))
-    bad = [s for s in statuses if s not in STATUSES]
-    if bad:
-        problems.append(f"status must be open or closed, got {', '.join(repr(b[:20]) for b in bad)}.")
-    dates: dict[str, Any] = {}
-    for name in ("start_date", "end_date"):
-        raw = param(args, name) or ""
-        try:
-            dates[name] = parse_datetime(raw, jurisdiction.timezone) if raw else None
-        except ValueError:
-            problems.append(f"{name} must be a W3C datetime such as 2026-01-01T00:00:00Z, got {raw[:40]!r}.")
-    ids = param_list(args, "service_request_id")
-    if len(ids) > MAX_RESULTS:
-        problems.append(f"At most {MAX_RESULTS} service_request_id values may be given.")
-    if problems:
-        raise BadRequest(*problems)
-    return RequestQuery(service_request_ids=ids, service_codes=param_list(args, "service_code"),
-                        statuses=statuses, start=dates["start_date"], end=dates["end_date"])
-
-
 @blp.route("/requests.<fmt>")
 class Requests(MethodView):
     """GET Service Requests and POST Service Request."""
 
+    @blp.doc(parameters=FEED_PARAMETERS, responses={"200": {"description": "Requests (spec shape); paging in "
+                                                            "headers", "headers": PAGING_HEADERS}})
     def get(self, fmt: str) -> Response:
-        """Requests of the last 90 days (or the given window), newest first, at most 1000."""
+        """Requests of the last 90 days (or the given window), newest first, at most 1000 (or a page).
+
+        Formats: xml, json, and the exports csv (formula-safe) and geojson (FeatureCollection).
+        """
+        if fmt in EXPORTS:
+            return EXPORTS[fmt]()
         check_format(fmt)
-        gateway = get_gateway()
-        jurisdiction = _jurisdiction_arg(gateway)
-        query = _request_query(jurisdiction)
-        with gateway.session() as session:
-            rows = find_requests(session, jurisdiction, query, gateway.clock())
-        return respond(fmt, "service_requests", documents.requests_document(rows, jurisdiction.timezone))
+        return feed_response(fmt)
 
     def post(self, fmt: str) -> Response:
         """Create a service request (form-encoded, JSON or XML body); needs an API key."""
@@ -179,9 +152,16 @@ class RequestById(MethodView):
         check_format(fmt)
         gateway = get_gateway()
         jurisdiction = _jurisdiction_arg(gateway)
+        problems = Problems()
+        extensions = flag(request.args, "extensions", problems)
+        problems.raise_any()
         with gateway.session() as session:
             row = get_request(session, jurisdiction, service_request_id)
-        return respond(fmt, "service_requests", documents.requests_document([row], jurisdiction.timezone))
+            history = updates_by_request(session, [row.id]) if extensions else None
+        doc = documents.requests_document([row], jurisdiction.timezone, history)
+        response = respond(fmt, "service_requests", doc)
+        response.last_modified = row.updated_datetime
+        return response
 
 
 @blp.route("/tokens/<token>.<fmt>")

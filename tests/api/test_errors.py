@@ -138,7 +138,7 @@ class TestErrorTable:
         assert r.status_code == 405 and "POST" not in r.headers["Allow"]
 
 
-@pytest.mark.parametrize("suffix", ["csv", "html", "XML", "jsonp", "xml.json.bak"])
+@pytest.mark.parametrize("suffix", ["txt", "html", "XML", "jsonp", "xml.json.bak"])
 def test_unknown_format_is_404_in_xml(client: FlaskClient, suffix: str) -> None:
     for path in (f"/open311/v2/services.{suffix}", f"/open311/v2/requests.{suffix}",
                  f"/open311/v2/discovery.{suffix}", f"/open311/v2/services/DPW-GRAFFITI.{suffix}"):

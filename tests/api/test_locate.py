@@ -191,5 +191,7 @@ def test_facilities_errors(client: FlaskClient, fmt: str) -> None:
 
 
 def test_facilities_unknown_format(client: FlaskClient) -> None:
-    r = client.get("/open311/v2/facilities.csv")
-    assert errors_of(r, "xml") == [(404, "Unknown format 'csv': use .xml, .json or .geojson.")]
+    r = client.get("/open311/v2/facilities.csv")  # errors of .csv URLs are JSON (docs/feeds.md)
+    assert errors_of(r, "json") == [(404, "Unknown format 'csv': use .xml, .json or .geojson.")]
+    r = client.get("/open311/v2/facilities.txt")
+    assert errors_of(r, "xml") == [(404, "Unknown format 'txt': use .xml, .json or .geojson.")]

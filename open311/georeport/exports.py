@@ -1,0 +1,79 @@
+"""requests.geojson and requests.csv: the same feed, filters and paging, for maps and spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, current_app, request
+
+from ..gateway import get_gateway
+from ..request_search import RequestPage, RequestQuery, find_requests
+from .documents import request_entry
+from .feed import DEFAULT_COUNT_CAP
+from .feed_params import request_query
+from .paging import paging_headers
+from .parsing import param
+
+CSV_COLUMNS = ("service_request_id", "status", "status_notes", "service_name", "service_code", "description",
+               "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
+               "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url")
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def _page() -> tuple[Any, RequestQuery, RequestPage, int]:
+    """Run the feed query for an export; return jurisdiction, query, page and count cap."""
+    gateway = get_gateway()
+    jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
+    query, _ = request_query(jurisdiction.timezone)
+    cap = int(current_app.config.get("OPEN311_COUNT_CAP", DEFAULT_COUNT_CAP)) if query.paged else 0
+    with gateway.session() as session:
+        page = find_requests(session, jurisdiction, query, gateway.clock(), count_cap=cap)
+    return jurisdiction, query, page, cap
+
+
+def neutralise(value: Any) -> str:
+    """A CSV cell that no spreadsheet will evaluate: text starting like a formula gets a leading quote."""
+    if value is None:
+        return ""
+    if isinstance(value, float | int):
+        return repr(value) if isinstance(value, float) else str(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_response() -> Response:
+    """RFC 4180 CSV with a header row, every cell quoted, formula-like text neutralised."""
+    jurisdiction, query, page, cap = _page()
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in page.rows:
+        entry = request_entry(row, jurisdiction.timezone)
+        writer.writerow([neutralise(entry[c]) for c in CSV_COLUMNS])
+    headers = {"Content-Disposition": 'attachment; filename="requests.csv"', **paging_headers(query, page, cap)}
+    return Response(out.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8; header=present",
+                    headers=headers)
+
+
+def geojson_response() -> Response:
+    """A GeoJSON FeatureCollection: one Point per request (null geometry when it has no coordinates)."""
+    jurisdiction, query, page, cap = _page()
+    features = []
+    for row in page.rows:
+        props = request_entry(row, jurisdiction.timezone)
+        lat, lon = props.pop("lat"), props.pop("long")
+        geometry = {"type": "Point", "coordinates": [lon, lat]} if lat is not None and lon is not None else None
+        features.append({"type": "Feature", "id": props["service_request_id"], "geometry": geometry,
+                         "properties": props})
+    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,
+                      separators=(",", ":"))
+    return Response(body.encode("utf-8"), content_type="application/geo+json; charset=utf-8",
+                    headers=paging_headers(query, page, cap))
+
+
+EXPORTS: dict[str, Callable[[], Response]] = {"csv": csv_response, "geojson": geojson_response}

@@ -1,0 +1,59 @@
+"""HTTP caching, CORS and JSONP for every GET: ETag/Last-Modified with 304, Cache-Control, callback=."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, request
+
+from ..errors import BadRequest
+from .blueprint import blp
+
+# A JavaScript identifier path such as `cb` or `app.handlers.cb`: nothing that could inject script.
+JSONP_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]{0,63}(?:\.[A-Za-z_$][\w$]{0,63}){0,4}$")
+EXPOSED = "Link, ETag, Last-Modified, X-Total-Count, X-Total-Count-At-Least, X-Page, X-Page-Size, X-Page-Count, " \
+          "X-Next-Page-URL, X-Previous-Page-URL, X-Next-Cursor"
+CATALOG_MAX_AGE = 300
+_CATALOG = re.compile(r"/(discovery|services)(/[^/]+)?\.[a-z]+$")
+
+
+def _is_json_get() -> bool:
+    return request.method in ("GET", "HEAD") and request.path.endswith(".json")
+
+
+@blp.before_request
+def check_callback() -> None:
+    """Refuse a JSONP callback name that is not a plain identifier path (before the view runs)."""
+    callback = request.args.get("callback")
+    if callback is not None and _is_json_get() and not JSONP_CALLBACK.match(callback):
+        raise BadRequest("callback must be a JavaScript identifier such as handleRequests (letters, digits, _, $, .).")
+
+
+def _wrap_jsonp(response: Response, callback: str) -> None:
+    """JSONP: the JSON body as the argument of callback(); the leading comment defuses content sniffing."""
+    body = response.get_data()
+    response.set_data(b"/**/" + callback.encode() + b"(" + body + b");")
+    response.content_type = "application/javascript; charset=utf-8"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+
+
+@blp.after_request
+def finish_get(response: Response) -> Response:
+    """Add CORS, Cache-Control, JSONP wrapping and validators; answer 304 when the client's copy is current."""
+    if request.method not in ("GET", "HEAD"):
+        return response
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED
+    callback = request.args.get("callback")
+    if callback and _is_json_get() and JSONP_CALLBACK.match(callback) and not response.direct_passthrough:
+        _wrap_jsonp(response, callback)
+    if response.status_code != 200:
+        return response
+    if "Cache-Control" not in response.headers:
+        catalog = _CATALOG.search(request.path)
+        response.headers["Cache-Control"] = (f"public, max-age={CATALOG_MAX_AGE}" if catalog
+                                             else "public, no-cache")
+    if "ETag" not in response.headers:
+        response.add_etag()
+    response.make_conditional(request)
+    return response

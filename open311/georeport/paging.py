@@ -1,0 +1,44 @@
+"""Paging metadata in response headers (Link, X-Total-Count ...), so bodies stay spec-shaped."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import request
+
+from ..request_search import RequestPage, RequestQuery
+
+
+def url_with(**changes: str | int | None) -> str:
+    """The current URL with some query parameters replaced (None removes one)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in changes]
+    args += [(k, str(v)) for k, v in changes.items() if v is not None]
+    query = urlencode(args)
+    return request.base_url + (f"?{query}" if query else "")
+
+
+def paging_headers(query: RequestQuery, page: RequestPage, count_cap: int) -> dict[str, str]:
+    """Link rel=next (a cursor: stable while rows change), prev/first, and counts when known."""
+    headers: dict[str, str] = {"X-Page-Size": str(query.page_size)}
+    links: list[str] = []
+    if page.next is not None:
+        nxt = url_with(after=page.next.encode(), page=None, page_size=query.page_size)
+        links.append(f'<{nxt}>; rel="next"')
+        headers["X-Next-Page-URL"] = nxt
+    if query.page is not None:
+        headers["X-Page"] = str(query.page)
+        if query.page > 1:
+            prev = url_with(page=query.page - 1, page_size=query.page_size)
+            links.append(f'<{prev}>; rel="prev"')
+            headers["X-Previous-Page-URL"] = prev
+    if query.paged:
+        links.append(f'<{url_with(page=None, after=None, page_size=query.page_size)}>; rel="first"')
+    if page.total is not None:
+        if page.total <= count_cap:
+            headers["X-Total-Count"] = str(page.total)
+            headers["X-Page-Count"] = str(max(1, -(-page.total // query.page_size)))
+        else:
+            headers["X-Total-Count-At-Least"] = str(count_cap + 1)
+    if links:
+        headers["Link"] = ", ".join(links)
+    return headers

@@ -1,0 +1,68 @@
+"""GET servicerequestupdates.{fmt}: the mySociety update feed, plus a cursor for gap-free sync."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, request
+
+from ..dates import format_w3c
+from ..errors import BadRequest
+from ..gateway import get_gateway
+from ..models import StatusUpdate
+from ..request_search import MAX_RESULTS
+from ..service_requests import parse_ids
+from ..updates_feed import UpdateCursor, UpdatesQuery, find_updates
+from .feed_params import Problems, date_param, int_param
+from .paging import url_with
+from .parsing import param, param_list
+from .render import Many
+from .respond import respond
+from .views import check_format
+
+
+def update_entry(update: StatusUpdate, tz: Any) -> dict[str, Any]:
+    """One <request_update>, mySociety's fields."""
+    return {
+        "update_id": str(update.id),
+        "service_request_id": str(update.request_id),
+        "status": update.status,
+        "updated_datetime": format_w3c(update.updated_datetime, tz),
+        "description": update.description,
+        "media_url": update.media_url,
+        "external_status_code": update.external_status,
+    }
+
+
+def _query(tz: Any) -> UpdatesQuery:
+    args = request.args
+    problems = Problems()
+    start, end = date_param(args, "start_date", tz, problems), date_param(args, "end_date", tz, problems)
+    largest = int(current_app.config.get("OPEN311_MAX_PAGE_SIZE", MAX_RESULTS))
+    size = int_param(args, "page_size", 1, largest, problems) or largest
+    after = None
+    raw = param(args, "after")
+    if raw is not None:
+        try:
+            after = UpdateCursor.decode(raw)
+        except BadRequest as exc:
+            problems.extend(exc.descriptions)
+    problems.raise_any()
+    ids = tuple(parse_ids(param_list(args, "service_request_id")))
+    return UpdatesQuery(start=start, end=end, service_request_ids=ids, after=after, limit=size)
+
+
+def updates_feed(fmt: str) -> Response:
+    """Updates in commit order; follow X-Next-Cursor / Link rel=next to never miss or re-read one."""
+    check_format(fmt)
+    gateway = get_gateway()
+    jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
+    query = _query(jurisdiction.timezone)
+    with gateway.session() as session:
+        page = find_updates(session, jurisdiction, query)
+    headers = {}
+    if page.cursor is not None:
+        token = page.cursor.encode()
+        headers = {"X-Next-Cursor": token, "Link": f'<{url_with(after=token)}>; rel="next"'}
+    doc = Many("request_update", [update_entry(u, jurisdiction.timezone) for u in page.updates])
+    return respond(fmt, "service_request_updates", doc, headers=headers)
