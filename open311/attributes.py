@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,8 @@ from .dates import format_w3c, parse_datetime
 
 log = logging.getLogger(__name__)
 MAX_STRING, MAX_TEXT = 1000, 4000
+# A plain decimal number: float() alone would also take "1_000", "infinity" and full-width digits.
+DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?", re.ASCII)
 
 Answer = str | float | list[str]
 
@@ -41,10 +44,11 @@ def _text(attr: Attribute, values: Sequence[str]) -> Answer:
 
 def _number(attr: Attribute, values: Sequence[str]) -> Answer:
     value = _one(attr, values).strip()
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(f"must be a number, got {value[:40]!r}") from None
+    if value.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        raise ValueError("must be a finite number")
+    if not DECIMAL.fullmatch(value):
+        raise ValueError(f"must be a number, got {value[:40]!r}")
+    number = float(value)
     if not math.isfinite(number):
         raise ValueError("must be a finite number")
     return int(number) if number.is_integer() and abs(number) < 2**53 else number
