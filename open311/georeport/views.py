@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
 
 from ..dates import parse_datetime
+from ..dedup import DedupPolicy, check_idempotency_key, submit_once
 from ..errors import BadRequest, NotFound
 from ..gateway import Gateway, get_gateway
 from ..keys import check_key
@@ -20,7 +21,6 @@ from ..service_requests import (
     find_service,
     get_request,
     resolve_token,
-    submit_request,
 )
 from . import documents
 from .blueprint import blp
@@ -154,6 +154,7 @@ class Requests(MethodView):
         """Create a service request (form-encoded, JSON or XML body); needs an API key."""
         check_format(fmt)
         gateway = get_gateway()
+        idempotency_key = check_idempotency_key(request.headers.get("Idempotency-Key"))
         submission = parse_submission(request)
         jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
                                             or param(request.args, "jurisdiction_id"))
@@ -161,8 +162,10 @@ class Requests(MethodView):
             key = None
             if jurisdiction.api_key_required:
                 key = check_key(session, jurisdiction.id, _api_key(submission.fields))
-            result = submit_request(session, jurisdiction, submission, key, gateway.clock())
-        return respond(fmt, "service_requests", documents.submitted_document(result))
+            outcome = submit_once(session, jurisdiction, submission, key, gateway.clock(),
+                                  idempotency_key=idempotency_key, policy=DedupPolicy.from_config(current_app.config))
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+        return respond(fmt, "service_requests", documents.submitted_document(outcome.result), headers=headers)
 
 
 @blp.route("/requests/<service_request_id>.<fmt>")
