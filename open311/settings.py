@@ -27,7 +27,7 @@ SETTINGS = (
             "fields of a form-encoded or multipart body (413 above)"),
     Setting("OPEN311_MAX_DOCUMENT_SIZE", "OPEN311_MAX_DOCUMENT_SIZE", 1024 * 1024, 1024,
             "bytes: largest JSON or XML body (413 above)"),
-    Setting("OPEN311_MAX_QUERY_VALUES", "OPEN311_MAX_QUERY_VALUES", 1000, 10,
+    Setting("OPEN311_MAX_QUERY_VALUES", "OPEN311_MAX_QUERY_VALUES", 2000, 10,
             "values in one query string, list items included (400 above)"),
     Setting("OPEN311_IDEMPOTENCY_TTL", "OPEN311_IDEMPOTENCY_TTL", 24 * 3600, 60,
             "seconds an Idempotency-Key is remembered"),

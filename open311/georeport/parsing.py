@@ -146,9 +146,24 @@ def _document(request: Request) -> bytes:
     return body
 
 
+def _check_urlencoded(request: Request) -> None:
+    """Apply MAX_FORM_MEMORY_SIZE and MAX_FORM_PARTS to form-encoded bodies (werkzeug checks only multipart)."""
+    limit: int = current_app.config["MAX_FORM_MEMORY_SIZE"]
+    parts: int = current_app.config["MAX_FORM_PARTS"]
+    if (request.content_length or 0) > limit:
+        raise PayloadTooLarge(f"The form body is larger than {limit} bytes.")
+    body = request.get_data(cache=True)  # request.form parses this cached copy
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The form body is larger than {limit} bytes.")
+    if body.count(b"&") + body.count(b";") >= parts:
+        raise PayloadTooLarge(f"The form body has more than {parts} fields.")
+
+
 def parse_submission(request: Request) -> Submission:
     """Parse a POST body of any accepted type into a Submission (format of the reply is separate)."""
     mimetype = request.mimetype
+    if mimetype in ("application/x-www-form-urlencoded", ""):
+        _check_urlencoded(request)
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
         pairs = list(request.form.items(multi=True))
         if not pairs and request.args:
