@@ -67,6 +67,8 @@ def _from_pairs(pairs: Iterable[tuple[str, Any]]) -> Submission:
     fields: dict[str, str] = {}
     attributes: dict[str, list[str]] = {}
     for name, value in pairs:
+        if not isinstance(name, str):  # a multipart part whose Content-Disposition has no readable name
+            raise BadRequest("A form field has no name.")
         name = clean(name, "field name")
         m = ATTRIBUTE_KEY.match(name)
         if m:

@@ -22,7 +22,7 @@ from ..service_requests import (
     get_request,
     resolve_token,
 )
-from . import documents
+from . import documents, openapi
 from .blueprint import blp
 from .parsing import param, param_list, parse_submission
 from .respond import raw_response, respond
@@ -61,10 +61,11 @@ def _changeset(gateway: Gateway) -> Any:
     return gateway.cache[key]
 
 
-@blp.route("/discovery.<fmt>")
+@blp.route("/discovery.<fmt>", parameters=[openapi.FMT])
 class Discovery(MethodView):
     """Service Discovery."""
 
+    @blp.doc(**openapi.SIMPLE["discovery"])
     def get(self, fmt: str) -> Response:
         """Where the endpoint is, the formats it speaks, and when its catalog last changed."""
         check_format(fmt)
@@ -75,10 +76,11 @@ class Discovery(MethodView):
         return respond(fmt, "discovery", doc)
 
 
-@blp.route("/services.<fmt>")
+@blp.route("/services.<fmt>", parameters=[openapi.FMT])
 class Services(MethodView):
     """GET Service List."""
 
+    @blp.doc(**openapi.SIMPLE["services"])
     def get(self, fmt: str) -> Response:
         """Every request type of the jurisdiction."""
         check_format(fmt)
@@ -91,10 +93,12 @@ class Services(MethodView):
         return raw_response(fmt, body)
 
 
-@blp.route("/services/<service_code>.<fmt>")
+@blp.route("/services/<service_code>.<fmt>", parameters=[
+    openapi.path_parameter("service_code", "A service_code of GET services."), openapi.FMT])
 class ServiceDefinition(MethodView):
     """GET Service Definition."""
 
+    @blp.doc(**openapi.SIMPLE["definition"])
     def get(self, service_code: str, fmt: str) -> Response:
         """The questions (attributes) of one service."""
         check_format(fmt)
@@ -136,10 +140,11 @@ def _request_query(jurisdiction: Any) -> RequestQuery:
                         statuses=statuses, start=dates["start_date"], end=dates["end_date"])
 
 
-@blp.route("/requests.<fmt>")
+@blp.route("/requests.<fmt>", parameters=[openapi.FMT])
 class Requests(MethodView):
     """GET Service Requests and POST Service Request."""
 
+    @blp.doc(**openapi.FIND)
     def get(self, fmt: str) -> Response:
         """Requests of the last 90 days (or the given window), newest first, at most 1000."""
         check_format(fmt)
@@ -150,6 +155,7 @@ class Requests(MethodView):
             rows = find_requests(session, jurisdiction, query, gateway.clock())
         return respond(fmt, "service_requests", documents.requests_document(rows, jurisdiction.timezone))
 
+    @blp.doc(**openapi.SUBMIT)
     def post(self, fmt: str) -> Response:
         """Create a service request (form-encoded, JSON or XML body); needs an API key."""
         check_format(fmt)
@@ -168,10 +174,12 @@ class Requests(MethodView):
         return respond(fmt, "service_requests", documents.submitted_document(outcome.result), headers=headers)
 
 
-@blp.route("/requests/<service_request_id>.<fmt>")
+@blp.route("/requests/<service_request_id>.<fmt>", parameters=[
+    openapi.path_parameter("service_request_id", "The id POST returned."), openapi.FMT])
 class RequestById(MethodView):
     """GET Service Request."""
 
+    @blp.doc(**openapi.SIMPLE["request"])
     def get(self, service_request_id: str, fmt: str) -> Response:
         """One request, still wrapped in a list."""
         check_format(fmt)
@@ -182,10 +190,12 @@ class RequestById(MethodView):
         return respond(fmt, "service_requests", documents.requests_document([row], jurisdiction.timezone))
 
 
-@blp.route("/tokens/<token>.<fmt>")
+@blp.route("/tokens/<token>.<fmt>", parameters=[
+    openapi.path_parameter("token", "The token POST returned for a batch service."), openapi.FMT])
 class Token(MethodView):
     """GET service_request_id from a token."""
 
+    @blp.doc(**openapi.SIMPLE["token"])
     def get(self, token: str, fmt: str) -> Response:
         """The request id behind a token returned by a batch service."""
         check_format(fmt)
