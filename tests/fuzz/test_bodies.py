@@ -54,7 +54,8 @@ def test_form_bodies(fuzz_app: Flask) -> None:
          "multipart/form-data"]))
     def run(pairs: list[tuple[str, str]], fmt: str, idempotency: str | None, content_type: str) -> None:
         if content_type == "multipart/form-data":
-            safe = [(n, v) for n, v in pairs if "\ud800" > max(n + v + " ") or max(n + v + " ") > "\udfff"]
+            # werkzeug's multipart encoder cannot write lone surrogates (a real client cannot either).
+            safe = [(n, v) for n, v in pairs if not any("\ud800" <= c <= "\udfff" for c in n + v)]
             _post(fuzz_app, "hypothesis multipart bodies", fmt, MultiDict(safe), content_type, key, idempotency)
         else:
             _post(fuzz_app, "hypothesis form bodies", fmt, encode_form(pairs), content_type, key, idempotency)

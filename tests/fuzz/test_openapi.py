@@ -19,7 +19,6 @@ from open311.keys import create_key
 from tests.fuzz.checks import check_answer
 from tests.fuzz.tally import FUZZ
 
-
 VALID = {"service_code": "DPW-GRAFFITI", "lat": "34.0239", "long": "-118.1720"}
 ANSWERS = {"surface_type": "wall", "property_type": "public"}
 
