@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: serve test install install-test lint typecheck pytest check-config clean
+.PHONY: serve test fuzz install install-test lint typecheck pytest check-config clean
 
 $(VENV)/.installed-run: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ typecheck: install-test
 
 pytest: install-test
 	$(BIN)/python -m pytest
+
+# A long fuzz campaign: new random cases each run (CI runs a bounded, derandomized 40 per fuzzer).
+FUZZ_EXAMPLES ?= 2000
+fuzz: install-test
+	FUZZ_RANDOM=1 FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz -q -p no:cacheprovider
 
 check-config: install
 	$(BIN)/open311 check-config
