@@ -6,9 +6,13 @@ clients and the fuzzer (tests/fuzz) know every parameter, body type and answer.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from ..service_requests import FIELD_LIMITS, MAX_DESCRIPTION
+from .blueprint import blp
+
+View = TypeVar("View", bound=Callable[..., Any])
 
 FMT = {"in": "path", "name": "fmt", "required": True,
        "description": "Response format, errors included: `xml` or `json`.",
@@ -144,6 +148,12 @@ SIMPLE: dict[str, dict[str, Any]] = {
                 "responses": responses("The request, in a list of one.", {"type": "array", "items": REQUEST})},
     "token": {"parameters": [JURISDICTION], "responses": responses("The id behind the token.", SUBMITTED)},
 }
+
+
+def documented(spec: Mapping[str, Any]) -> Callable[[View], View]:
+    """Attach an operation's OpenAPI description to a view method (flask-smorest's doc, typed)."""
+    decorator: Callable[[View], View] = blp.doc(**spec)
+    return decorator
 
 
 def path_parameter(name: str, description: str, max_length: int = 64) -> dict[str, Any]:

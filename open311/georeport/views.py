@@ -65,7 +65,7 @@ def _changeset(gateway: Gateway) -> Any:
 class Discovery(MethodView):
     """Service Discovery."""
 
-    @blp.doc(**openapi.SIMPLE["discovery"])
+    @openapi.documented(openapi.SIMPLE["discovery"])
     def get(self, fmt: str) -> Response:
         """Where the endpoint is, the formats it speaks, and when its catalog last changed."""
         check_format(fmt)
@@ -80,7 +80,7 @@ class Discovery(MethodView):
 class Services(MethodView):
     """GET Service List."""
 
-    @blp.doc(**openapi.SIMPLE["services"])
+    @openapi.documented(openapi.SIMPLE["services"])
     def get(self, fmt: str) -> Response:
         """Every request type of the jurisdiction."""
         check_format(fmt)
@@ -98,7 +98,7 @@ class Services(MethodView):
 class ServiceDefinition(MethodView):
     """GET Service Definition."""
 
-    @blp.doc(**openapi.SIMPLE["definition"])
+    @openapi.documented(openapi.SIMPLE["definition"])
     def get(self, service_code: str, fmt: str) -> Response:
         """The questions (attributes) of one service."""
         check_format(fmt)
@@ -144,7 +144,7 @@ def _request_query(jurisdiction: Any) -> RequestQuery:
 class Requests(MethodView):
     """GET Service Requests and POST Service Request."""
 
-    @blp.doc(**openapi.FIND)
+    @openapi.documented(openapi.FIND)
     def get(self, fmt: str) -> Response:
         """Requests of the last 90 days (or the given window), newest first, at most 1000."""
         check_format(fmt)
@@ -155,7 +155,7 @@ class Requests(MethodView):
             rows = find_requests(session, jurisdiction, query, gateway.clock())
         return respond(fmt, "service_requests", documents.requests_document(rows, jurisdiction.timezone))
 
-    @blp.doc(**openapi.SUBMIT)
+    @openapi.documented(openapi.SUBMIT)
     def post(self, fmt: str) -> Response:
         """Create a service request (form-encoded, JSON or XML body); needs an API key."""
         check_format(fmt)
@@ -179,7 +179,7 @@ class Requests(MethodView):
 class RequestById(MethodView):
     """GET Service Request."""
 
-    @blp.doc(**openapi.SIMPLE["request"])
+    @openapi.documented(openapi.SIMPLE["request"])
     def get(self, service_request_id: str, fmt: str) -> Response:
         """One request, still wrapped in a list."""
         check_format(fmt)
@@ -195,7 +195,7 @@ class RequestById(MethodView):
 class Token(MethodView):
     """GET service_request_id from a token."""
 
-    @blp.doc(**openapi.SIMPLE["token"])
+    @openapi.documented(openapi.SIMPLE["token"])
     def get(self, token: str, fmt: str) -> Response:
         """The request id behind a token returned by a batch service."""
         check_format(fmt)

@@ -68,31 +68,35 @@ def _xml_text(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+VALID_XML = ("<service_code>DPW-GRAFFITI</service_code><lat>34.0239</lat><long>-118.172</long><attributes>"
+             "<attribute><code>surface_type</code><value>wall</value></attribute><attribute>"
+             "<code>property_type</code><value>public</value></attribute></attributes>")
+PROLOGS = ["", '<?xml version="1.0" encoding="utf-8"?>', '<?xml version="1.1"?>', "<!DOCTYPE request>",
+           '<?xml version="1.0" encoding="utf-16"?>', '<?xml version="1.0" encoding="latin1"?>', "\ufeff",
+           "<?pi x?>", '<?xml version="1.0" encoding="UTF-7"?>']
+RAW = ["", "&#1;", "&x;", "&amp;", "&#x10FFFF;", "<![CDATA[<a>]]>", "<!-- c -->", "<a><b/></a>"]
+
+
 @st.composite
 def xml_bodies(draw: Any) -> bytes:
-    """An XML document: fields, attributes, references, declarations and encodings, well-formed or not."""
-    root = draw(st.sampled_from(["request", "request", "service_request", "requests", "r"]))
-    parts = []
-    if draw(st.booleans()):
-        parts.append("<service_code>DPW-GRAFFITI</service_code><lat>34.0239</lat><long>-118.172</long><attributes>"
-                     "<attribute><code>surface_type</code><value>wall</value></attribute><attribute>"
-                     "<code>property_type</code><value>public</value></attribute></attributes>")
+    """An XML document: a valid report with a few hostile fields, or anything shaped like XML."""
+    valid = draw(st.booleans())
+    root = "request" if valid else draw(st.sampled_from(["request", "service_request", "requests", "r"]))
+    parts = [VALID_XML] if valid else []
     for name, value in draw(st.lists(st.tuples(st.one_of(st.sampled_from(FIELDS[:16]), XML_NAME), values),
-                                     max_size=10)):
-        raw = draw(st.sampled_from(["", "", "", "&#1;", "&x;", "&amp;", "&#x10FFFF;", "<![CDATA[<a>]]>", "<!-- c -->"]))
+                                     max_size=3 if valid else 10)):
+        raw = "" if valid else draw(st.sampled_from(RAW))
         parts.append(f"<{name}>{_xml_text(value)}{raw}</{name}>")
-    if draw(st.booleans()):
+    if not valid and draw(st.booleans()):
         answers = draw(st.lists(st.tuples(st.sampled_from(["surface_type", "property_type", "x"]), values),
                                 max_size=4))
         items = "".join(f"<attribute><code>{c}</code><value>{_xml_text(v)}</value></attribute>" for c, v in answers)
         parts.append(f"<attributes>{items}</attributes>")
-    prolog = draw(st.sampled_from(["", "", "", '<?xml version="1.0" encoding="utf-8"?>', '<?xml version="1.1"?>',
-                                   "<!DOCTYPE request>", '<?xml version="1.0" encoding="utf-16"?>',
-                                   '<?xml version="1.0" encoding="latin1"?>', "\ufeff", "<?pi x?>"]))
+    prolog = draw(st.sampled_from(PROLOGS[:2] if valid else PROLOGS))
     text = f"{prolog}<{root}>{''.join(parts)}</{root}>"
-    encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8", "utf-16", "utf-32-be", "latin-1"]))
+    encoding = draw(st.sampled_from(["utf-8", "utf-16", "utf-32-be", "latin-1"]))
     body = text.encode(encoding, "surrogatepass") if encoding.startswith("utf") else text.encode(encoding, "replace")
-    if draw(st.integers(0, 9)) == 0:
+    if not valid and draw(st.integers(0, 9)) == 0:
         body = body[: draw(st.integers(0, len(body)))]
     return body
 
