@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: serve test install install-test lint typecheck pytest check-config bench clean
+.PHONY: serve test fuzz install install-test lint typecheck pytest check-config bench clean
 
 $(VENV)/.installed-run: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ pytest: install-test
 # Benchmarks (not tests): each bench/*.py prints a Markdown report; results live in docs/benchmarks.md.
 bench: install-test
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# A long fuzz campaign: new random cases each run (CI runs a bounded, derandomized 40 per fuzzer).
+FUZZ_EXAMPLES ?= 2000
+fuzz: install-test
+	FUZZ_RANDOM=1 FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz -q -p no:cacheprovider
 
 check-config: install
 	$(BIN)/open311 check-config

@@ -17,15 +17,14 @@ from .dates import utcnow
 from .db import create_schema, default_database_url, make_engine, make_session_factory
 from .gateway import Gateway
 from .tuning import apply_environment
+from .settings import environment_settings
 from .yamlfile import expand_env
 
 __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
+# Body limits and the other operator-tunable numbers come from open311.settings (environment).
 DEFAULTS: dict[str, Any] = {
-    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
-    "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
-    "MAX_FORM_PARTS": 200,
     "API_TITLE": "Open311 GeoReport v2 gateway",
     "API_VERSION": "v2",
     "OPENAPI_VERSION": "3.0.3",
@@ -54,6 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, adapters: Mappin
     register routes."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(environment_settings(os.environ))
     app.config["OPEN311_CONFIG"] = os.environ.get("OPEN311_CONFIG") or DEFAULT_CONFIG
     app.config["OPEN311_DATABASE_URL"] = (os.environ.get("OPEN311_DATABASE_URL")
                                           or default_database_url(app.instance_path))

@@ -40,6 +40,20 @@ class Conflict(Open311Error):
     default = "Conflict."
 
 
+class PayloadTooLarge(Open311Error):
+    """413: the body (or one of its parts) is larger than the configured limit."""
+
+    status = 413
+    default = "The request body is too large."
+
+
+class Unprocessable(Open311Error):
+    """422: well-formed, but cannot be processed (an Idempotency-Key reused with another payload)."""
+
+    status = 422
+    default = "Unprocessable request."
+
+
 class TooManyRequests(Open311Error):
     """429: a rate limit was reached; carries Retry-After."""
 

@@ -114,6 +114,11 @@ class ServiceRequest(Base):
     channel: Mapped[str | None] = mapped_column(String(100))
     duplicate_of: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     parent_request_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    # Moderation: hidden text is moved out of the public columns (so no output can show it) into
+    # hidden_content, and moved back when staff unhide the request.
+    hidden_at: Mapped[datetime | None]
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+    hidden_content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     contact: Mapped[RequestContact | None] = relationship(back_populates="request", uselist=False, lazy="raise")
 
@@ -211,6 +216,30 @@ class SyncCursor(Base):
     high_water: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class SubmissionKey(Base):
+    """A claim on a submission: an Idempotency-Key, or the fingerprint of a recent identical POST.
+
+    Unique per (kind, scope, key) and inserted in the transaction that stores the request, so two
+    concurrent submissions can never both create a ticket; the loser replays the winner's answer.
+    """
+
+    __tablename__ = "submission_keys"
+    __table_args__ = (
+        UniqueConstraint("kind", "scope", "key", name="uq_submission_keys_kind_scope_key"),
+        Index("ix_submission_keys_expires", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(120))
+    key: Mapped[str] = mapped_column(String(255))
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"), index=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
 
 
 class CatalogVersion(Base):

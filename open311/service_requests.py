@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .attributes import validate_answers
+from .attributes import DECIMAL, validate_answers
 from .catalog import Service
 from .config import Jurisdiction
 from .errors import BadRequest, NotFound
@@ -25,6 +26,8 @@ FIELD_LIMITS = {"address_string": 500, "address_id": 100, "zipcode": 20, "media_
                 "account_id": 200, "service_code": 64}
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "device_id", "account_id")
 MAX_ID = 2**63 - 1
+MAX_ID_LENGTH = 64
+MEDIA_SCHEMES = ("http", "https")
 
 
 @dataclass(frozen=True)
@@ -58,14 +61,28 @@ def _coordinate(fields: Mapping[str, str], name: str, bound: float, problems: li
     raw = (fields.get(name) or "").strip()
     if not raw:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
+    if not DECIMAL.fullmatch(raw):
         problems.append(f"{name} must be a decimal number (WGS84), got {raw[:40]!r}.")
         return None
+    value = float(raw)
     if not math.isfinite(value) or not -bound <= value <= bound:
         problems.append(f"{name} must be between -{bound:g} and {bound:g}, got {raw[:40]!r}.")
         return None
+    return value
+
+
+def _media_url(fields: Mapping[str, str], problems: list[str]) -> str | None:
+    """media_url as sent, when it is an absolute http(s) URL (it is stored and shown, never fetched)."""
+    value = _text(fields, "media_url", problems)
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme.lower() in MEDIA_SCHEMES and bool(parts.hostname) and not any(c.isspace() for c in value)
+    except ValueError:
+        valid = False
+    if not valid:
+        problems.append("media_url must be an absolute http or https URL.")
     return value
 
 
@@ -101,10 +118,18 @@ def _notice(*parts: str | None) -> str | None:
     return " ".join(p for p in parts if p) or None
 
 
+StoredHook = Callable[[Session, ServiceRequest, Submitted], None]
+
+
 def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Submission,
-                   api_key: ApiKey | None, now: datetime, areas: ServiceAreas | None = None) -> Submitted:
+                   api_key: ApiKey | None, now: datetime, areas: ServiceAreas | None = None, *,
+                   on_stored: StoredHook | None = None) -> Submitted:
     """Validate a submission, check it against its service's area (`areas`: the jurisdiction's GIS layers,
-    None for none), and store it with its outbox row in one transaction."""
+    None for none), and store it with its outbox row in one transaction.
+
+    `on_stored` runs inside that transaction once the row has its id (duplicate detection records
+    its claims there, so a claim and its request are committed, or rolled back, together).
+    """
     fields = submission.fields
     service = find_service(jurisdiction, (fields.get("service_code") or "").strip())
     problems: list[str] = []
@@ -114,7 +139,8 @@ def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Sub
     answers, attr_problems = validate_answers(service, submission.attributes, jurisdiction.timezone)
     problems.extend(attr_problems)
     description = _text(fields, "description", problems)
-    texts = {name: _text(fields, name, problems) for name in ("address_string", "address_id", "zipcode", "media_url")}
+    texts = {name: _text(fields, name, problems) for name in ("address_string", "address_id", "zipcode")}
+    texts["media_url"] = _media_url(fields, problems)
     contact = {name: _text(fields, name, problems) for name in CONTACT_FIELDS}
     if problems:
         raise BadRequest(*problems)
@@ -139,6 +165,14 @@ def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Sub
             session.add(RequestContact(request_id=row.id, **contact))
         session.add(OutboxMessage(request_id=row.id, kind="deliver", department=department.code, state="pending",
                                   attempts=0, next_attempt_at=now, created_at=now, updated_at=now))
+        result = _answer(service, row)
+        if on_stored is not None:
+            on_stored(session, row, result)
+    return result
+
+
+def _answer(service: Service, row: ServiceRequest) -> Submitted:
+    """What POST answers for this service type: the id (realtime), a token (batch) or neither (blackbox)."""
     if service.type == "batch":
         return Submitted(None, row.token, notice)
     if service.type == "blackbox":
@@ -147,8 +181,12 @@ def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Sub
 
 
 def parse_ids(raw: Sequence[str]) -> list[int]:
-    """Keep the ids that can exist (positive integers in range); others simply match nothing."""
-    return [int(v) for v in raw if v.isascii() and v.isdigit() and 0 < int(v) <= MAX_ID]
+    """Keep the ids that can exist (positive integers); others match nothing; absurd ones are a 400."""
+    huge = [v for v in raw if len(v) > MAX_ID_LENGTH or (v.isascii() and v.isdigit() and int(v) > MAX_ID)]
+    if huge:
+        shown = huge[0] if len(huge[0]) <= 24 else huge[0][:24] + "..."
+        raise BadRequest(f"service_request_id {shown!r} is out of range: ids are integers up to {MAX_ID}.")
+    return [int(v) for v in raw if v.isascii() and v.isdigit() and int(v) > 0]
 
 
 def get_request(session: Session, jurisdiction: Jurisdiction, service_request_id: str) -> ServiceRequest:
@@ -163,9 +201,11 @@ def get_request(session: Session, jurisdiction: Jurisdiction, service_request_id
 
 def resolve_token(session: Session, jurisdiction: Jurisdiction, token: str) -> tuple[str | None, str]:
     """GET tokens/{token}: the request id behind a token, or 404 for an unknown token."""
+    if len(token) > MAX_ID_LENGTH:
+        raise BadRequest(f"token is longer than {MAX_ID_LENGTH} characters.")
     with session.begin():
         row = session.scalars(select(ServiceRequest).where(
-            ServiceRequest.token == token[:64], ServiceRequest.jurisdiction_id == jurisdiction.id)).first()
+            ServiceRequest.token == token, ServiceRequest.jurisdiction_id == jurisdiction.id)).first()
     if row is None:
         raise NotFound(f"token {token[:64]!r} not found.")
     return str(row.id), token

@@ -64,6 +64,9 @@ def make_app(database_url: str, clock: Clock, tmp_path: Path,
             "OPEN311_DATABASE_URL": database_url,
             "OPEN311_CREATE_SCHEMA": True,
             "OPEN311_CLOCK": clock,
+            # Many tests post the same report twice on purpose; tests/integration/test_duplicates.py
+            # turns the duplicate-fingerprint window (600 s in production) back on.
+            "OPEN311_DUPLICATE_WINDOW": 0,
             **overrides,
         }
         return create_app(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from . import errors
+from . import errors, guard
 from .blueprint import blp
 
 
@@ -16,4 +16,5 @@ def init_app(app: Flask) -> Api:
     api = Api(app)
     api.register_blueprint(blp)
     errors.init_app(app)
+    guard.init_app(app)
     return api

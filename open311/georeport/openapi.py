@@ -1,8 +1,127 @@
-"""OpenAPI descriptions of the query parameters our views parse by hand (so /docs shows them)."""
+"""OpenAPI descriptions of the GeoReport routes: parameters, bodies in three formats, answers and errors.
+
+The views parse requests themselves (lenient on input), so these are documentation only; they let
+clients and the fuzzer (tests/fuzz) know every parameter, body type and answer.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from ..service_requests import FIELD_LIMITS, MAX_DESCRIPTION
+from .blueprint import blp
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+FMT = {"in": "path", "name": "fmt", "required": True,
+       "description": "Response format, errors included: `xml` or `json`.",
+       "schema": {"type": "string", "enum": ["xml", "json"]}}
+JURISDICTION = {"in": "query", "name": "jurisdiction_id", "required": False,
+                "description": "Optional while one jurisdiction is served; required with several.",
+                "schema": {"type": "string", "maxLength": 100}}
+_XML = {"schema": {"type": "string"}}
+_NULLABLE_TEXT = {"type": "string", "nullable": True}
+
+ERRORS = {"type": "array", "items": {"type": "object", "required": ["code", "description"],
+                                     "properties": {"code": {"type": "integer"}, "description": {"type": "string"}}}}
+_ERROR_TEXT = {
+    400: "Bad input: the list says what and where.",
+    403: "api_key missing, unknown, of another jurisdiction or revoked.",
+    404: "Unknown jurisdiction, service, request, token or format.",
+    409: "The same submission is being processed concurrently; retry.",
+    413: "Body, form or document larger than the configured limit.",
+    422: "Idempotency-Key already used with a different request.",
+}
+
+
+def _answer(description: str, json_schema: dict[str, Any]) -> dict[str, Any]:
+    """A response in both formats (the URL suffix picks one)."""
+    return {"description": description,
+            "content": {"application/json": {"schema": json_schema}, "text/xml": _XML}}
+
+
+def responses(ok: str, ok_schema: dict[str, Any], *codes: int) -> dict[str, Any]:
+    """The 200 answer and the spec-shaped error lists an operation can return."""
+    answers = {"200": _answer(ok, ok_schema)}
+    for code in (400, 404, *codes):
+        answers[str(code)] = _answer(_ERROR_TEXT[code], ERRORS)
+    return answers
+
+
+SERVICE = {"type": "object", "properties": {
+    "service_code": {"type": "string"}, "service_name": {"type": "string"}, "description": _NULLABLE_TEXT,
+    "metadata": {"type": "boolean"}, "type": {"type": "string", "enum": ["realtime", "batch", "blackbox"]},
+    "keywords": _NULLABLE_TEXT, "group": _NULLABLE_TEXT}}
+DEFINITION = {"type": "object", "properties": {"service_code": {"type": "string"}, "attributes": {
+    "type": "array", "items": {"type": "object", "properties": {
+        "variable": {"type": "boolean"}, "code": {"type": "string"}, "datatype": {"type": "string"},
+        "required": {"type": "boolean"}, "datatype_description": _NULLABLE_TEXT, "order": {"type": "integer"},
+        "description": {"type": "string"}, "values": {"type": "array", "items": {"type": "object"}}}}}}}
+REQUEST = {"type": "object", "properties": {
+    "service_request_id": {"type": "string"}, "status": {"type": "string", "enum": ["open", "closed"]},
+    "status_notes": _NULLABLE_TEXT, "service_name": {"type": "string"}, "service_code": {"type": "string"},
+    "description": _NULLABLE_TEXT, "agency_responsible": _NULLABLE_TEXT, "service_notice": _NULLABLE_TEXT,
+    "requested_datetime": {"type": "string", "format": "date-time"},
+    "updated_datetime": {"type": "string", "format": "date-time"}, "expected_datetime": _NULLABLE_TEXT,
+    "address": _NULLABLE_TEXT, "address_id": _NULLABLE_TEXT, "zipcode": _NULLABLE_TEXT,
+    "lat": {"type": "number", "nullable": True}, "long": {"type": "number", "nullable": True},
+    "media_url": _NULLABLE_TEXT}}
+SUBMITTED = {"type": "array", "items": {"type": "object", "properties": {
+    "service_request_id": {"type": "string"}, "token": {"type": "string"}, "service_notice": _NULLABLE_TEXT,
+    "account_id": {"type": "string", "nullable": True}}}}
+DISCOVERY = {"type": "object", "properties": {
+    "changeset": {"type": "string"}, "contact": {"type": "string"}, "key_service": {"type": "string"},
+    "endpoints": {"type": "array", "items": {"type": "object"}}}}
+
+
+def _fields() -> dict[str, Any]:
+    """The POST fields of the spec, with their limits."""
+    text = {name: {"type": "string", "maxLength": limit} for name, limit in FIELD_LIMITS.items()}
+    return {
+        "jurisdiction_id": {"type": "string", "maxLength": 100},
+        "api_key": {"type": "string", "description": "Or an `Authorization: Bearer` header."},
+        "service_code": {"type": "string", "maxLength": FIELD_LIMITS["service_code"], "example": "DPW-GRAFFITI"},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90, "example": 34.0239},
+        "long": {"type": "number", "minimum": -180, "maximum": 180, "example": -118.172},
+        "address_string": text["address_string"], "address_id": text["address_id"], "zipcode": text["zipcode"],
+        "email": text["email"], "device_id": text["device_id"], "account_id": text["account_id"],
+        "first_name": text["first_name"], "last_name": text["last_name"], "phone": text["phone"],
+        "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
+        "media_url": {"type": "string", "format": "uri", "maxLength": FIELD_LIMITS["media_url"]},
+    }
+
+
+_FORM = {"type": "object", "required": ["service_code"], "properties": {
+    **_fields(), "attribute[surface_type]": {"type": "string", "example": "wall"},
+    "attribute[property_type]": {"type": "string", "example": "public"}},
+    "additionalProperties": {"type": "string"},
+    "description": "Form fields of the spec; answers as `attribute[code]` (repeat, or `[]`, for several)."}
+_JSON = {"type": "object", "required": ["service_code"], "properties": {
+    **_fields(), "attributes": {"type": "object", "additionalProperties": {
+        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "array", "items": {"type": "string"}}]},
+        "example": {"surface_type": "wall", "property_type": "public"}}}}
+_XML_BODY = {"type": "object", "xml": {"name": "request"}, "required": ["service_code"],
+             "properties": _fields()}
+
+SUBMIT = {
+    "parameters": [
+        JURISDICTION,
+        {"in": "query", "name": "api_key", "required": False, "schema": {"type": "string"}},
+        {"in": "header", "name": "Idempotency-Key", "required": False,
+         "description": "1-255 visible ASCII characters; a retry with the same key and payload within 24 h "
+                        "returns the first answer (header `Idempotent-Replayed: true`).",
+         "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}},
+    ],
+    "requestBody": {"required": True, "content": {
+        "application/x-www-form-urlencoded": {"schema": _FORM},
+        "multipart/form-data": {"schema": _FORM},
+        "application/json": {"schema": _JSON},
+        "application/xml": {"schema": _XML_BODY},
+    }},
+    "responses": responses("The new request: its id (realtime), a token (batch) or neither (blackbox).",
+                           SUBMITTED, 403, 409, 413, 422),
+}
 
 
 def query(name: str, description: str, kind: str = "string", **schema: Any) -> dict[str, Any]:
@@ -11,17 +130,10 @@ def query(name: str, description: str, kind: str = "string", **schema: Any) -> d
             "schema": {"type": kind, **schema}}
 
 
-JURISDICTION = query("jurisdiction_id", "Required only when the gateway serves several jurisdictions; "
-                                        "empty means absent.")
 W3C = {"format": "date-time"}
 
-FEED_PARAMETERS = [
-    JURISDICTION,
-    query("service_request_id", "Comma-delimited ids; overrides every other filter."),
-    query("service_code", "Comma-delimited service codes."),
-    query("status", "open and/or closed, comma-delimited.", pattern=r"^\s*(open|closed)(\s*,\s*(open|closed))*\s*$"),
-    query("start_date", "Earliest requested_datetime (W3C). With end_date, at most 90 days.", **W3C),
-    query("end_date", "Latest requested_datetime (W3C).", **W3C),
+# The extensions of GET requests (docs/feeds.md); the spec's own parameters are in FIND below.
+FEED_EXTENSIONS = [
     query("updated_after", "Extension: earliest updated_datetime (inclusive); without start_date/end_date "
                            "the 90-day window does not apply.", **W3C),
     query("updated_before", "Extension: latest updated_datetime (inclusive).", **W3C),
@@ -42,7 +154,7 @@ FEED_PARAMETERS = [
     query("callback", "JSON only: wrap the answer as JSONP in this JavaScript function name."),
 ]
 
-UPDATE_FEED_PARAMETERS = [
+UPDATE_FEED_PARAMETERS: list[dict[str, Any]] = [
     JURISDICTION,
     query("start_date", "Earliest updated_datetime of an update (W3C).", **W3C),
     query("end_date", "Latest updated_datetime of an update (W3C).", **W3C),
@@ -61,3 +173,51 @@ PAGING_HEADERS = {
                                "schema": {"type": "integer"}},
     "ETag": {"description": "Validator; If-None-Match gets 304", "schema": {"type": "string"}},
 }
+
+
+_FEED_OK = _answer("Requests, newest first, at most 1000 (or a page); paging in the headers.",
+                   {"type": "array", "items": REQUEST})
+_FEED_OK["headers"] = PAGING_HEADERS
+_FEED_OK["content"].update({  # the exports: requests.csv, requests.geojson
+    "text/csv": {"schema": {"type": "string"}}, "application/geo+json": {"schema": {"type": "object"}}})
+FEED_FMT = {**FMT, "description": "xml or json; csv and geojson for the exports (GET only).",
+            "schema": {"type": "string", "enum": ["xml", "json", "csv", "geojson"]}}
+
+FIND = {
+    "parameters": [
+        JURISDICTION,
+        {"in": "query", "name": "service_request_id", "required": False, "style": "form", "explode": False,
+         "description": "Comma list (or repeated); overrides every other filter.",
+         "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 1000}},
+        {"in": "query", "name": "service_code", "required": False, "style": "form", "explode": False,
+         "schema": {"type": "array", "items": {"type": "string"}}},
+        {"in": "query", "name": "status", "required": False, "style": "form", "explode": False,
+         "schema": {"type": "array", "items": {"type": "string", "enum": ["open", "closed"]}}},
+        {"in": "query", "name": "start_date", "required": False, "schema": {"type": "string", "format": "date-time"}},
+        {"in": "query", "name": "end_date", "required": False, "schema": {"type": "string", "format": "date-time"}},
+        *FEED_EXTENSIONS,
+    ],
+    "responses": {**responses("Requests.", {"type": "array", "items": REQUEST}), "200": _FEED_OK},
+}
+
+SIMPLE: dict[str, dict[str, Any]] = {
+    "discovery": {"parameters": [], "responses": responses("The discovery document.", DISCOVERY)},
+    "services": {"parameters": [JURISDICTION],
+                 "responses": responses("Every service.", {"type": "array", "items": SERVICE})},
+    "definition": {"parameters": [JURISDICTION], "responses": responses("The service definition.", DEFINITION)},
+    "request": {"parameters": [JURISDICTION],
+                "responses": responses("The request, in a list of one.", {"type": "array", "items": REQUEST})},
+    "token": {"parameters": [JURISDICTION], "responses": responses("The id behind the token.", SUBMITTED)},
+}
+
+
+def documented(spec: Mapping[str, Any]) -> Callable[[View], View]:
+    """Attach an operation's OpenAPI description to a view method (flask-smorest's doc, typed)."""
+    decorator: Callable[[View], View] = blp.doc(**spec)
+    return decorator
+
+
+def path_parameter(name: str, description: str, max_length: int = 64) -> dict[str, Any]:
+    """A string path parameter."""
+    return {"in": "path", "name": name, "required": True, "description": description,
+            "schema": {"type": "string", "minLength": 1, "maxLength": max_length}}

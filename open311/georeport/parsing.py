@@ -7,19 +7,20 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Request
+from flask import Request, current_app
 from lxml import etree
 
-from ..errors import BadRequest
+from ..errors import BadRequest, PayloadTooLarge
 from ..service_requests import Submission
+from .render import NOT_XML
 from .xmlsafe import parse_xml
 
 # attribute[code], attribute[code][] (the spec's multivaluelist form) and attribute[code][0] (indexed
 # arrays, as qs/axios and PHP clients send them).
 ATTRIBUTE_KEY = re.compile(r"^attributes?\[([^\]]{1,128})\](?:\[[0-9]{0,4}\])?$")
-# Characters XML 1.0 cannot carry; refused on input so no stored value can break a feed.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 MAX_ATTRIBUTES = 100
+MAX_ATTRIBUTE_VALUES = 100
+DEFAULT_MAX_DOCUMENT = 1024 * 1024
 
 
 def fmt_of(path: str) -> str:
@@ -28,8 +29,8 @@ def fmt_of(path: str) -> str:
 
 
 def clean(value: str, name: str) -> str:
-    """Refuse strings holding characters that XML 1.0 cannot represent."""
-    if _NOT_XML.search(value):
+    """Refuse strings holding characters XML 1.0 cannot carry, so no stored value can break a feed."""
+    if NOT_XML.search(value):
         raise BadRequest(f"{name[:64]} contains control or non-character code points, which are not accepted.")
     return value
 
@@ -68,6 +69,8 @@ def _from_pairs(pairs: Iterable[tuple[str, Any]]) -> Submission:
     fields: dict[str, str] = {}
     attributes: dict[str, list[str]] = {}
     for name, value in pairs:
+        if not isinstance(name, str):  # a multipart part whose Content-Disposition has no readable name
+            raise BadRequest("A form field has no name.")
         name = clean(name, "field name")
         m = ATTRIBUTE_KEY.match(name)
         if m:
@@ -76,6 +79,9 @@ def _from_pairs(pairs: Iterable[tuple[str, Any]]) -> Submission:
             fields[name] = clean(value, name)
     if len(attributes) > MAX_ATTRIBUTES:
         raise BadRequest(f"At most {MAX_ATTRIBUTES} attributes may be sent.")
+    crowded = sorted(code for code, values in attributes.items() if len(values) > MAX_ATTRIBUTE_VALUES)
+    if crowded:
+        raise BadRequest(*(f"attribute[{code}] takes at most {MAX_ATTRIBUTE_VALUES} values." for code in crowded))
     return Submission(fields=fields, attributes=attributes)
 
 
@@ -89,6 +95,21 @@ def _json_answers(value: Any) -> Iterable[tuple[str, Any]]:
         if not isinstance(item, dict) or not isinstance(item.get("code"), str):
             raise BadRequest('Each item of a JSON attributes list must be an object with a "code".')
         yield item["code"], item.get("values", item.get("value"))
+
+
+def check_json(value: Any, where: str = "JSON body") -> None:
+    """Refuse any key or string anywhere in a decoded JSON document that XML 1.0 cannot carry."""
+    stack = [(value, where)]
+    while stack:
+        item, label = stack.pop()
+        if isinstance(item, str):
+            clean(item, label)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                clean(key, f"a key of {label}")
+                stack.append((child, key))
+        elif isinstance(item, list):
+            stack.extend((child, label) for child in item)
 
 
 def _json_pairs(data: Any) -> Iterable[tuple[str, str]]:
@@ -124,12 +145,44 @@ def _xml_pairs(root: etree._Element, roots: tuple[str, ...]) -> Iterable[tuple[s
             yield str(child.tag), child.text or ""
 
 
+def _document_limit() -> int:
+    """The configured largest JSON or XML body, in bytes."""
+    limit: int = current_app.config.get("OPEN311_MAX_DOCUMENT_SIZE", DEFAULT_MAX_DOCUMENT)
+    return limit
+
+
+def _document(request: Request) -> bytes:
+    """The raw JSON or XML body, refused with 413 above the configured size."""
+    limit = _document_limit()
+    if (request.content_length or 0) > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    body = request.get_data(cache=True)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    return body
+
+
+def _check_urlencoded(request: Request) -> None:
+    """Apply MAX_FORM_MEMORY_SIZE and MAX_FORM_PARTS to form-encoded bodies (werkzeug checks only multipart)."""
+    limit: int = current_app.config["MAX_FORM_MEMORY_SIZE"]
+    parts: int = current_app.config["MAX_FORM_PARTS"]
+    if (request.content_length or 0) > limit:
+        raise PayloadTooLarge(f"The form body is larger than {limit} bytes.")
+    body = request.get_data(cache=True)  # request.form parses this cached copy
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The form body is larger than {limit} bytes.")
+    if body.count(b"&") + body.count(b";") >= parts:
+        raise PayloadTooLarge(f"The form body has more than {parts} fields.")
+
+
 def parse_submission(request: Request, roots: tuple[str, ...] = ("request", "service_request")) -> Submission:
     """Parse a POST body of any accepted type into a Submission (format of the reply is separate).
 
     `roots` are the accepted root elements of an XML body.
     """
     mimetype = request.mimetype
+    if mimetype in ("application/x-www-form-urlencoded", ""):
+        _check_urlencoded(request)
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
         pairs = list(request.form.items(multi=True))
         if not pairs and request.args:
@@ -137,10 +190,12 @@ def parse_submission(request: Request, roots: tuple[str, ...] = ("request", "ser
         return _from_pairs(pairs)
     if mimetype == "application/json" or mimetype.endswith("+json"):
         try:
-            data = json.loads(request.get_data(cache=True) or b"null")
+            data = json.loads(_document(request) or b"null")
         except (ValueError, RecursionError):
             raise BadRequest("Malformed JSON body.") from None
+        check_json(data)
         return _from_pairs(_json_pairs(data))
     if mimetype in ("text/xml", "application/xml") or mimetype.endswith("+xml"):
-        return _from_pairs(_xml_pairs(parse_xml(request.get_data(cache=True)), roots))
+        body = _document(request)
+        return _from_pairs(_xml_pairs(parse_xml(body, max_bytes=_document_limit()), roots))
     raise BadRequest(f"Unsupported Content-Type {mimetype[:80]!r}: send form-encoded, JSON or XML.")

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response
 
-from .render import CONTENT_TYPES, Many, render
+from .render import CONTENT_TYPES, NOT_XML, Many, render
 
 
 def respond(fmt: str, root: str, document: Any, status: int = 200,
@@ -26,6 +26,10 @@ def raw_response(fmt: str, body: bytes, status: int = 200, headers: Mapping[str,
 
 def error_response(fmt: str, status: int, descriptions: tuple[str, ...] | list[str],
                    headers: Mapping[str, str] | None = None) -> Response:
-    """The spec's error list (`code` equal to the HTTP status) in the requested format."""
-    errors = Many("error", [{"code": status, "description": d} for d in descriptions])
+    """The spec's error list (`code` equal to the HTTP status) in the requested format.
+
+    Input is refused before it can hold characters XML cannot carry; descriptions may quote input,
+    so they are scrubbed once more here and an error body is always well-formed.
+    """
+    errors = Many("error", [{"code": status, "description": NOT_XML.sub("\ufffd", d)} for d in descriptions])
     return respond(fmt, "errors", errors, status, headers)

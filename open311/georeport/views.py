@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
 
+from ..dedup import DedupPolicy, check_idempotency_key, submit_once
 from ..errors import NotFound
 from ..gateway import Gateway, get_gateway
 from ..history import updates_by_request
 from ..keys import check_key
 from ..models import CatalogVersion
-from ..service_requests import find_service, get_request, resolve_token, submit_request
-from . import documents
+from ..service_requests import find_service, get_request, resolve_token
+from . import documents, openapi
 from .blueprint import blp
 from .exports import EXPORTS
 from .feed import feed_response
 from .feed_params import Problems, flag
 from .locate import services_here
-from .openapi import FEED_PARAMETERS, PAGING_HEADERS
 from .parsing import param, parse_submission
 from .respond import raw_response, respond
 
@@ -57,10 +57,11 @@ def _changeset(gateway: Gateway) -> Any:
     return gateway.cache[key]
 
 
-@blp.route("/discovery.<fmt>")
+@blp.route("/discovery.<fmt>", parameters=[openapi.FMT])
 class Discovery(MethodView):
     """Service Discovery."""
 
+    @openapi.documented(openapi.SIMPLE["discovery"])
     def get(self, fmt: str) -> Response:
         """Where the endpoint is, the formats it speaks, and when its catalog last changed."""
         check_format(fmt)
@@ -71,10 +72,11 @@ class Discovery(MethodView):
         return respond(fmt, "discovery", doc)
 
 
-@blp.route("/services.<fmt>")
+@blp.route("/services.<fmt>", parameters=[openapi.FMT])
 class Services(MethodView):
     """GET Service List."""
 
+    @openapi.documented(openapi.SIMPLE["services"])
     def get(self, fmt: str) -> Response:
         """Every request type of the jurisdiction; with lat and long, only those offered at that point."""
         check_format(fmt)
@@ -90,10 +92,12 @@ class Services(MethodView):
         return raw_response(fmt, body)
 
 
-@blp.route("/services/<service_code>.<fmt>")
+@blp.route("/services/<service_code>.<fmt>", parameters=[
+    openapi.path_parameter("service_code", "A service_code of GET services."), openapi.FMT])
 class ServiceDefinition(MethodView):
     """GET Service Definition."""
 
+    @openapi.documented(openapi.SIMPLE["definition"])
     def get(self, service_code: str, fmt: str) -> Response:
         """The questions (attributes) of one service."""
         check_format(fmt)
@@ -111,12 +115,11 @@ def _api_key(fields: dict[str, str] | Any) -> str | None:
     return key
 
 
-@blp.route("/requests.<fmt>")
+@blp.route("/requests.<fmt>", parameters=[openapi.FEED_FMT])
 class Requests(MethodView):
     """GET Service Requests and POST Service Request."""
 
-    @blp.doc(parameters=FEED_PARAMETERS, responses={"200": {"description": "Requests (spec shape); paging in "
-                                                            "headers", "headers": PAGING_HEADERS}})
+    @openapi.documented(openapi.FIND)
     def get(self, fmt: str) -> Response:
         """Requests of the last 90 days (or the given window), newest first, at most 1000 (or a page).
 
@@ -127,10 +130,12 @@ class Requests(MethodView):
         check_format(fmt)
         return feed_response(fmt)
 
+    @openapi.documented(openapi.SUBMIT)
     def post(self, fmt: str) -> Response:
         """Create a service request (form-encoded, JSON or XML body); needs an API key."""
         check_format(fmt)
         gateway = get_gateway()
+        idempotency_key = check_idempotency_key(request.headers.get("Idempotency-Key"))
         submission = parse_submission(request)
         jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
                                             or param(request.args, "jurisdiction_id"))
@@ -138,15 +143,19 @@ class Requests(MethodView):
             key = None
             if jurisdiction.api_key_required:
                 key = check_key(session, jurisdiction.id, _api_key(submission.fields))
-            result = submit_request(session, jurisdiction, submission, key, gateway.clock(),
-                                    gateway.areas(jurisdiction))
-        return respond(fmt, "service_requests", documents.submitted_document(result))
+            outcome = submit_once(session, jurisdiction, submission, key, gateway.clock(),
+                                  idempotency_key=idempotency_key, policy=DedupPolicy.from_config(current_app.config),
+                                  areas=gateway.areas(jurisdiction))
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+        return respond(fmt, "service_requests", documents.submitted_document(outcome.result), headers=headers)
 
 
-@blp.route("/requests/<service_request_id>.<fmt>")
+@blp.route("/requests/<service_request_id>.<fmt>", parameters=[
+    openapi.path_parameter("service_request_id", "The id POST returned."), openapi.FMT])
 class RequestById(MethodView):
     """GET Service Request."""
 
+    @openapi.documented(openapi.SIMPLE["request"])
     def get(self, service_request_id: str, fmt: str) -> Response:
         """One request, still wrapped in a list."""
         check_format(fmt)
@@ -164,10 +173,12 @@ class RequestById(MethodView):
         return response
 
 
-@blp.route("/tokens/<token>.<fmt>")
+@blp.route("/tokens/<token>.<fmt>", parameters=[
+    openapi.path_parameter("token", "The token POST returned for a batch service."), openapi.FMT])
 class Token(MethodView):
     """GET service_request_id from a token."""
 
+    @openapi.documented(openapi.SIMPLE["token"])
     def get(self, token: str, fmt: str) -> Response:
         """The request id behind a token returned by a batch service."""
         check_format(fmt)

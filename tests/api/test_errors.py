@@ -78,10 +78,13 @@ class TestErrorTable:
         assert errors_of(r, fmt) == [(404, "token 'nope' not found.")]
 
     def test_request_unknown(self, client: FlaskClient, fmt: str) -> None:
-        for ident in ("99", "abc", "99999999999999999999999"):
+        for ident in ("99", "abc", "0", "9223372036854775807"):
             r = client.get(f"/open311/v2/requests/{ident}.{fmt}")
             assert r.status_code == 404
             assert errors_of(r, fmt) == [(404, f"service_request_id '{ident}' not found.")]
+        r = client.get(f"/open311/v2/requests/99999999999999999999999.{fmt}")  # beyond any id: 400 (issue 8)
+        assert errors_of(r, fmt) == [(400, "service_request_id '99999999999999999999999' is out of range: "
+                                           "ids are integers up to 9223372036854775807.")]
 
     def test_location_missing_or_incomplete(self, client: FlaskClient, api_key: str, fmt: str) -> None:
         base = {k: v for k, v in GRAFFITI.items() if k not in ("lat", "long")} | {"api_key": api_key}

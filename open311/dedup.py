@@ -1,0 +1,182 @@
+"""Duplicate submissions: Idempotency-Key replays and a short-window fingerprint, both race-safe.
+
+A claim row (unique per kind, scope and key) is inserted in the very transaction that stores the
+request. Of two concurrent submissions only one can commit its claim; the other's transaction fails
+on the unique constraint, rolls back whole (no second ticket, no second outbox row), and replays the
+winner's answer. Nothing is checked-then-inserted: the lookup first is only a shortcut.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .config import Jurisdiction
+from .errors import BadRequest, Conflict, Unprocessable
+from .models import ApiKey, ServiceRequest, SubmissionKey
+from .geo import ServiceAreas
+from .service_requests import Submission, Submitted, submit_request
+
+IDEMPOTENCY, FINGERPRINT = "idempotency", "fingerprint"
+# Visible ASCII only: keys are echoed in logs by nobody and compared byte for byte.
+KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class DedupPolicy:
+    """How long Idempotency-Keys are remembered, and the fingerprint window (zero: no fingerprinting)."""
+
+    idempotency_ttl: timedelta = timedelta(hours=24)
+    duplicate_window: timedelta = timedelta(minutes=10)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> DedupPolicy:
+        """Read OPEN311_IDEMPOTENCY_TTL and OPEN311_DUPLICATE_WINDOW (seconds) from the app config."""
+        return cls(timedelta(seconds=config.get("OPEN311_IDEMPOTENCY_TTL", 86400)),
+                   timedelta(seconds=config.get("OPEN311_DUPLICATE_WINDOW", 600)))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The answer to a POST, and whether it is the replay of an earlier one."""
+
+    result: Submitted
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The row a submission will insert to claim its key."""
+
+    kind: str
+    scope: str
+    key: str
+    payload_hash: str
+    expires_at: datetime
+
+
+def check_idempotency_key(value: str | None) -> str | None:
+    """The Idempotency-Key header, or None when absent; 400 when it is not 1-255 visible ASCII characters."""
+    if value is None or value == "":
+        return None
+    if not KEY_PATTERN.fullmatch(value):
+        raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good choice).")
+    return value
+
+
+def _digest(data: Any) -> str:
+    """SHA-256 of a canonical JSON rendering."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def payload_hash(jurisdiction: Jurisdiction, submission: Submission) -> str:
+    """What the client asked for, whatever the body format: trimmed non-empty fields and attributes.
+
+    The key itself is left out (it may come in a header; the claim's scope already names it).
+    """
+    fields = {k: v.strip() for k, v in submission.fields.items()
+              if k not in ("api_key", "jurisdiction_id") and v.strip()}
+    attributes = {k: [v.strip() for v in vs if v.strip()] for k, vs in submission.attributes.items()}
+    return _digest({"jurisdiction": jurisdiction.id, "fields": fields,
+                    "attributes": {k: v for k, v in attributes.items() if v}})
+
+
+def _coordinate(text: str) -> str:
+    """A coordinate normalised so that 34.02 and 34.020 match."""
+    try:
+        return repr(round(float(text), 7))
+    except ValueError:
+        return text
+
+
+def fingerprint(jurisdiction: Jurisdiction, submission: Submission) -> str:
+    """Service, location and description, normalised: what makes two reports the same report."""
+    f = {k: " ".join(v.split()) for k, v in submission.fields.items()}
+    return _digest({"jurisdiction": jurisdiction.id, "service_code": f.get("service_code", ""),
+                    "lat": _coordinate(f.get("lat", "")), "long": _coordinate(f.get("long", "")),
+                    "address_string": f.get("address_string", "").casefold(),
+                    "address_id": f.get("address_id", ""), "description": f.get("description", "").casefold()})
+
+
+def _scope(jurisdiction: Jurisdiction, api_key: ApiKey | None) -> str:
+    """Claims are per API key, or per jurisdiction where no key is required."""
+    return f"key:{api_key.id}" if api_key is not None else f"jurisdiction:{jurisdiction.id}"
+
+
+def _claim(jurisdiction: Jurisdiction, submission: Submission, api_key: ApiKey | None, now: datetime,
+           idempotency_key: str | None, policy: DedupPolicy) -> Claim | None:
+    """The claim this submission makes, if any: its Idempotency-Key, else its fingerprint."""
+    scope = _scope(jurisdiction, api_key)
+    if idempotency_key is not None:
+        return Claim(IDEMPOTENCY, scope, idempotency_key, payload_hash(jurisdiction, submission),
+                     now + policy.idempotency_ttl)
+    if policy.duplicate_window > timedelta(0):
+        mark = fingerprint(jurisdiction, submission)
+        return Claim(FINGERPRINT, scope, mark, mark, now + policy.duplicate_window)
+    return None
+
+
+def _live_claim(session: Session, claim: Claim, now: datetime) -> SubmissionKey | None:
+    """The unexpired claim already holding this key, if any."""
+    with session.begin():
+        return session.scalars(select(SubmissionKey).where(
+            SubmissionKey.kind == claim.kind, SubmissionKey.scope == claim.scope, SubmissionKey.key == claim.key,
+            SubmissionKey.expires_at > now)).first()
+
+
+def _replay(existing: SubmissionKey, claim: Claim) -> Outcome:
+    """The earlier answer, unless the same Idempotency-Key came with another payload (422)."""
+    if existing.payload_hash != claim.payload_hash:
+        raise Unprocessable("Idempotency-Key was already used with a different request; "
+                            "use a new key for a new request.")
+    stored = existing.result
+    return Outcome(Submitted(stored.get("service_request_id"), stored.get("token"), stored.get("service_notice")),
+                   replayed=True)
+
+
+def _recorder(claim: Claim, now: datetime) -> Any:
+    """The on_stored hook: insert the claim next to the new request (an expired holder is removed first)."""
+
+    def record(session: Session, row: ServiceRequest, result: Submitted) -> None:
+        session.execute(delete(SubmissionKey).where(
+            SubmissionKey.kind == claim.kind, SubmissionKey.scope == claim.scope, SubmissionKey.key == claim.key,
+            SubmissionKey.expires_at <= now))
+        session.add(SubmissionKey(
+            kind=claim.kind, scope=claim.scope, key=claim.key, payload_hash=claim.payload_hash, request_id=row.id,
+            result={"service_request_id": result.service_request_id, "token": result.token,
+                    "service_notice": result.service_notice},
+            created_at=now, expires_at=claim.expires_at))
+        session.flush()
+
+    return record
+
+
+def submit_once(session: Session, jurisdiction: Jurisdiction, submission: Submission, api_key: ApiKey | None,
+                now: datetime, *, idempotency_key: str | None = None, policy: DedupPolicy | None = None,
+                areas: ServiceAreas | None = None) -> Outcome:
+    """Submit, unless this Idempotency-Key or (without one) this fingerprint already made a request."""
+    claim = _claim(jurisdiction, submission, api_key, now, idempotency_key, policy or DedupPolicy())
+    if claim is None:
+        return Outcome(submit_request(session, jurisdiction, submission, api_key, now, areas))
+    for _ in range(ATTEMPTS):
+        existing = _live_claim(session, claim, now)
+        if existing is not None:
+            return _replay(existing, claim)
+        try:
+            return Outcome(submit_request(session, jurisdiction, submission, api_key, now, areas,
+                                          on_stored=_recorder(claim, now)))
+        except IntegrityError:
+            continue  # a concurrent submission committed this claim first: replay its answer
+    raise Conflict("The same submission is being processed concurrently; retry shortly.")
+

@@ -1,0 +1,30 @@
+"""Checks on every request before any view runs: path and query values XML can carry, bounded counts."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+
+from ..errors import BadRequest
+from .parsing import clean
+
+
+def check_query_and_path() -> None:
+    """Refuse non-XML characters in any query key or value or path segment, and oversized query strings."""
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str):
+            clean(value, name)
+    limit: int = current_app.config["OPEN311_MAX_QUERY_VALUES"]
+    count = 0
+    for name, values in request.args.lists():
+        clean(name, "query parameter name")
+        for value in values:
+            clean(value, name)
+            # A comma list counts by its items: that is what list parameters expand to.
+            count += 1 + value.count(",")
+    if count > limit:
+        raise BadRequest(f"The query string holds more than {limit} values.")
+
+
+def init_app(app: Flask) -> None:
+    """Run the checks before every request of the app (Open311 routes and the OpenAPI document alike)."""
+    app.before_request(check_query_and_path)

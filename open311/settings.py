@@ -1,0 +1,56 @@
+"""Operator-tunable limits read from the environment: body sizes, dedup windows, retention."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One Flask config key, the environment variable that sets it, its default and lowest value."""
+
+    key: str
+    env: str
+    default: int
+    minimum: int
+    doc: str
+
+
+SETTINGS = (
+    Setting("MAX_CONTENT_LENGTH", "OPEN311_MAX_CONTENT_LENGTH", 16 * 1024 * 1024, 1024,
+            "bytes: largest request body of any kind (413 above)"),
+    Setting("MAX_FORM_MEMORY_SIZE", "OPEN311_MAX_FORM_MEMORY_SIZE", 1024 * 1024, 1024,
+            "bytes: largest form-encoded body, and largest non-file multipart field (413 above)"),
+    Setting("MAX_FORM_PARTS", "OPEN311_MAX_FORM_PARTS", 200, 10,
+            "fields of a form-encoded or multipart body (413 above)"),
+    Setting("OPEN311_MAX_DOCUMENT_SIZE", "OPEN311_MAX_DOCUMENT_SIZE", 1024 * 1024, 1024,
+            "bytes: largest JSON or XML body (413 above)"),
+    Setting("OPEN311_MAX_QUERY_VALUES", "OPEN311_MAX_QUERY_VALUES", 2000, 10,
+            "values in one query string, list items included (400 above)"),
+    Setting("OPEN311_IDEMPOTENCY_TTL", "OPEN311_IDEMPOTENCY_TTL", 24 * 3600, 60,
+            "seconds an Idempotency-Key is remembered"),
+    Setting("OPEN311_DUPLICATE_WINDOW", "OPEN311_DUPLICATE_WINDOW", 600, 0,
+            "seconds within which an identical submission without a key returns the first request (0: off)"),
+    Setting("OPEN311_CONTACT_RETENTION_DAYS", "OPEN311_CONTACT_RETENTION_DAYS", 180, 0,
+            "days after closing that `open311 purge` keeps a request's personal data"),
+)
+
+
+def environment_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Every setting at its default or its environment value; raise ValueError naming a bad one."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env, "").strip()
+        if not raw:
+            values[setting.key] = setting.default
+            continue
+        try:
+            value = int(raw.replace("_", ""))
+        except ValueError:
+            raise ValueError(f"{setting.env} must be a whole number ({setting.doc}), got {raw[:40]!r}") from None
+        if value < setting.minimum:
+            raise ValueError(f"{setting.env} must be at least {setting.minimum} ({setting.doc}), got {value}")
+        values[setting.key] = value
+    return values
