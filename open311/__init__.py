@@ -16,8 +16,8 @@ from .config import DEFAULT_CONFIG, GatewayConfig, load_config
 from .dates import utcnow
 from .db import create_schema, default_database_url, make_engine, make_session_factory
 from .gateway import Gateway
-from .tuning import apply_environment
 from .settings import environment_settings
+from .tuning import apply_environment
 from .yamlfile import expand_env
 
 __all__ = ["create_app"]

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 MAX_STRING, MAX_TEXT = 1000, 4000
 MAX_LOGGED_CODES, MAX_CODE_SHOWN = 20, 64
 # Plain decimal notation only: Python's float() would also take "1_000", "infinity" or Arabic-Indic digits.
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 # Everything str.splitlines() breaks on that a form could carry (the rest is refused on input).
 _LINE_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
 
@@ -54,7 +54,7 @@ def _text(attr: Attribute, values: Sequence[str], tz: tzinfo) -> Answer:
 
 def _number(attr: Attribute, values: Sequence[str], tz: tzinfo) -> Answer:
     value = _one(values).strip()
-    if not _NUMBER.fullmatch(value):
+    if not DECIMAL.fullmatch(value):
         raise ValueError(f"must be a number such as 3 or 2.5, got {_shown(value)}")
     number = float(value)
     if not math.isfinite(number):

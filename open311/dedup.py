@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from .config import Jurisdiction
 from .errors import BadRequest, Conflict, Unprocessable
-from .models import ApiKey, ServiceRequest, SubmissionKey
 from .geo import ServiceAreas
-from .service_requests import Submission, Submitted, submit_request
+from .models import ApiKey, ServiceRequest, SubmissionKey
+from .service_requests import Submission, Submitted, prepare_request, store_request
 
 IDEMPOTENCY, FINGERPRINT = "idempotency", "fingerprint"
 # Visible ASCII only: keys are echoed in logs by nobody and compared byte for byte.
@@ -165,17 +165,21 @@ def _recorder(claim: Claim, now: datetime) -> Any:
 def submit_once(session: Session, jurisdiction: Jurisdiction, submission: Submission, api_key: ApiKey | None,
                 now: datetime, *, idempotency_key: str | None = None, policy: DedupPolicy | None = None,
                 areas: ServiceAreas | None = None) -> Outcome:
-    """Submit, unless this Idempotency-Key or (without one) this fingerprint already made a request."""
+    """Submit, unless this Idempotency-Key or (without one) this fingerprint already made a request.
+
+    The submission is validated first: an invalid one gets its 400 even when it resembles a request
+    already made.
+    """
+    prepared = prepare_request(jurisdiction, submission, api_key, now, areas)
     claim = _claim(jurisdiction, submission, api_key, now, idempotency_key, policy or DedupPolicy())
     if claim is None:
-        return Outcome(submit_request(session, jurisdiction, submission, api_key, now, areas))
+        return Outcome(store_request(session, prepared, now))
     for _ in range(ATTEMPTS):
         existing = _live_claim(session, claim, now)
         if existing is not None:
             return _replay(existing, claim)
         try:
-            return Outcome(submit_request(session, jurisdiction, submission, api_key, now, areas,
-                                          on_stored=_recorder(claim, now)))
+            return Outcome(store_request(session, prepared, now, on_stored=_recorder(claim, now)))
         except IntegrityError:
             continue  # a concurrent submission committed this claim first: replay its answer
     raise Conflict("The same submission is being processed concurrently; retry shortly.")

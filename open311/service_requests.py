@@ -121,15 +121,20 @@ def _notice(*parts: str | None) -> str | None:
 StoredHook = Callable[[Session, ServiceRequest, Submitted], None]
 
 
-def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Submission,
-                   api_key: ApiKey | None, now: datetime, areas: ServiceAreas | None = None, *,
-                   on_stored: StoredHook | None = None) -> Submitted:
-    """Validate a submission, check it against its service's area (`areas`: the jurisdiction's GIS layers,
-    None for none), and store it with its outbox row in one transaction.
+@dataclass(frozen=True)
+class Prepared:
+    """A validated, placed submission, ready to be stored (as often as a retry needs)."""
 
-    `on_stored` runs inside that transaction once the row has its id (duplicate detection records
-    its claims there, so a claim and its request are committed, or rolled back, together).
-    """
+    service: Service
+    department: str
+    values: Mapping[str, object]
+    contact: Mapping[str, str | None]
+
+
+def prepare_request(jurisdiction: Jurisdiction, submission: Submission, api_key: ApiKey | None, now: datetime,
+                    areas: ServiceAreas | None = None) -> Prepared:
+    """Validate a submission and check it against its service's area (`areas`: the jurisdiction's GIS
+    layers, None for none); raise 400/404 listing every problem. Nothing is stored."""
     fields = submission.fields
     service = find_service(jurisdiction, (fields.get("service_code") or "").strip())
     problems: list[str] = []
@@ -145,34 +150,50 @@ def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Sub
     if problems:
         raise BadRequest(*problems)
     placed = place_request(areas, service, lat, lon, texts["address_string"])
-    notice = _notice(service.service_notice, placed.notice)
     department = jurisdiction.departments[service.department]
-    row = ServiceRequest(
+    values = dict(
         jurisdiction_id=jurisdiction.id, service_code=service.service_code, service_name=service.service_name,
         department=department.code, agency_responsible=department.name, status="open", status_notes=None,
-        description=description, service_notice=notice, address=texts["address_string"],
-        address_id=texts["address_id"], zipcode=texts["zipcode"], lat=placed.lat, long=placed.long,
-        location_status=placed.status, media_url=texts["media_url"],
+        description=description, service_notice=_notice(service.service_notice, placed.notice),
+        address=texts["address_string"], address_id=texts["address_id"], zipcode=texts["zipcode"],
+        lat=placed.lat, long=placed.long, location_status=placed.status, media_url=texts["media_url"],
         attributes=answers, requested_datetime=now, updated_datetime=now,
         expected_datetime=now + service.expected_response if service.expected_response else None,
-        token=secrets.token_urlsafe(12), api_key_id=api_key.id if api_key else None,
-        channel=api_key.name if api_key else "anonymous",
+        api_key_id=api_key.id if api_key else None, channel=api_key.name if api_key else "anonymous",
     )
+    return Prepared(service, department.code, values, contact)
+
+
+def store_request(session: Session, prepared: Prepared, now: datetime, *,
+                  on_stored: StoredHook | None = None) -> Submitted:
+    """Store a prepared request with its outbox row in one transaction.
+
+    `on_stored` runs inside that transaction once the row has its id (duplicate detection records
+    its claims there, so a claim and its request are committed, or rolled back, together).
+    """
+    row = ServiceRequest(**prepared.values, token=secrets.token_urlsafe(12))
     with session.begin():
         session.add(row)
         session.flush()
-        if any(contact.values()):
-            session.add(RequestContact(request_id=row.id, **contact))
-        session.add(OutboxMessage(request_id=row.id, kind="deliver", department=department.code, state="pending",
-                                  attempts=0, next_attempt_at=now, created_at=now, updated_at=now))
-        result = _answer(service, row)
+        if any(prepared.contact.values()):
+            session.add(RequestContact(request_id=row.id, **prepared.contact))
+        session.add(OutboxMessage(request_id=row.id, kind="deliver", department=prepared.department,
+                                  state="pending", attempts=0, next_attempt_at=now, created_at=now, updated_at=now))
+        result = _answer(prepared.service, row)
         if on_stored is not None:
             on_stored(session, row, result)
     return result
 
 
+def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Submission,
+                   api_key: ApiKey | None, now: datetime, areas: ServiceAreas | None = None) -> Submitted:
+    """Validate, place and store a submission (prepare_request, then store_request)."""
+    return store_request(session, prepare_request(jurisdiction, submission, api_key, now, areas), now)
+
+
 def _answer(service: Service, row: ServiceRequest) -> Submitted:
     """What POST answers for this service type: the id (realtime), a token (batch) or neither (blackbox)."""
+    notice = row.service_notice  # the service's notice plus any placing note (unverified address)
     if service.type == "batch":
         return Submitted(None, row.token, notice)
     if service.type == "blackbox":

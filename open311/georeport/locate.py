@@ -15,6 +15,7 @@ from ..facilities import Facility, FacilityIndex
 from ..gateway import Gateway, get_gateway
 from ..geo import ServiceAreas, swap_hint
 from ..publish import area_collection
+from . import openapi
 from .blueprint import blp
 from .documents import service_entry
 from .parsing import param, param_list
@@ -87,10 +88,12 @@ def geojson_response(body: bytes) -> Response:
     return Response(body, status=200, content_type=GEOJSON_TYPE)
 
 
-@blp.route("/areas/<service_code>.<fmt>")
+@blp.route("/areas/<service_code>.<fmt>", parameters=[
+    openapi.path_parameter("service_code", "A service_code of GET services."), openapi.GEOJSON_FMT])
 class ServiceArea(MethodView):
     """Locate: the area where a service is offered."""
 
+    @openapi.documented(openapi.AREA)
     def get(self, service_code: str, fmt: str) -> Response:
         """The service's area as a GeoJSON FeatureCollection (WGS84), one feature per place or facility."""
         if fmt != "geojson":
@@ -144,10 +147,11 @@ def facilities_geojson(entries: list[dict[str, Any]]) -> bytes:
                       separators=(",", ":")).encode("utf-8")
 
 
-@blp.route("/facilities.<fmt>")
+@blp.route("/facilities.<fmt>", parameters=[openapi.LOCATE_FMT])
 class Facilities(MethodView):
     """Locate: County parks and facilities."""
 
+    @openapi.documented(openapi.FACILITIES)
     def get(self, fmt: str) -> Response:
         """County parks and facilities, nearest first, with distances in metres.
 

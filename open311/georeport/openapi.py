@@ -221,3 +221,52 @@ def path_parameter(name: str, description: str, max_length: int = 64) -> dict[st
     """A string path parameter."""
     return {"in": "path", "name": name, "required": True, "description": description,
             "schema": {"type": "string", "minLength": 1, "maxLength": max_length}}
+
+
+GEOJSON_FMT = {**FMT, "description": "geojson", "schema": {"type": "string", "enum": ["geojson"]}}
+LOCATE_FMT = {**FMT, "description": "xml, json or geojson",
+              "schema": {"type": "string", "enum": ["xml", "json", "geojson"]}}
+_GEOJSON = {"description": "A GeoJSON FeatureCollection.",
+            "content": {"application/geo+json": {"schema": {"type": "object"}}}}
+
+AREA = {"parameters": [JURISDICTION],
+        "responses": {"200": _GEOJSON, "404": _answer(_ERROR_TEXT[404], ERRORS)}}
+
+FACILITIES = {
+    "parameters": [
+        JURISDICTION,
+        query("lat", "Centre (WGS84); with long: nearest first, with distance_m.", "number", minimum=-90, maximum=90),
+        query("long", "Centre (WGS84).", "number", minimum=-180, maximum=180),
+        query("radius", "Metres around lat/long (default 5000).", "number", minimum=0, exclusiveMinimum=True, maximum=100000),
+        query("category", "Comma list of facility categories (e.g. park)."),
+        query("limit", "At most this many (default 100).", "integer", minimum=1, maximum=1000),
+    ],
+    "responses": {**responses("Facilities, nearest first.", {"type": "array", "items": {"type": "object"}}),
+                  "200": {**_answer("Facilities, nearest first.", {"type": "array", "items": {"type": "object"}}),
+                          "content": {"application/json": {"schema": {"type": "array"}}, "text/xml": _XML,
+                                      "application/geo+json": {"schema": {"type": "object"}}}}},
+}
+
+_UPDATE_FIELDS = {"type": "object", "required": ["service_request_id", "update_id", "status", "updated_datetime"],
+                  "properties": {
+                      "api_key": {"type": "string", "description": "A department key (or Authorization: Bearer)."},
+                      "jurisdiction_id": {"type": "string", "maxLength": 100},
+                      "service_request_id": {"type": "string", "maxLength": 64},
+                      "update_id": {"type": "string", "maxLength": 200},
+                      "status": {"type": "string", "maxLength": 100, "example": "COMPLETED"},
+                      "external_status_code": {"type": "string", "maxLength": 100},
+                      "updated_datetime": {"type": "string", "format": "date-time"},
+                      "description": {"type": "string", "maxLength": 4000},
+                      "media_url": {"type": "string", "format": "uri", "maxLength": 2000}}}
+PUSH_UPDATE = {
+    "parameters": [JURISDICTION],
+    "requestBody": {"required": True, "content": {
+        "application/x-www-form-urlencoded": {"schema": _UPDATE_FIELDS},
+        "application/json": {"schema": _UPDATE_FIELDS},
+        "application/xml": {"schema": {**_UPDATE_FIELDS, "xml": {"name": "request_update"}}}}},
+    "responses": responses("The update_id recorded (a repeat with the same content answers the same).",
+                           {"type": "array", "items": {"type": "object"}}, 403, 409),
+}
+UPDATE_FEED = {"parameters": UPDATE_FEED_PARAMETERS,
+               "responses": responses("Updates in commit order; X-Next-Cursor continues.",
+                                      {"type": "array", "items": {"type": "object"}})}

@@ -17,8 +17,8 @@ from ..gateway import get_gateway
 from ..keys import check_department_key
 from ..models import StatusUpdate
 from ..status_updates import InvalidUpdate, clean_update, find_request, map_status, record_update
+from . import openapi
 from .blueprint import blp
-from .openapi import UPDATE_FEED_PARAMETERS
 from .parsing import param, parse_submission
 from .render import Many
 from .respond import respond
@@ -69,15 +69,16 @@ def _department(jurisdiction: Jurisdiction, code: str | None) -> Department:
     return department
 
 
-@blp.route("/servicerequestupdates.<fmt>")
+@blp.route("/servicerequestupdates.<fmt>", parameters=[openapi.FMT])
 class ServiceRequestUpdates(MethodView):
     """Service request updates (mySociety extension): the public feed (GET) and back-office pushes (POST)."""
 
-    @blp.doc(parameters=UPDATE_FEED_PARAMETERS)
+    @openapi.documented(openapi.UPDATE_FEED)
     def get(self, fmt: str) -> Response:
         """Status updates in commit order; follow X-Next-Cursor / Link rel=next to never miss or re-read one."""
         return updates_feed(fmt)
 
+    @openapi.documented(openapi.PUSH_UPDATE)
     def post(self, fmt: str) -> Response:
         """Record one update for a request of the key's department; a repeated identical update is a no-op."""
         check_format(fmt)

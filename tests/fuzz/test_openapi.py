@@ -13,6 +13,7 @@ import schemathesis
 from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 
 from open311.gateway import Gateway
 from open311.keys import create_key
@@ -66,4 +67,8 @@ def test_every_documented_operation(fuzz_app: Flask, mode: schemathesis.Generati
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 7
     for operation in operations:
-        fuzzer(operation, mode, key)()
+        try:
+            fuzzer(operation, mode, key)()
+        except Unsatisfiable:
+            # An operation whose every parameter is free text has no invalid input to generate.
+            assert mode == schemathesis.GenerationMode.NEGATIVE, operation.path
