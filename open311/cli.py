@@ -18,9 +18,9 @@ from .schema import current_revision, upgrade
 
 
 def _app(**overrides: Any) -> Flask:
-    """Build the app, turning configuration problems into a clean exit."""
+    """Build the app, turning configuration problems into a clean exit; its engine closes with the command."""
     try:
-        return create_app(overrides or None)
+        app = create_app(overrides or None)
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)
@@ -28,6 +28,8 @@ def _app(**overrides: Any) -> Flask:
     except (LookupError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
+    click.get_current_context().call_on_close(_gateway(app).engine.dispose)
+    return app
 
 
 def _gateway(app: Flask) -> Gateway:

@@ -1,4 +1,8 @@
-"""Shared fixtures: an app on a fresh database per test, its client, CLI runner and an API key."""
+"""Shared fixtures: an app on a fresh database per test, its client, CLI runner and an API key.
+
+The database is a SQLite file per test, or a schema of its own on the PostgreSQL server named by
+OPEN311_TEST_DATABASE_URL (see tests/databases.py).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Engine
 
 from open311 import create_app
 from open311.gateway import Gateway
 from open311.keys import create_key
+from tests import databases
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -45,17 +51,60 @@ def clock() -> Clock:
     return Clock(FIXED_NOW)
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    url = databases.postgres_url()
+    return f"database: {'PostgreSQL ' + url if url else 'SQLite'}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On PostgreSQL, check the server once; optional runs (make test off CI) end quietly without it."""
+    url = databases.postgres_url()
+    if url is None:
+        return
+    problem = databases.reachable(url)
+    if problem is None:
+        return
+    if os.environ.get(databases.OPTIONAL):
+        pytest.exit(f"PostgreSQL pass skipped: {url} is not reachable ({problem})", returncode=0)
+    pytest.exit(f"{databases.ENV}={url} is not reachable: {problem}", returncode=1)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine | None]:
+    """An engine for creating test schemas on PostgreSQL (None on SQLite); sweeps stale ones first."""
+    url = databases.postgres_url()
+    if url is None:
+        yield None
+        return
+    admin = databases.admin_engine(url)
+    databases.sweep_stale(admin)
+    yield admin
+    admin.dispose()
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """A fresh SQLite file per test."""
-    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+def database_url(tmp_path: Path, postgres_admin: Engine | None) -> Iterator[str]:
+    """A fresh, empty database per test: a SQLite file, or a schema of its own on PostgreSQL."""
+    base = databases.postgres_url()
+    if postgres_admin is None or base is None:
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    with databases.fresh_schema(postgres_admin, base) as url:
+        yield url
+
+
+@pytest.fixture
+def on_postgresql(database_url: str) -> bool:
+    """True when this run is on PostgreSQL."""
+    return database_url.startswith("postgresql")
 
 
 @pytest.fixture
 def make_app(database_url: str, clock: Clock, tmp_path: Path,
-             monkeypatch: pytest.MonkeyPatch) -> Callable[..., Flask]:
-    """Build an app on the test database; keyword arguments override config."""
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Flask]]:
+    """Build an app on the test database; keyword arguments override config. Engines closed after."""
     monkeypatch.setenv("OPEN311_INTAKE_DIR", str(tmp_path / "intake"))
+    built: list[Flask] = []
 
     def build(config_path: Path | None = None, **overrides: Any) -> Flask:
         settings = {
@@ -66,16 +115,18 @@ def make_app(database_url: str, clock: Clock, tmp_path: Path,
             "OPEN311_CLOCK": clock,
             **overrides,
         }
-        return create_app(settings)
+        application = create_app(settings)
+        built.append(application)
+        return application
 
-    return build
+    yield build
+    for application in built:  # before the schema is dropped, and so PostgreSQL keeps free slots
+        application.extensions["open311"].engine.dispose()
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
-    application = make_app()
-    yield application
-    application.extensions["open311"].engine.dispose()
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
 
 
 @pytest.fixture
@@ -99,9 +150,9 @@ def api_key(gateway: Gateway) -> str:
 
 @pytest.fixture(autouse=True)
 def _no_stray_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never pick up the developer's own settings."""
-    for name in ("OPEN311_CONFIG", "OPEN311_DATABASE_URL"):
-        if name in os.environ:
+    """Tests never pick up the developer's own settings (OPEN311_TEST_* choose the test servers)."""
+    for name in list(os.environ):
+        if name.startswith(("OPEN311_", "PROMETHEUS_MULTIPROC")) and not name.startswith("OPEN311_TEST_"):
             monkeypatch.delenv(name)
 
 
