@@ -10,11 +10,13 @@ from typing import Any
 
 import requests
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .adapter import Adapter, load_adapter_class, validate_options
 from .config import DEFAULT_CONFIG, GatewayConfig, load_config
 from .dates import utcnow
 from .db import create_schema, default_database_url, make_engine, make_session_factory
+from .errors import ConfigError
 from .gateway import Gateway
 from .yamlfile import expand_env
 
@@ -33,7 +35,19 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
     "OPEN311_CREATE_SCHEMA": False,
+    "OPEN311_DATABASE_POOL_SIZE": 5,
+    "OPEN311_PROXY_HOPS": 0,
+    "OPEN311_RATELIMIT_ENABLED": "true",
+    "OPEN311_RATELIMIT_STORAGE": "memory://",
+    "OPEN311_RATELIMIT_STRATEGY": "moving-window",
+    "OPEN311_RATELIMIT_PER_KEY": "60/minute",
+    "OPEN311_RATELIMIT_PER_ADDRESS": "300/minute",
+    "OPEN311_RATELIMIT_PREFIX": "open311",
 }
+# Settings an operator gives through the environment (documented in docs/deployment.md).
+ENVIRONMENT = ("OPEN311_CONFIG", "OPEN311_DATABASE_URL", "OPEN311_DATABASE_POOL_SIZE", "OPEN311_PROXY_HOPS",
+               "OPEN311_RATELIMIT_ENABLED", "OPEN311_RATELIMIT_STORAGE", "OPEN311_RATELIMIT_STRATEGY",
+               "OPEN311_RATELIMIT_PER_KEY", "OPEN311_RATELIMIT_PER_ADDRESS", "OPEN311_RATELIMIT_PREFIX")
 
 
 def build_adapters(config: GatewayConfig, registry: Mapping[str, Any] | None,
@@ -52,13 +66,13 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, adapters: Mappin
     """Build the app: load and validate config, open the database, build adapters, register routes."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
-    app.config["OPEN311_CONFIG"] = os.environ.get("OPEN311_CONFIG") or DEFAULT_CONFIG
-    app.config["OPEN311_DATABASE_URL"] = (os.environ.get("OPEN311_DATABASE_URL")
-                                          or default_database_url(app.instance_path))
+    app.config["OPEN311_CONFIG"] = DEFAULT_CONFIG
+    app.config["OPEN311_DATABASE_URL"] = default_database_url(app.instance_path)
+    app.config.update({name: os.environ[name] for name in ENVIRONMENT if os.environ.get(name)})
     if test_config:
         app.config.update(test_config)
     config = load_config(Path(app.config["OPEN311_CONFIG"]))
-    engine = make_engine(app.config["OPEN311_DATABASE_URL"])
+    engine = make_engine(app.config["OPEN311_DATABASE_URL"], pool_size=_integer(app, "OPEN311_DATABASE_POOL_SIZE"))
     if app.config["OPEN311_CREATE_SCHEMA"]:
         create_schema(engine)
     http = requests.Session()
@@ -70,10 +84,27 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, adapters: Mappin
         config=config, engine=engine, sessions=make_session_factory(engine),
         adapters=build_adapters(config, registry, http), clock=app.config.get("OPEN311_CLOCK") or utcnow,
     )
-    from . import georeport
+    from . import georeport, monitoring, ratelimits
 
-    georeport.init_app(app)
+    api = georeport.init_app(app)
+    monitoring.init_app(app, api)
+    ratelimits.init_app(app)
+    hops = _integer(app, "OPEN311_PROXY_HOPS")
+    if hops:  # behind N trusted proxies: client address and scheme come from their X-Forwarded-* headers
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     return app
+
+
+def _integer(app: Flask, name: str) -> int:
+    """An integer setting (from the environment it arrives as text)."""
+    value = app.config[name]
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError([f"{name}: must be a whole number, got {str(value)[:40]!r}"]) from None
+    if number < 0:
+        raise ConfigError([f"{name}: must not be negative, got {number}"])
+    return number
 
 
 def _installed() -> dict[str, Any]:

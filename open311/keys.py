@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
+from limits import parse_many
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,11 +21,27 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_key(session: Session, jurisdiction_id: str, name: str, now: datetime) -> tuple[ApiKey, str]:
+def check_rate_limit(value: str) -> str:
+    """Return a rate limit such as "20/minute" or "20/minute;1000/day" normalised, or raise ValueError."""
+    value = value.strip()
+    try:
+        parsed = parse_many(value)
+    except ValueError:
+        raise ValueError(f"invalid rate limit {value[:100]!r}: write e.g. 20/minute or 20/minute;1000/day") from None
+    if any(limit.amount < 1 for limit in parsed):
+        raise ValueError(f"invalid rate limit {value[:100]!r}: amounts must be at least 1 (revoke a key to stop it)")
+    if len(value) > 100:
+        raise ValueError("a rate limit must be at most 100 characters")
+    return value
+
+
+def create_key(session: Session, jurisdiction_id: str, name: str, now: datetime,
+               rate_limit: str | None = None) -> tuple[ApiKey, str]:
     """Create a key; return the row and the plaintext key (shown once, never stored)."""
     plaintext = KEY_PREFIX + secrets.token_urlsafe(24)
     row = ApiKey(jurisdiction_id=jurisdiction_id, name=name, key_hash=hash_key(plaintext),
-                 prefix=plaintext[:12], created_at=now, revoked_at=None)
+                 prefix=plaintext[:12], created_at=now, revoked_at=None,
+                 rate_limit=check_rate_limit(rate_limit) if rate_limit else None)
     with session.begin():
         session.add(row)
     return row, plaintext
@@ -39,16 +56,39 @@ def list_keys(session: Session, jurisdiction_id: str | None = None) -> list[ApiK
         return list(session.scalars(query))
 
 
+def _by_ident(session: Session, ident: str) -> ApiKey | None:
+    """The key with this numeric id or prefix."""
+    query = select(ApiKey).where(ApiKey.prefix == ident)
+    if ident.isdigit():
+        query = select(ApiKey).where(ApiKey.id == int(ident))
+    return session.scalars(query).first()
+
+
 def revoke_key(session: Session, ident: str, now: datetime) -> ApiKey | None:
     """Revoke a key by numeric id or prefix; return it, or None when no key matches."""
     with session.begin():
-        query = select(ApiKey).where(ApiKey.prefix == ident)
-        if ident.isdigit():
-            query = select(ApiKey).where(ApiKey.id == int(ident))
-        row = session.scalars(query).first()
+        row = _by_ident(session, ident)
         if row is not None and row.revoked_at is None:
             row.revoked_at = now
     return row
+
+
+def set_rate_limit(session: Session, ident: str, rate_limit: str | None) -> ApiKey | None:
+    """Set (or with None, clear back to the default) a key's rate limit; None when no key matches."""
+    value = check_rate_limit(rate_limit) if rate_limit else None
+    with session.begin():
+        row = _by_ident(session, ident)
+        if row is not None:
+            row.rate_limit = value
+    return row
+
+
+def find_key(session: Session, key: str) -> ApiKey | None:
+    """The stored row of a presented key (revoked or not), or None."""
+    if not key or len(key) > 200:
+        return None
+    with session.begin():
+        return session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).first()
 
 
 def check_key(session: Session, jurisdiction_id: str, key: str | None) -> ApiKey:
@@ -57,8 +97,7 @@ def check_key(session: Session, jurisdiction_id: str, key: str | None) -> ApiKey
         raise Forbidden("Missing api_key: send it as the api_key field or an Authorization: Bearer header.")
     if len(key) > 200:
         raise Forbidden("Invalid api_key.")
-    with session.begin():
-        row = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).first()
+    row = find_key(session, key)
     # The lookup is by hash, so comparing hashes again in constant time guards nothing more;
     # what matters is that an unknown, foreign or revoked key gets the same answer.
     if row is None or row.jurisdiction_id != jurisdiction_id or row.revoked_at is not None:

@@ -66,6 +66,8 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # POST rate limit of this key, e.g. "20/minute" (None: the configured default).
+    rate_limit: Mapped[str | None] = mapped_column(String(100))
 
 
 class ServiceRequest(Base):

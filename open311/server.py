@@ -1,14 +1,26 @@
-"""Running the app under gunicorn from the `open311 serve` command."""
+"""Running the app under gunicorn from the `open311 serve` command.
+
+The app is built once in the gunicorn master (so configuration errors stop start-up before any
+worker exists) and inherited by the forked workers. What must not be shared across a fork is
+reset in `post_fork`: the database pool (each worker opens its own connections; a socket used by
+two processes corrupts both), while the Redis client of the rate limiter notices the new pid and
+reconnects by itself. Metrics are shared across workers through prometheus_client's multiprocess
+files (open311.metrics).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-# Path without the query string (it may carry api_key) and no client address.
-ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+from . import metrics
+from .gateway import Gateway
+from .logs import GunicornLogger
+
+log = logging.getLogger("open311.server")
 
 
 class GatewayServer(BaseApplication):  # type: ignore[misc]
@@ -20,17 +32,41 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]
         super().__init__()
 
     def load_config(self) -> None:
-        """Apply our options to gunicorn's settings."""
+        """Apply our options to gunicorn's settings (those this gunicorn version knows)."""
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
 
     def load(self) -> Flask:
         """The WSGI app."""
         return self.application
 
 
-def run(app: Flask, *, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve until interrupted."""
+def hooks(app: Flask) -> dict[str, Any]:
+    """gunicorn server hooks bound to this app."""
+    gateway: Gateway = app.extensions["open311"]
+
+    def post_fork(_server: Any, _worker: Any) -> None:
+        # Forget (without closing: they belong to the master) connections inherited from the master.
+        gateway.engine.dispose(close=False)
+
+    def child_exit(_server: Any, worker: Any) -> None:
+        metrics.forget_process(worker.pid)
+
+    def when_ready(server: Any) -> None:
+        for listener in server.LISTENERS:
+            url = f"{listener}/open311/v2/"
+            log.info("serving on %s", url, extra={"event": "ready", "url": url})
+
+    return {"post_fork": post_fork, "child_exit": child_exit, "when_ready": when_ready}
+
+
+def run(app: Flask, *, host: str, port: int, workers: int, threads: int, log_level: str = "info") -> None:
+    """Serve until SIGTERM/SIGINT (workers finish the requests in hand, up to graceful_timeout)."""
     options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "accesslog": "-",
-               "access_log_format": ACCESS_LOG_FORMAT, "graceful_timeout": 20, "timeout": 60}
+               "errorlog": "-", "loglevel": log_level, "logger_class": GunicornLogger,
+               "graceful_timeout": 20, "timeout": 60,
+               # gunicorn 27's runtime control socket sits at one path per user: two servers on a host
+               # (or the test suite) would fight over it, and nothing here needs it.
+               "control_socket_disable": True, **hooks(app)}
     GatewayServer(app, options).run()

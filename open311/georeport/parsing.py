@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Request
+from flask import Request, g
 from lxml import etree
 
 from ..errors import BadRequest
@@ -127,3 +127,20 @@ def parse_submission(request: Request) -> Submission:
     if mimetype in ("text/xml", "application/xml") or mimetype.endswith("+xml"):
         return _from_pairs(_xml_pairs(parse_xml(request.get_data(cache=True))))
     raise BadRequest(f"Unsupported Content-Type {mimetype[:80]!r}: send form-encoded, JSON or XML.")
+
+
+def submission_of(request: Request) -> Submission:
+    """The request's parsed POST body, parsed once per request (the rate limiter reads the key first)."""
+    parsed: Submission | None = g.get("open311_submission")
+    if parsed is None:
+        parsed = g.open311_submission = parse_submission(request)
+    return parsed
+
+
+def api_key_of(request: Request, submission: Submission) -> str | None:
+    """api_key from the body, the query string or an Authorization: Bearer header."""
+    key = param(submission.fields, "api_key") or param(request.args, "api_key")
+    auth = request.headers.get("Authorization", "")
+    if not key and auth[:7].lower() == "bearer ":
+        key = auth[7:].strip() or None
+    return key

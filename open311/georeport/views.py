@@ -24,7 +24,7 @@ from ..service_requests import (
 )
 from . import documents
 from .blueprint import blp
-from .parsing import param, param_list, parse_submission
+from .parsing import api_key_of, param, param_list, submission_of
 from .respond import raw_response, respond
 
 FORMATS = ("xml", "json")
@@ -103,15 +103,6 @@ class ServiceDefinition(MethodView):
         return respond(fmt, "service_definition", documents.definition_document(service))
 
 
-def _api_key(fields: dict[str, str] | Any) -> str | None:
-    """api_key from the body, the query string or an Authorization: Bearer header."""
-    key = param(fields, "api_key") or param(request.args, "api_key")
-    auth = request.headers.get("Authorization", "")
-    if not key and auth[:7].lower() == "bearer ":
-        key = auth[7:].strip() or None
-    return key
-
-
 def _request_query(jurisdiction: Any) -> RequestQuery:
     """Parse GET requests' filters, reporting every bad one at once."""
     args = request.args
@@ -154,13 +145,13 @@ class Requests(MethodView):
         """Create a service request (form-encoded, JSON or XML body); needs an API key."""
         check_format(fmt)
         gateway = get_gateway()
-        submission = parse_submission(request)
+        submission = submission_of(request)
         jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
                                             or param(request.args, "jurisdiction_id"))
         with gateway.session() as session:
             key = None
             if jurisdiction.api_key_required:
-                key = check_key(session, jurisdiction.id, _api_key(submission.fields))
+                key = check_key(session, jurisdiction.id, api_key_of(request, submission))
             result = submit_request(session, jurisdiction, submission, key, gateway.clock())
         return respond(fmt, "service_requests", documents.submitted_document(result))
 
