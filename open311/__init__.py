@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 from flask import Flask
+from sqlalchemy import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .adapter import Adapter, load_adapter_class, validate_options
@@ -72,7 +73,20 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, adapters: Mappin
     if test_config:
         app.config.update(test_config)
     config = load_config(Path(app.config["OPEN311_CONFIG"]))
+    hops = _integer(app, "OPEN311_PROXY_HOPS")
     engine = make_engine(app.config["OPEN311_DATABASE_URL"], pool_size=_integer(app, "OPEN311_DATABASE_POOL_SIZE"))
+    try:
+        _assemble(app, config, engine, adapters)
+    except BaseException:
+        engine.dispose()  # a failed start leaves no connection open
+        raise
+    if hops:  # behind N trusted proxies: client address and scheme come from their X-Forwarded-* headers
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+    return app
+
+
+def _assemble(app: Flask, config: GatewayConfig, engine: Engine, adapters: Mapping[str, Any] | None) -> None:
+    """Create the schema if asked, build adapters and the gateway, register routes and limits."""
     if app.config["OPEN311_CREATE_SCHEMA"]:
         create_schema(engine)
     http = requests.Session()
@@ -89,10 +103,6 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, adapters: Mappin
     api = georeport.init_app(app)
     monitoring.init_app(app, api)
     ratelimits.init_app(app)
-    hops = _integer(app, "OPEN311_PROXY_HOPS")
-    if hops:  # behind N trusted proxies: client address and scheme come from their X-Forwarded-* headers
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
-    return app
 
 
 def _integer(app: Flask, name: str) -> int:

@@ -7,6 +7,7 @@ OPEN311_TEST_DATABASE_URL (see tests/databases.py).
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,6 +98,35 @@ def database_url(tmp_path: Path, postgres_admin: Engine | None) -> Iterator[str]
 def on_postgresql(database_url: str) -> bool:
     """True when this run is on PostgreSQL."""
     return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+def postgresql_url(database_url: str) -> str:
+    """The test database, for tests that only make sense on PostgreSQL (they run in the PostgreSQL pass)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: runs in the PostgreSQL pass of `make test`")
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """Redis for shared rate limits: OPEN311_TEST_REDIS_URL (then required), else the local default if it answers."""
+    given = os.environ.get(databases.REDIS_ENV)
+    url = given or databases.DEFAULT_REDIS
+    problem = databases.redis_reachable(url)
+    if problem and given:
+        pytest.fail(f"{databases.REDIS_ENV}={url} is not reachable: {problem}")
+    if problem:
+        pytest.skip(f"Redis is not reachable at {url} (set {databases.REDIS_ENV} to require it): {problem}")
+    return url
+
+
+@pytest.fixture
+def ratelimit_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own in Redis (other runs share the server); its keys deleted after."""
+    prefix = f"o311t-{secrets.token_hex(6)}"
+    yield prefix
+    databases.delete_redis_keys(redis_url, prefix)
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 ENV = "OPEN311_TEST_DATABASE_URL"
+REDIS_ENV = "OPEN311_TEST_REDIS_URL"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 OPTIONAL = "OPEN311_TEST_DATABASE_OPTIONAL"
 SCHEMA_PREFIX = "o311t_"
 STALE_AFTER = 24 * 3600
@@ -86,3 +88,29 @@ def fresh_schema(admin: Engine, base_url: str) -> Iterator[str]:
         yield with_search_path(base_url, name)
     finally:
         drop_schema(admin, name)
+
+
+def redis_reachable(url: str) -> str | None:
+    """None when Redis answers PING, else why not."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except Exception as exc:  # any failure means "not reachable"
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        client.close()
+    return None
+
+
+def delete_redis_keys(url: str, prefix: str) -> int:
+    """Delete every key containing `prefix` (flask-limiter puts it after its own namespace)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"*{prefix}*", count=500))
+        return int(client.delete(*keys)) if keys else 0
+    finally:
+        client.close()
