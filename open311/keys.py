@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 
 from limits import parse_many
@@ -91,13 +92,14 @@ def find_key(session: Session, key: str) -> ApiKey | None:
         return session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).first()
 
 
-def check_key(session: Session, jurisdiction_id: str, key: str | None) -> ApiKey:
+def check_key(session: Session, jurisdiction_id: str, key: str | None,
+              lookup: Callable[[Session, str], ApiKey | None] = find_key) -> ApiKey:
     """Return the active key row for this jurisdiction, or raise Forbidden saying why."""
     if not key:
         raise Forbidden("Missing api_key: send it as the api_key field or an Authorization: Bearer header.")
     if len(key) > 200:
         raise Forbidden("Invalid api_key.")
-    row = find_key(session, key)
+    row = lookup(session, key)
     # The lookup is by hash, so comparing hashes again in constant time guards nothing more;
     # what matters is that an unknown, foreign or revoked key gets the same answer.
     if row is None or row.jurisdiction_id != jurisdiction_id or row.revoked_at is not None:

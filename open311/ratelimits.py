@@ -16,8 +16,9 @@ from flask_limiter.util import get_remote_address
 
 from .errors import ConfigError, Open311Error
 from .gateway import get_gateway
-from .georeport.parsing import api_key_of, submission_of
-from .keys import check_rate_limit, find_key
+from .georeport.auth import api_key_of, key_row
+from .georeport.parsing import submission_of
+from .keys import check_rate_limit
 from .models import ApiKey
 
 # The routes clients POST service requests to (back-office pushes authenticate differently).
@@ -57,7 +58,7 @@ def _lookup_key() -> ApiKey | None:
     if not key:
         return None
     with get_gateway().session() as session:
-        row = find_key(session, key)
+        row = key_row(session, key)
     return row if row is not None and row.revoked_at is None else None
 
 

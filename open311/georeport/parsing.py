@@ -136,11 +136,3 @@ def submission_of(request: Request) -> Submission:
         parsed = g.open311_submission = parse_submission(request)
     return parsed
 
-
-def api_key_of(request: Request, submission: Submission) -> str | None:
-    """api_key from the body, the query string or an Authorization: Bearer header."""
-    key = param(submission.fields, "api_key") or param(request.args, "api_key")
-    auth = request.headers.get("Authorization", "")
-    if not key and auth[:7].lower() == "bearer ":
-        key = auth[7:].strip() or None
-    return key

@@ -23,8 +23,9 @@ from ..service_requests import (
     submit_request,
 )
 from . import documents
+from .auth import api_key_of, key_row
 from .blueprint import blp
-from .parsing import api_key_of, param, param_list, submission_of
+from .parsing import param, param_list, submission_of
 from .respond import raw_response, respond
 
 FORMATS = ("xml", "json")
@@ -151,7 +152,7 @@ class Requests(MethodView):
         with gateway.session() as session:
             key = None
             if jurisdiction.api_key_required:
-                key = check_key(session, jurisdiction.id, api_key_of(request, submission))
+                key = check_key(session, jurisdiction.id, api_key_of(request, submission), key_row)
             result = submit_request(session, jurisdiction, submission, key, gateway.clock())
         return respond(fmt, "service_requests", documents.submitted_document(result))
 
