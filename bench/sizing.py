@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -41,15 +42,44 @@ FEED = "requests.json?service_code=DPR-RESTROOM"
 SEEDED = 100
 
 
-def wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> tuple[float, float, float, int]:
-    """Run wrk once; return requests/s, p50 ms, p99 ms and the count of non-2xx answers."""
+@dataclass(frozen=True)
+class Sample:
+    """One wrk run: throughput, latency, refusals, and the server's CPU time per request."""
+
+    rate: float
+    p50: float
+    p99: float
+    errors: int
+    cpu_ms: float
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (gunicorn's master and workers) so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    total = 0.0
+    for each in (pid, *map(int, children)):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # a worker that just exited
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def wrk(url: str, seconds: int, connections: int, script: Path | None = None, server: int | None = None) -> Sample:
+    """Run wrk once against `url`; `server` is the pid whose CPU time is charged to the requests."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if script is not None:
         command += ["-s", str(script)]
+    before = cpu_seconds(server) if server else 0.0
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    used = cpu_seconds(server) - before if server else 0.0
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rate, _percentile(out, "50"), _percentile(out, "99"), int(errors.group(1)) if errors else 0
+    return Sample(rate, _percentile(out, "50"), _percentile(out, "99"), int(errors.group(1)) if errors else 0,
+                  1000 * used / max(done, 1))
 
 
 def _percentile(out: str, which: str) -> float:
@@ -102,9 +132,9 @@ def seed(server: ServeProcess, key: str) -> None:
 
 
 def measure(workers: int, threads: int, env: dict[str, str], key: str, args: argparse.Namespace,
-            work: Path) -> dict[str, list[tuple[float, float, float, int]]]:
+            work: Path) -> dict[str, list[Sample]]:
     """Interleaved rounds of baseline, feed and POST for one worker count."""
-    results: dict[str, list[tuple[float, float, float, int]]] = {"baseline": [], "feed": [], "post": []}
+    results: dict[str, list[Sample]] = {"baseline": [], "feed": [], "post": []}
     script = post_script(key, work)
     baseline, base_url = start_baseline(workers, threads, work)
     try:
@@ -114,10 +144,11 @@ def measure(workers: int, threads: int, env: dict[str, str], key: str, args: arg
                 seed(server, key)
             for url, s in ((base_url, None), (server.api + FEED, None), (server.api + "requests.json", script)):
                 wrk(url, 1, args.connections, s)  # warm-up
+            pid = server.process.pid
             for _ in range(args.rounds):
-                results["baseline"].append(wrk(base_url, args.seconds, args.connections))
-                results["feed"].append(wrk(server.api + FEED, args.seconds, args.connections))
-                results["post"].append(wrk(server.api + "requests.json", args.seconds, args.connections, script))
+                results["baseline"].append(wrk(base_url, args.seconds, args.connections, server=baseline.pid))
+                results["feed"].append(wrk(server.api + FEED, args.seconds, args.connections, server=pid))
+                results["post"].append(wrk(server.api + "requests.json", args.seconds, args.connections, script, pid))
             stop(server)
     finally:
         baseline.terminate()
@@ -125,14 +156,20 @@ def measure(workers: int, threads: int, env: dict[str, str], key: str, args: arg
     return results
 
 
-def report(workers: int, results: dict[str, list[tuple[float, float, float, int]]]) -> str:
-    """One markdown table row: medians, ratios to the baseline, latencies, refused answers."""
-    med = {name: [statistics.median(r[i] for r in rows) for i in range(3)] for name, rows in results.items()}
-    errors = {name: sum(r[3] for r in rows) for name, rows in results.items()}
-    base = med["baseline"][0]
-    return (f"| {workers} | {base:,.0f} | {med['feed'][0]:,.0f} ({med['feed'][0] / base:.3f}) | "
-            f"{med['feed'][1]:.1f} / {med['feed'][2]:.1f} | {med['post'][0]:,.0f} ({med['post'][0] / base:.3f}) | "
-            f"{med['post'][1]:.1f} / {med['post'][2]:.1f} | {errors['feed'] + errors['post']} |")
+def report(workers: int, results: dict[str, list[Sample]]) -> str:
+    """One markdown table row: medians, ratios to the baseline, latencies, CPU per request, refusals."""
+
+    def median(name: str, field: str) -> float:
+        return statistics.median(getattr(r, field) for r in results[name])
+
+    base = median("baseline", "rate")
+    cells = [f"{workers}", f"{base:,.0f}"]
+    for name in ("feed", "post"):
+        rate = median(name, "rate")
+        cells += [f"{rate:,.0f} ({rate / base:.3f})", f"{median(name, 'p50'):.0f} / {median(name, 'p99'):.0f}",
+                  f"{median(name, 'cpu_ms'):.1f}"]
+    cells.append(str(sum(r.errors for name in ("feed", "post") for r in results[name])))
+    return "| " + " | ".join(cells) + " |"
 
 
 def main() -> None:
@@ -165,9 +202,9 @@ def main() -> None:
             delete_redis_keys(redis_url, prefix)
     admin.dispose()
     print(f"load average after: {os.getloadavg()}")
-    print("| workers | baseline req/s | GET feed req/s (ratio) | feed p50 / p99 ms | POST req/s (ratio) "
-          "| POST p50 / p99 ms | non-2xx |")
-    print("|---|---|---|---|---|---|---|")
+    print("| workers | baseline req/s | GET feed req/s (ratio) | feed p50 / p99 ms | feed CPU ms/req "
+          "| POST req/s (ratio) | POST p50 / p99 ms | POST CPU ms/req | non-2xx |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
 
 

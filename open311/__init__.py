@@ -46,7 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "OPEN311_RATELIMIT_PREFIX": "open311",
 }
 # Settings an operator gives through the environment (documented in docs/deployment.md).
-ENVIRONMENT = ("OPEN311_CONFIG", "OPEN311_DATABASE_URL", "OPEN311_DATABASE_POOL_SIZE", "OPEN311_PROXY_HOPS",
+ENVIRONMENT = ("OPEN311_CONFIG", "OPEN311_DATABASE_URL", "OPEN311_FEED_DATABASE_URL", "OPEN311_DATABASE_POOL_SIZE",
+               "OPEN311_PROXY_HOPS",
                "OPEN311_RATELIMIT_ENABLED", "OPEN311_RATELIMIT_STORAGE", "OPEN311_RATELIMIT_STRATEGY",
                "OPEN311_RATELIMIT_PER_KEY", "OPEN311_RATELIMIT_PER_ADDRESS", "OPEN311_RATELIMIT_PREFIX")
 
@@ -74,12 +75,20 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, adapters: Mappin
         app.config.update(test_config)
     config = load_config(Path(app.config["OPEN311_CONFIG"]))
     hops = _integer(app, "OPEN311_PROXY_HOPS")
-    engine = make_engine(app.config["OPEN311_DATABASE_URL"], pool_size=_integer(app, "OPEN311_DATABASE_POOL_SIZE"))
+    pool_size = _integer(app, "OPEN311_DATABASE_POOL_SIZE")
+    engine = make_engine(app.config["OPEN311_DATABASE_URL"], pool_size=pool_size)
+    feed_url = app.config.get("OPEN311_FEED_DATABASE_URL")
+    feed_engine = make_engine(feed_url, pool_size=pool_size) if feed_url else None
     try:
         _assemble(app, config, engine, adapters)
     except BaseException:
-        engine.dispose()  # a failed start leaves no connection open
+        for opened in (engine, feed_engine):  # a failed start leaves no connection open
+            if opened is not None:
+                opened.dispose()
         raise
+    gateway: Gateway = app.extensions["open311"]
+    if feed_engine is not None:
+        gateway.feed_engine, gateway.feed_sessions = feed_engine, make_session_factory(feed_engine)
     if hops:  # behind N trusted proxies: client address and scheme come from their X-Forwarded-* headers
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     return app

@@ -33,7 +33,7 @@ def _app(**overrides: Any) -> Flask:
     except (LookupError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
-    click.get_current_context().call_on_close(_gateway(app).engine.dispose)
+    click.get_current_context().call_on_close(_gateway(app).dispose)
     return app
 
 
@@ -204,7 +204,7 @@ def _check_schema(gateway: Gateway) -> None:
 
     found = tuple(sorted(current_heads(gateway.engine)))
     wanted = expected_heads(gateway)
-    gateway.engine.dispose()  # the master keeps no connection; workers open their own
+    gateway.dispose()  # the master keeps no connection; workers open their own
     if found != wanted:
         log.error("database schema at %s, expected %s: run `open311 db upgrade` first.",
                   ", ".join(found) or "nothing", ", ".join(wanted))

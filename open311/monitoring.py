@@ -14,7 +14,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from . import metrics
 from .gateway import Gateway, get_gateway
@@ -42,19 +42,29 @@ def expected_heads(gateway: Gateway) -> tuple[str, ...]:
     return heads
 
 
-def _check_database(gateway: Gateway) -> tuple[dict[str, str], bool]:
-    """Connectivity and schema revision; never the URL or the driver's message (it may name hosts)."""
+def _reachable(engine: Engine) -> str:
+    """"ok", or why not (the exception type only: the driver's message may name hosts)."""
     try:
-        with gateway.engine.connect() as connection:
+        with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        found = current_heads(gateway.engine)
-    except Exception as exc:  # any failure means "not ready"; the type is enough for an operator
-        return {"database": f"unreachable ({type(exc).__name__})", "schema": "unknown"}, False
-    wanted = expected_heads(gateway)
+    except Exception as exc:  # any failure means "not ready"
+        return f"unreachable ({type(exc).__name__})"
+    return "ok"
+
+
+def _check_database(gateway: Gateway) -> tuple[dict[str, str], bool]:
+    """Connectivity (primary and feed replica) and the primary's schema revision."""
+    checks = {"database": _reachable(gateway.engine), "schema": "unknown"}
+    if gateway.feed_engine is not None:
+        checks["feed_database"] = _reachable(gateway.feed_engine)
+    if checks["database"] != "ok":
+        return checks, False
+    found, wanted = current_heads(gateway.engine), expected_heads(gateway)
     if tuple(sorted(found)) != wanted:
-        shown = ", ".join(found) or "empty"
-        return {"database": "ok", "schema": f"at {shown}, expected {', '.join(wanted)}: run open311 db upgrade"}, False
-    return {"database": "ok", "schema": ", ".join(wanted)}, True
+        checks["schema"] = f"at {', '.join(found) or 'empty'}, expected {', '.join(wanted)}: run open311 db upgrade"
+        return checks, False
+    checks["schema"] = ", ".join(wanted)
+    return checks, checks.get("feed_database", "ok") == "ok"
 
 
 def _check_rate_limit_storage() -> str:

@@ -48,7 +48,7 @@ def hooks(app: Flask) -> dict[str, Any]:
 
     def post_fork(_server: Any, _worker: Any) -> None:
         # Forget (without closing: they belong to the master) connections inherited from the master.
-        gateway.engine.dispose(close=False)
+        gateway.dispose(close=False)
 
     def child_exit(_server: Any, worker: Any) -> None:
         metrics.forget_process(worker.pid)

@@ -95,6 +95,17 @@ def database_url(tmp_path: Path, postgres_admin: Engine | None) -> Iterator[str]
 
 
 @pytest.fixture
+def second_database_url(tmp_path: Path, postgres_admin: Engine | None) -> Iterator[str]:
+    """Another fresh, empty database on the same server (e.g. to stand in for a read replica)."""
+    base = databases.postgres_url()
+    if postgres_admin is None or base is None:
+        yield f"sqlite:///{tmp_path / 'second.sqlite3'}"
+        return
+    with databases.fresh_schema(postgres_admin, base) as url:
+        yield url
+
+
+@pytest.fixture
 def on_postgresql(database_url: str) -> bool:
     """True when this run is on PostgreSQL."""
     return database_url.startswith("postgresql")
@@ -151,7 +162,7 @@ def make_app(database_url: str, clock: Clock, tmp_path: Path,
 
     yield build
     for application in built:  # before the schema is dropped, and so PostgreSQL keeps free slots
-        application.extensions["open311"].engine.dispose()
+        application.extensions["open311"].dispose()
 
 
 @pytest.fixture
@@ -176,6 +187,19 @@ def api_key(gateway: Gateway) -> str:
     with gateway.session() as session:
         _, plaintext = create_key(session, "lacounty.gov", "tests", gateway.clock())
     return plaintext
+
+
+@pytest.fixture
+def api_key_factory() -> Callable[[Flask], str]:
+    """Make a fresh lacounty.gov key in any app's database."""
+
+    def make(application: Flask) -> str:
+        gw: Gateway = application.extensions["open311"]
+        with gw.session() as session:
+            _, plaintext = create_key(session, "lacounty.gov", "tests", gw.clock())
+        return plaintext
+
+    return make
 
 
 @pytest.fixture(autouse=True)

@@ -138,7 +138,7 @@ class Requests(MethodView):
         gateway = get_gateway()
         jurisdiction = _jurisdiction_arg(gateway)
         query = _request_query(jurisdiction)
-        with gateway.session() as session:
+        with gateway.feed_session() as session:  # the replica, when there is one
             rows = find_requests(session, jurisdiction, query, gateway.clock())
         return respond(fmt, "service_requests", documents.requests_document(rows, jurisdiction.timezone))
 
