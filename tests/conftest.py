@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from open311 import create_app
+from open311.db import create_schema
 from open311.gateway import Gateway
 from open311.keys import create_key
 from tests import databases
@@ -85,13 +86,45 @@ def postgres_admin() -> Iterator[Engine | None]:
 
 @pytest.fixture
 def database_url(tmp_path: Path, postgres_admin: Engine | None) -> Iterator[str]:
-    """A fresh, empty database per test: a SQLite file, or a schema of its own on PostgreSQL."""
+    """A fresh, empty database per test: a SQLite file, or a schema of its own on PostgreSQL.
+
+    Ask for it when the test needs an empty database (migrations, `db upgrade`); `make_app` then
+    uses it too.
+    """
     base = databases.postgres_url()
     if postgres_admin is None or base is None:
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
         return
     with databases.fresh_schema(postgres_admin, base) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def shared_schema(postgres_admin: Engine | None) -> Iterator[Engine | None]:
+    """On PostgreSQL, one schema for this run with the models' tables, emptied after each test that used it.
+
+    Creating tables costs ~0.1 s per test on PostgreSQL; emptying them ~0.01 s.
+    """
+    base = databases.postgres_url()
+    if postgres_admin is None or base is None:
+        yield None
+        return
+    with databases.fresh_schema(postgres_admin, base) as url:
+        engine = databases.admin_engine(url)
+        create_schema(engine)
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture
+def app_database_url(request: pytest.FixtureRequest, shared_schema: Engine | None) -> Iterator[str]:
+    """The database `make_app` uses: the test's own when it asked for `database_url`, else a fresh one
+    (a SQLite file, or on PostgreSQL the run's shared schema, emptied afterwards)."""
+    if shared_schema is None or "database_url" in request.fixturenames:
+        yield request.getfixturevalue("database_url")
+        return
+    yield shared_schema.url.render_as_string(hide_password=False)
+    databases.empty_tables(shared_schema)
 
 
 @pytest.fixture
@@ -141,7 +174,7 @@ def ratelimit_prefix(redis_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def make_app(database_url: str, clock: Clock, tmp_path: Path,
+def make_app(app_database_url: str, clock: Clock, tmp_path: Path,
              monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Flask]]:
     """Build an app on the test database; keyword arguments override config. Engines closed after."""
     monkeypatch.setenv("OPEN311_INTAKE_DIR", str(tmp_path / "intake"))
@@ -151,7 +184,7 @@ def make_app(database_url: str, clock: Clock, tmp_path: Path,
         settings = {
             "TESTING": True,
             "OPEN311_CONFIG": str(config_path or ROOT / "jurisdictions.yaml"),
-            "OPEN311_DATABASE_URL": database_url,
+            "OPEN311_DATABASE_URL": app_database_url,
             "OPEN311_CREATE_SCHEMA": True,
             "OPEN311_CLOCK": clock,
             **overrides,

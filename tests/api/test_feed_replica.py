@@ -32,7 +32,7 @@ def test_the_feed_reads_the_replica_and_single_requests_the_primary(
     replica.dispose()
 
 
-def test_readiness_needs_the_replica_too(make_app: Callable[..., Flask]) -> None:
+def test_readiness_needs_the_replica_too(make_app: Callable[..., Flask], database_url: str) -> None:
     app = make_app(OPEN311_FEED_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/none",
                    OPEN311_CREATE_SCHEMA=False)
     upgrade(app.extensions["open311"].engine)

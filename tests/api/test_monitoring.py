@@ -42,7 +42,7 @@ def test_healthz_answers_without_the_database(make_app: Callable[..., Flask]) ->
     assert b"127.0.0.1" not in ready.data  # never the database's address or the driver's message
 
 
-def test_readyz_wants_the_schema_at_the_newest_migration(make_app: Callable[..., Flask]) -> None:
+def test_readyz_wants_the_schema_at_the_newest_migration(make_app: Callable[..., Flask], database_url: str) -> None:
     app = make_app(OPEN311_CREATE_SCHEMA=False)
     client = app.test_client()
     empty = client.get("/readyz")
@@ -59,7 +59,7 @@ def test_readyz_wants_the_schema_at_the_newest_migration(make_app: Callable[...,
 
 
 def test_readyz_reports_a_rate_limit_storage_that_is_down_without_failing(
-        make_app: Callable[..., Flask]) -> None:
+        make_app: Callable[..., Flask], database_url: str) -> None:
     app = make_app(OPEN311_CREATE_SCHEMA=False, OPEN311_RATELIMIT_STORAGE="redis://127.0.0.1:1/0")
     upgrade(app.extensions["open311"].engine)
     ready = app.test_client().get("/readyz")
