@@ -128,3 +128,11 @@ def test_redis_shares_the_count_between_processes(make_app: Callable[..., Flask]
     assert [post(c, key) for c in (one, two) * 10] == [200] * 20
     assert post(one, key) == 429 and post(two, key) == 429
     assert first.test_client().get("/readyz").json["checks"]["rate_limit_storage"] == "ok"
+
+
+def test_when_the_storage_is_down_posts_still_work_and_are_counted_in_memory(
+        make_app: Callable[..., Flask]) -> None:
+    app = make_app(OPEN311_RATELIMIT_STORAGE="redis://127.0.0.1:1/0")  # nothing listens on port 1
+    key = new_key(app, "2/minute")
+    client = app.test_client()
+    assert [post(client, key) for _ in range(3)] == [200, 200, 429]
