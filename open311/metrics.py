@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily
@@ -152,8 +154,12 @@ def exposition(collectors: Iterable[Collector] = ()) -> bytes:
     return generate_latest(REGISTRY) + generate_latest(registry)
 
 
-def start_metrics_server(port: int, addr: str = "127.0.0.1", collectors: Iterable[Collector] = ()) -> None:
-    """Serve /metrics on its own port from a background thread (for relay and sync processes)."""
+def start_metrics_server(port: int, addr: str = "127.0.0.1",
+                         collectors: Iterable[Collector] = ()) -> tuple[WSGIServer, threading.Thread]:
+    """Serve the metrics on their own port from a daemon thread (for relay and sync processes).
+
+    Returns the server (its `server_port` is the port when 0 was asked for; `shutdown()` stops it).
+    """
     from prometheus_client import start_http_server
 
     registry = CollectorRegistry(auto_describe=False)
@@ -163,7 +169,7 @@ def start_metrics_server(port: int, addr: str = "127.0.0.1", collectors: Iterabl
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Default())
-    start_http_server(port, addr, registry=registry)
+    return start_http_server(port, addr, registry=registry)
 
 
 class _Default(Collector):

@@ -7,7 +7,6 @@ clients); /metrics answers the Prometheus text format.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from alembic.script import ScriptDirectory
 from flask import Flask, Response, current_app, g, jsonify, request
@@ -117,7 +116,7 @@ def _count_request(response: Response) -> Response:
     return response
 
 
-def init_app(app: Flask, api: Api | Any) -> None:
+def init_app(app: Flask, api: Api) -> None:
     """Register the routes and the request-counting hooks."""
     api.register_blueprint(blp)
     app.before_request(_start_timer)

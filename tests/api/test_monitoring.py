@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import requests
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -143,3 +144,15 @@ def test_deliveries_and_syncs_reported_by_relays_are_exposed(app: Flask) -> None
 def test_monitoring_routes_are_in_the_openapi_document(app: Flask) -> None:
     paths = app.test_client().get("/openapi.json").json["paths"]
     assert {"/healthz", "/readyz", "/metrics"} <= set(paths)
+
+
+def test_a_relay_serves_its_metrics_on_its_own_port() -> None:
+    server, thread = metrics.start_metrics_server(0)
+    try:
+        metrics.record_delivery("DPW-own-port-test", 0.3, ok=True)
+        body = requests.get(f"http://127.0.0.1:{server.server_port}/metrics", timeout=10).text
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    assert 'open311_deliveries_total{department="DPW-own-port-test",outcome="delivered"} 1.0' in body
