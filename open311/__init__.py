@@ -10,11 +10,14 @@ from typing import Any
 
 import requests
 from flask import Flask
+from sqlalchemy import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .adapter import Adapter, load_adapter_class, make_http_session, validate_options
 from .config import DEFAULT_CONFIG, GatewayConfig, load_config
 from .dates import utcnow
 from .db import create_schema, default_database_url, make_engine, make_session_factory
+from .errors import ConfigError
 from .gateway import Gateway
 from .settings import environment_settings
 from .tuning import apply_environment
@@ -33,7 +36,20 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
     "OPEN311_CREATE_SCHEMA": False,
+    "OPEN311_DATABASE_POOL_SIZE": 5,
+    "OPEN311_PROXY_HOPS": 0,
+    "OPEN311_RATELIMIT_ENABLED": "true",
+    "OPEN311_RATELIMIT_STORAGE": "memory://",
+    "OPEN311_RATELIMIT_STRATEGY": "moving-window",
+    "OPEN311_RATELIMIT_PER_KEY": "60/minute",
+    "OPEN311_RATELIMIT_PER_ADDRESS": "300/minute",
+    "OPEN311_RATELIMIT_PREFIX": "open311",
 }
+# Settings an operator gives through the environment (documented in docs/deployment.md).
+ENVIRONMENT = ("OPEN311_CONFIG", "OPEN311_DATABASE_URL", "OPEN311_FEED_DATABASE_URL", "OPEN311_DATABASE_POOL_SIZE",
+               "OPEN311_PROXY_HOPS",
+               "OPEN311_RATELIMIT_ENABLED", "OPEN311_RATELIMIT_STORAGE", "OPEN311_RATELIMIT_STRATEGY",
+               "OPEN311_RATELIMIT_PER_KEY", "OPEN311_RATELIMIT_PER_ADDRESS", "OPEN311_RATELIMIT_PREFIX")
 
 
 def build_adapters(config: GatewayConfig, registry: Mapping[str, Any] | None,
@@ -54,15 +70,36 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, adapters: Mappin
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(environment_settings(os.environ))
-    app.config["OPEN311_CONFIG"] = os.environ.get("OPEN311_CONFIG") or DEFAULT_CONFIG
-    app.config["OPEN311_DATABASE_URL"] = (os.environ.get("OPEN311_DATABASE_URL")
-                                          or default_database_url(app.instance_path))
+    app.config["OPEN311_CONFIG"] = DEFAULT_CONFIG
+    app.config["OPEN311_DATABASE_URL"] = default_database_url(app.instance_path)
+    app.config.update({name: os.environ[name] for name in ENVIRONMENT if os.environ.get(name)})
     if test_config:
         app.config.update(test_config)
     apply_environment(app.config)
     registry: Mapping[str, Any] | None = {**_installed(), **adapters} if adapters is not None else None
     config = load_config(Path(app.config["OPEN311_CONFIG"]), registry)
-    engine = make_engine(app.config["OPEN311_DATABASE_URL"])
+    hops = _integer(app, "OPEN311_PROXY_HOPS")
+    pool_size = _integer(app, "OPEN311_DATABASE_POOL_SIZE")
+    engine = make_engine(app.config["OPEN311_DATABASE_URL"], pool_size=pool_size)
+    feed_url = app.config.get("OPEN311_FEED_DATABASE_URL")
+    feed_engine = make_engine(feed_url, pool_size=pool_size) if feed_url else None
+    try:
+        _assemble(app, config, engine, registry)
+    except BaseException:
+        for opened in (engine, feed_engine):  # a failed start leaves no connection open
+            if opened is not None:
+                opened.dispose()
+        raise
+    gateway: Gateway = app.extensions["open311"]
+    if feed_engine is not None:
+        gateway.feed_engine, gateway.feed_sessions = feed_engine, make_session_factory(feed_engine)
+    if hops:  # behind N trusted proxies: client address and scheme come from their X-Forwarded-* headers
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+    return app
+
+
+def _assemble(app: Flask, config: GatewayConfig, engine: Engine, registry: Mapping[str, Any] | None) -> None:
+    """Create the schema if asked, read the GIS layers, build adapters and the gateway, register routes."""
     if app.config["OPEN311_CREATE_SCHEMA"]:
         create_schema(engine)
     http = make_http_session()
@@ -74,10 +111,23 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, adapters: Mappin
         adapters=build_adapters(config, registry, http), clock=app.config.get("OPEN311_CLOCK") or utcnow,
         geo=geo,
     )
-    from . import georeport
+    from . import georeport, monitoring, ratelimits
 
-    georeport.init_app(app)
-    return app
+    api = georeport.init_app(app)
+    monitoring.init_app(app, api)
+    ratelimits.init_app(app)
+
+
+def _integer(app: Flask, name: str) -> int:
+    """An integer setting (from the environment it arrives as text)."""
+    value = app.config[name]
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError([f"{name}: must be a whole number, got {str(value)[:40]!r}"]) from None
+    if number < 0:
+        raise ConfigError([f"{name}: must not be negative, got {number}"])
+    return number
 
 
 def _installed() -> dict[str, Any]:

@@ -27,8 +27,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for the URL, with SQLite tuned and its parent folder created."""
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """Create an engine for the URL, with SQLite tuned and its parent folder created.
+
+    On PostgreSQL each process keeps up to `pool_size` connections (plus as many again in bursts):
+    size it to the threads per worker.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -36,7 +40,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=max(pool_size, 1), max_overflow=max(pool_size, 1))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -31,6 +31,9 @@ class Gateway:
     clock: Callable[[], datetime]
     cache: dict[Any, Any] = field(default_factory=dict)
     geo: Mapping[str, ServiceAreas] = field(default_factory=dict)   # by jurisdiction id; built in create_app
+    # A read replica for the public feed (OPEN311_FEED_DATABASE_URL); None: the primary serves it.
+    feed_engine: Engine | None = None
+    feed_sessions: sessionmaker[Session] | None = None
 
     def areas(self, jurisdiction: Jurisdiction) -> ServiceAreas | None:
         """The jurisdiction's service areas, or None when it configures no GIS layers."""
@@ -38,12 +41,31 @@ class Gateway:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session closed when the block ends; use cases own their transactions."""
+        """A session on the primary, closed when the block ends; use cases own their transactions."""
         session = self.sessions()
         try:
             yield session
         finally:
             session.close()
+
+    @contextmanager
+    def feed_session(self) -> Iterator[Session]:
+        """A read-only session for the request feed: the replica when configured (it may lag by its
+        replication delay, so nothing that must see a write just made reads through it), else the primary."""
+        session = (self.feed_sessions or self.sessions)()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def engines(self) -> tuple[Engine, ...]:
+        """Every engine this gateway opened."""
+        return (self.engine,) if self.feed_engine is None else (self.engine, self.feed_engine)
+
+    def dispose(self, *, close: bool = True) -> None:
+        """Drop every pooled connection (close=False after a fork: the parent still owns them)."""
+        for engine in self.engines():
+            engine.dispose(close=close)
 
     def jurisdiction(self, jurisdiction_id: str | None) -> Jurisdiction:
         """Resolve jurisdiction_id: optional with one configured (empty == absent), else required."""

@@ -70,6 +70,8 @@ class ApiKey(Base):
     department: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # POST rate limit of this key, e.g. "20/minute" (None: the configured default).
+    rate_limit: Mapped[str | None] = mapped_column(String(100))
 
 
 class ServiceRequest(Base):

@@ -38,6 +38,12 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def current_heads(engine: Engine) -> tuple[str, ...]:
+    """Every revision the database is at (one unless branches are applied), empty for a new database."""
+    with engine.connect() as connection:
+        return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
 def differences(engine: Engine) -> list[Any]:
     """What the models have that the migrated database lacks (or the reverse); empty when in sync."""
     with engine.connect() as connection:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Request, current_app
+from flask import Request, current_app, g
 from lxml import etree
 
 from ..errors import BadRequest, PayloadTooLarge
@@ -199,3 +199,12 @@ def parse_submission(request: Request, roots: tuple[str, ...] = ("request", "ser
         body = _document(request)
         return _from_pairs(_xml_pairs(parse_xml(body, max_bytes=_document_limit()), roots))
     raise BadRequest(f"Unsupported Content-Type {mimetype[:80]!r}: send form-encoded, JSON or XML.")
+
+
+def submission_of(request: Request) -> Submission:
+    """The request's parsed POST body, parsed once per request (the rate limiter reads the key first)."""
+    parsed: Submission | None = g.get("open311_submission")
+    if parsed is None:
+        parsed = g.open311_submission = parse_submission(request)
+    return parsed
+

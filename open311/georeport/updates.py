@@ -23,7 +23,8 @@ from .parsing import param, parse_submission
 from .render import Many
 from .respond import respond
 from .update_feed import updates_feed
-from .views import _api_key, check_format
+from .auth import api_key_of
+from .views import check_format
 
 REQUIRED = ("service_request_id", "update_id", "status", "updated_datetime")
 XML_ROOTS = ("request_update", "service_request_update", "update", "request")
@@ -83,10 +84,11 @@ class ServiceRequestUpdates(MethodView):
         """Record one update for a request of the key's department; a repeated identical update is a no-op."""
         check_format(fmt)
         gateway = get_gateway()
-        fields = parse_submission(request, XML_ROOTS).fields
+        submission = parse_submission(request, XML_ROOTS)
+        fields = submission.fields
         jurisdiction = gateway.jurisdiction(param(fields, "jurisdiction_id") or param(request.args, "jurisdiction_id"))
         with gateway.session() as session:
-            key = check_department_key(session, jurisdiction.id, _api_key(fields))
+            key = check_department_key(session, jurisdiction.id, api_key_of(request, submission))
             department = _department(jurisdiction, key.department)
             now = gateway.clock()
             remote = _choose_status(department, _update_of(fields, jurisdiction.timezone),

@@ -21,7 +21,8 @@ from .exports import EXPORTS
 from .feed import feed_response
 from .feed_params import Problems, flag
 from .locate import services_here
-from .parsing import param, parse_submission
+from .auth import api_key_of, key_row
+from .parsing import param, submission_of
 from .respond import raw_response, respond
 
 FORMATS = ("xml", "json")
@@ -106,15 +107,6 @@ class ServiceDefinition(MethodView):
         return respond(fmt, "service_definition", documents.definition_document(service))
 
 
-def _api_key(fields: dict[str, str] | Any) -> str | None:
-    """api_key from the body, the query string or an Authorization: Bearer header."""
-    key = param(fields, "api_key") or param(request.args, "api_key")
-    auth = request.headers.get("Authorization", "")
-    if not key and auth[:7].lower() == "bearer ":
-        key = auth[7:].strip() or None
-    return key
-
-
 @blp.route("/requests.<fmt>", parameters=[openapi.FEED_FMT])
 class Requests(MethodView):
     """GET Service Requests and POST Service Request."""
@@ -136,13 +128,13 @@ class Requests(MethodView):
         check_format(fmt)
         gateway = get_gateway()
         idempotency_key = check_idempotency_key(request.headers.get("Idempotency-Key"))
-        submission = parse_submission(request)
+        submission = submission_of(request)
         jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
                                             or param(request.args, "jurisdiction_id"))
         with gateway.session() as session:
             key = None
             if jurisdiction.api_key_required:
-                key = check_key(session, jurisdiction.id, _api_key(submission.fields))
+                key = check_key(session, jurisdiction.id, api_key_of(request, submission), key_row)
             outcome = submit_once(session, jurisdiction, submission, key, gateway.clock(),
                                   idempotency_key=idempotency_key, policy=DedupPolicy.from_config(current_app.config),
                                   areas=gateway.areas(jurisdiction))

@@ -13,8 +13,8 @@ from tests.conftest import ROOT
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("OPEN311_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("OPEN311_DATABASE_URL", database_url)
     monkeypatch.setenv("OPEN311_CONFIG", str(ROOT / "jurisdictions.yaml"))
     monkeypatch.setenv("OPEN311_INTAKE_DIR", str(tmp_path / "intake"))
     return tmp_path

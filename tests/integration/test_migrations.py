@@ -1,13 +1,25 @@
-"""Alembic owns the schema: migrations reach exactly the models, and downgrade cleanly."""
+"""Alembic owns the schema: migrations reach exactly the models, keep data, and downgrade cleanly.
+
+Runs on SQLite and, in the PostgreSQL pass, on PostgreSQL (each test on an empty schema of its own).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
+from flask import Flask
 from sqlalchemy import inspect
 
-from open311.db import make_engine
+from open311.db import make_engine, make_session_factory
+from open311.models import ApiKey, UTCDateTime
 from open311.schema import alembic_config, current_revision, differences, upgrade
+from tests.helpers import json_of
+
+EARLY = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 
 def test_upgrade_from_empty_matches_the_models(database_url: str) -> None:
@@ -37,3 +49,46 @@ def test_every_revision_upgrades_and_downgrades_in_order(database_url: str) -> N
     upgrade(engine)
     assert differences(engine) == []
     engine.dispose()
+
+
+def _first_revision_rows(connection: sa.Connection) -> None:
+    """Data as the first release wrote it (only columns that existed then)."""
+    keys = sa.table("api_keys", *(sa.column(c) for c in ("id", "jurisdiction_id", "name", "key_hash", "prefix")),
+                    sa.column("created_at", UTCDateTime()))
+    requests = sa.table(
+        "service_requests",
+        *(sa.column(c) for c in ("id", "jurisdiction_id", "service_code", "service_name", "department", "status",
+                                 "description", "lat", "long", "token", "api_key_id")),
+        sa.column("attributes", sa.JSON()),
+        sa.column("requested_datetime", UTCDateTime()), sa.column("updated_datetime", UTCDateTime()))
+    contacts = sa.table("request_contacts", sa.column("request_id"), sa.column("email"))
+    connection.execute(keys.insert().values(id=1, jurisdiction_id="lacounty.gov", name="early app",
+                                            key_hash="0" * 64, prefix="o311_early", created_at=EARLY))
+    connection.execute(requests.insert().values(
+        id=1, jurisdiction_id="lacounty.gov", service_code="DPW-GRAFFITI", service_name="Graffiti Abatement",
+        department="DPW", status="open", description="written by the first release", lat=34.02, long=-118.17,
+        token="early-token", api_key_id=1, attributes={"surface_type": "wall"},
+        requested_datetime=EARLY, updated_datetime=EARLY))
+    connection.execute(contacts.insert().values(request_id=1, email="early@example.invalid"))
+
+
+def test_data_of_the_first_revision_survives_the_upgrade_to_head(
+        database_url: str, make_app: Callable[..., Flask]) -> None:
+    engine = make_engine(database_url)
+    scripts = ScriptDirectory.from_config(alembic_config(engine))
+    first = next(r for r in scripts.walk_revisions() if r.down_revision is None).revision
+    upgrade(engine, first)
+    with engine.begin() as connection:
+        _first_revision_rows(connection)
+    upgrade(engine)
+    assert current_revision(engine) == scripts.get_current_head()
+    assert differences(engine) == []
+    with make_session_factory(engine)() as session, session.begin():
+        key = session.get(ApiKey, 1)
+        assert key is not None and key.name == "early app" and key.created_at == EARLY
+        assert key.rate_limit is None  # added later: the configured default applies
+    engine.dispose()
+    app = make_app(OPEN311_CREATE_SCHEMA=False, OPEN311_CLOCK=lambda: EARLY)
+    [row] = json_of(app.test_client().get("/open311/v2/requests/1.json"))
+    assert row["description"] == "written by the first release"
+    assert row["requested_datetime"] == "2026-01-05T00:00:00-08:00"

@@ -1,0 +1,42 @@
+"""What makes forking workers safe: nothing happens at import, and a worker never reuses the master's connections."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from flask import Flask
+from sqlalchemy import text
+
+from open311.server import hooks
+
+IMPORT_EVERYTHING = """
+import logging, threading
+import open311, open311.cli, open311.server, open311.monitoring, open311.ratelimits, open311.logs
+from open311 import metrics
+assert metrics.instruments.cache_info().currsize == 0, "metrics created at import"
+assert threading.active_count() == 1, threading.enumerate()
+assert not logging.getLogger().handlers, "logging configured at import"
+print("clean")
+"""
+
+
+def test_importing_the_package_has_no_side_effects() -> None:
+    done = subprocess.run([sys.executable, "-c", IMPORT_EVERYTHING], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "clean"
+
+
+def test_post_fork_gives_the_worker_its_own_pool_and_leaves_the_masters_alone(app: Flask) -> None:
+    engine = app.extensions["open311"].engine
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    inherited = engine.pool
+    assert inherited.checkedin() == 1
+    hooks(app)["post_fork"](None, None)
+    assert engine.pool is not inherited and engine.pool.checkedin() == 0
+    assert inherited.checkedin() == 1  # not closed: the socket still belongs to the master
+    with engine.connect() as connection:  # the worker opens its own
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+    inherited.dispose()
