@@ -109,18 +109,19 @@ def serve(host: str, port: int, workers: int, threads: int, log_level: str, in_p
     from .logs import configure_logging
 
     configure_logging(log_level)
+    app = _app()  # configuration problems stop here, before anything starts
     cleanup = _metrics_directory()
     try:
-        _serve(host, port, workers, threads, log_level, in_process)
+        _serve(app, host, port, workers, threads, log_level, in_process)
     finally:
         cleanup()
 
 
-def _serve(host: str, port: int, workers: int, threads: int, log_level: str, in_process: bool | None) -> None:
-    """Build the app, check the schema, and hand over to gunicorn."""
+def _serve(app: Flask, host: str, port: int, workers: int, threads: int, log_level: str,
+           in_process: bool | None) -> None:
+    """Check the schema and hand the app over to gunicorn."""
     from .server import run
 
-    app = _app()
     gateway = _gateway(app)
     _check_schema(gateway)
     sqlite = gateway.engine.url.get_backend_name() == "sqlite"

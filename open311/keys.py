@@ -37,7 +37,7 @@ def check_rate_limit(value: str) -> str:
     return value
 
 
-def create_key(session: Session, jurisdiction_id: str, name: str, now: datetime, department: str | None = None,
+def create_key(session: Session, jurisdiction_id: str, name: str, now: datetime, *, department: str | None = None,
                rate_limit: str | None = None) -> tuple[ApiKey, str]:
     """Create a key (a department's key when `department` is given); return the row and the plaintext key
     (shown once, never stored)."""

@@ -52,7 +52,8 @@ def register(main: click.Group, build_app: Callable[[], Flask]) -> None:
             raise click.BadParameter(f"unknown department {department!r} (known: {known})",
                                      param_hint="--department")
         with gateway.session() as session:
-            row, plaintext = create_key(session, jurisdiction_id, name, gateway.clock(), department, rate_limit)
+            row, plaintext = create_key(session, jurisdiction_id, name, gateway.clock(), department=department,
+                                         rate_limit=rate_limit)
         kind = f"department {department} key" if department else "key"
         click.echo(f"created {kind} {row.id} ({row.prefix}...) for {name!r} in {jurisdiction_id} "
                    f"with rate limit {row.rate_limit or 'default'}; store it now:")

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import HTTPException
 
 from .errors import ConfigError, Open311Error
 from .gateway import get_gateway
@@ -53,7 +54,7 @@ def _lookup_key() -> ApiKey | None:
         return None
     try:
         key = api_key_of(request, submission_of(request))
-    except Open311Error:
+    except (Open311Error, HTTPException):  # the view raises the same error again
         return None
     if not key:
         return None

@@ -31,7 +31,7 @@ def _page() -> tuple[Any, RequestQuery, RequestPage, int]:
     jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
     query, _ = request_query(jurisdiction.timezone)
     cap = int(current_app.config.get("OPEN311_COUNT_CAP", DEFAULT_COUNT_CAP)) if query.paged else 0
-    with gateway.session() as session:
+    with gateway.feed_session() as session:  # the replica, when there is one
         page = find_requests(session, jurisdiction, query, gateway.clock(), count_cap=cap)
     return jurisdiction, query, page, cap
 

@@ -22,7 +22,7 @@ def feed_response(fmt: str) -> Response:
     jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
     query, extensions = request_query(jurisdiction.timezone)
     cap = int(current_app.config.get("OPEN311_COUNT_CAP", DEFAULT_COUNT_CAP)) if query.paged else 0
-    with gateway.session() as session:
+    with gateway.feed_session() as session:  # the replica, when there is one
         page = find_requests(session, jurisdiction, query, gateway.clock(), count_cap=cap)
         history = updates_by_request(session, [r.id for r in page.rows]) if extensions else None
     doc = documents.requests_document(page.rows, jurisdiction.timezone, history)

@@ -9,8 +9,9 @@ from typing import Any
 
 from flask import Request, current_app, g
 from lxml import etree
+from werkzeug.exceptions import HTTPException
 
-from ..errors import BadRequest, PayloadTooLarge
+from ..errors import BadRequest, Open311Error, PayloadTooLarge
 from ..service_requests import Submission
 from .render import NOT_XML
 from .xmlsafe import parse_xml
@@ -202,9 +203,19 @@ def parse_submission(request: Request, roots: tuple[str, ...] = ("request", "ser
 
 
 def submission_of(request: Request) -> Submission:
-    """The request's parsed POST body, parsed once per request (the rate limiter reads the key first)."""
-    parsed: Submission | None = g.get("open311_submission")
+    """The request's parsed POST body, parsed once per request (the rate limiter reads the key first).
+
+    A body that fails to parse fails the same way every time it is asked for: the stream is read once,
+    so a second parse would see an empty body and answer something else (403 instead of 413).
+    """
+    parsed: Submission | Exception | None = g.get("open311_submission")
     if parsed is None:
-        parsed = g.open311_submission = parse_submission(request)
+        try:
+            parsed = parse_submission(request)
+        except (Open311Error, HTTPException) as exc:
+            parsed = exc
+        g.open311_submission = parsed
+    if isinstance(parsed, Exception):
+        raise parsed
     return parsed
 

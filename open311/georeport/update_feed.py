@@ -58,7 +58,7 @@ def updates_feed(fmt: str) -> Response:
     gateway = get_gateway()
     jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
     query = _query(jurisdiction.timezone)
-    with gateway.session() as session:
+    with gateway.session() as session:  # the primary: its snapshot horizon makes the cursor gap-free
         page = find_updates(session, jurisdiction, query)
     headers = {}
     if page.cursor is not None:

@@ -18,12 +18,12 @@ from ..keys import check_department_key
 from ..models import StatusUpdate
 from ..status_updates import InvalidUpdate, clean_update, find_request, map_status, record_update
 from . import openapi
+from .auth import api_key_of
 from .blueprint import blp
 from .parsing import param, parse_submission
 from .render import Many
 from .respond import respond
 from .update_feed import updates_feed
-from .auth import api_key_of
 from .views import check_format
 
 REQUIRED = ("service_request_id", "update_id", "status", "updated_datetime")

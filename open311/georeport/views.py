@@ -16,12 +16,12 @@ from ..keys import check_key
 from ..models import CatalogVersion
 from ..service_requests import find_service, get_request, resolve_token
 from . import documents, openapi
+from .auth import api_key_of, key_row
 from .blueprint import blp
 from .exports import EXPORTS
 from .feed import feed_response
 from .feed_params import Problems, flag
 from .locate import services_here
-from .auth import api_key_of, key_row
 from .parsing import param, submission_of
 from .respond import raw_response, respond
 

@@ -19,7 +19,7 @@ POST = "/open311/v2/requests.{fmt}"
 def new_key(app: Flask, rate_limit: str | None = None, jurisdiction: str = "lacounty.gov") -> str:
     gateway: Gateway = app.extensions["open311"]
     with gateway.session() as session:
-        _, plaintext = create_key(session, jurisdiction, "rate tests", gateway.clock(), rate_limit)
+        _, plaintext = create_key(session, jurisdiction, "rate tests", gateway.clock(), rate_limit=rate_limit)
     return plaintext
 
 
