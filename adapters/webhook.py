@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -15,6 +13,7 @@ from marshmallow import fields, validate
 
 from open311.adapter import Adapter, Receipt, RemoteUpdate, TemporaryError, Ticket
 from open311.dates import format_w3c, parse_datetime
+from open311.signing import sign
 
 from .transport import HTTP_URL, HttpOptions, check, send
 
@@ -30,12 +29,6 @@ class WebhookOptions(HttpOptions):
     id_field = fields.String(load_default="id")
     updates_url = fields.String(load_default=None, allow_none=True, validate=HTTP_URL)
     headers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
-
-
-def sign(secret: str, timestamp: str, payload: bytes) -> str:
-    """The signature header value: `t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." + payload>`."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + payload, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
 
 
 def _same_origin(a: str, b: str) -> bool:

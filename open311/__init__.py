@@ -20,6 +20,7 @@ from .db import create_schema, default_database_url, make_engine, make_session_f
 from .errors import ConfigError
 from .gateway import Gateway
 from .settings import environment_settings
+from .subscriptions import CallbackPolicy
 from .tuning import apply_environment
 from .yamlfile import expand_env
 
@@ -109,7 +110,7 @@ def _assemble(app: Flask, config: GatewayConfig, engine: Engine, registry: Mappi
     app.extensions["open311"] = Gateway(
         config=config, engine=engine, sessions=make_session_factory(engine),
         adapters=build_adapters(config, registry, http), clock=app.config.get("OPEN311_CLOCK") or utcnow,
-        geo=geo,
+        geo=geo, http=http, callbacks=CallbackPolicy.from_config(app.config),
     )
     from . import georeport, monitoring, ratelimits
 

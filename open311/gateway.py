@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import requests
 from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .adapter import Adapter
+from .adapter import Adapter, make_http_session
 from .config import GatewayConfig, Jurisdiction
 from .errors import BadRequest, NotFound
+from .subscriptions import CallbackPolicy
 
 if TYPE_CHECKING:
     from .geo import ServiceAreas
@@ -31,6 +33,8 @@ class Gateway:
     clock: Callable[[], datetime]
     cache: dict[Any, Any] = field(default_factory=dict)
     geo: Mapping[str, ServiceAreas] = field(default_factory=dict)   # by jurisdiction id; built in create_app
+    http: requests.Session = field(default_factory=make_http_session)   # shared, no redirects
+    callbacks: CallbackPolicy = field(default_factory=CallbackPolicy)   # where subscribers' callbacks may go
     # A read replica for the public feed (OPEN311_FEED_DATABASE_URL); None: the primary serves it.
     feed_engine: Engine | None = None
     feed_sessions: sessionmaker[Session] | None = None

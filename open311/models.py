@@ -148,6 +148,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "state", "next_attempt_at"),
         Index("ix_outbox_department_external", "department", "external_id"),
+        Index("ix_outbox_subscription", "subscription_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -163,6 +164,28 @@ class OutboxMessage(Base):
     external_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # kind "callback": a signed status-change notification for one subscription (open311/subscriptions.py)
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    status_update_id: Mapped[int | None] = mapped_column(ForeignKey("status_updates.id", ondelete="CASCADE"))
+
+
+class Subscription(Base):
+    """An app's callback URL for status changes: of the requests its API key submitted, or of one service."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_match", "jurisdiction_id", "active", "service_code", "api_key_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    jurisdiction_id: Mapped[str] = mapped_column(String(100))
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    callback_url: Mapped[str] = mapped_column(String(2000))
+    service_code: Mapped[str | None] = mapped_column(String(64))   # None: the key's own requests
+    secret: Mapped[str] = mapped_column(String(100))               # signs callbacks (HMAC-SHA256)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class StatusUpdate(Base):

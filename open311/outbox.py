@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from .adapter import Contact, Receipt, Ticket
 from .config import GatewayConfig
@@ -30,6 +30,9 @@ class Claimed:
     request_id: int
     department: str
     attempts: int
+    kind: str = "deliver"
+    subscription_id: int | None = None
+    status_update_id: int | None = None
 
 
 class Undeliverable(Exception):
@@ -37,9 +40,17 @@ class Undeliverable(Exception):
 
 
 def _due(now: datetime) -> object:
-    """Rows to claim: pending and due, or leased by a relay whose lease ran out (it died)."""
-    return or_(and_(OutboxMessage.state == PENDING, OutboxMessage.next_attempt_at <= now),
-               and_(OutboxMessage.state == IN_FLIGHT, OutboxMessage.lease_expires_at < now))
+    """Rows to claim: pending and due, or leased by a relay whose lease ran out (it died).
+
+    A subscriber's callbacks go out one at a time and in order: a callback waits while an earlier one
+    of the same subscription is still pending or in flight (so `closed` never overtakes `open`).
+    """
+    earlier = aliased(OutboxMessage)
+    in_order = or_(OutboxMessage.subscription_id.is_(None), ~exists().where(
+        earlier.subscription_id == OutboxMessage.subscription_id, earlier.id < OutboxMessage.id,
+        earlier.state.in_((PENDING, IN_FLIGHT))))
+    return and_(or_(and_(OutboxMessage.state == PENDING, OutboxMessage.next_attempt_at <= now),
+                    and_(OutboxMessage.state == IN_FLIGHT, OutboxMessage.lease_expires_at < now)), in_order)
 
 
 def claim_due(session: Session, worker: str, settings: DeliverySettings, now: datetime,
@@ -57,7 +68,8 @@ def claim_due(session: Session, worker: str, settings: DeliverySettings, now: da
             .values(state=IN_FLIGHT, leased_by=worker, lease_expires_at=now + timedelta(seconds=settings.lease),
                     attempts=OutboxMessage.attempts + 1, updated_at=now)
             .returning(OutboxMessage.id, OutboxMessage.request_id, OutboxMessage.department,
-                       OutboxMessage.attempts))
+                       OutboxMessage.attempts, OutboxMessage.kind, OutboxMessage.subscription_id,
+                       OutboxMessage.status_update_id))
     with session.begin():
         rows = session.execute(stmt, execution_options={"synchronize_session": False}).all()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)

@@ -8,10 +8,14 @@ import random
 import secrets
 import socket
 import threading
+import time
+from dataclasses import replace
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .adapter import PermanentError, TemporaryError
+from . import metrics
+from .adapter import PermanentError, Receipt, TemporaryError
+from .callbacks import build_callback, send_callback
 from .gateway import Gateway
 from .outbox import (
     DEAD,
@@ -23,6 +27,7 @@ from .outbox import (
     record_failure,
     release,
 )
+from .subscriptions import CALLBACK_KIND, record_callback_outcome
 from .tuning import DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -77,6 +82,9 @@ class Relay:
 
     def deliver(self, claimed: Claimed) -> None:
         """One attempt: build the ticket, call the adapter outside any transaction, record the outcome."""
+        if claimed.kind == CALLBACK_KIND:
+            self.deliver_callback(claimed)
+            return
         gateway = self.gateway
         with gateway.session() as session:
             try:
@@ -91,20 +99,48 @@ class Relay:
         if adapter is None:
             self._fail(claimed, f"no adapter for {ticket.jurisdiction_id}/{claimed.department}", permanent=True)
             return
+        started = time.monotonic()
         try:
             receipt = adapter.deliver(ticket)
+        except TemporaryError as exc:
+            self._fail(claimed, str(exc), permanent=False, retry_after=exc.retry_after, started=started)
+            return
+        except PermanentError as exc:
+            self._fail(claimed, str(exc), permanent=True, started=started)
+            return
+        except Exception as exc:  # an adapter bug must not kill the relay; the row is retried
+            log.exception("adapter for %s failed unexpectedly on outbox %s", claimed.department, claimed.id)
+            self._fail(claimed, f"unexpected {type(exc).__name__} in adapter", permanent=False, started=started)
+            return
+        metrics.record_delivery(claimed.department, time.monotonic() - started, True)
+        self._done(claimed, receipt)
+
+    def deliver_callback(self, claimed: Claimed) -> None:
+        """One attempt of a subscriber's callback; a callback given up on drops its subscription."""
+        gateway = self.gateway
+        assert claimed.subscription_id is not None and claimed.status_update_id is not None
+        with gateway.session() as session:
+            callback = build_callback(session, gateway.config, claimed.subscription_id, claimed.status_update_id)
+        if callback is None:
+            self._fail(claimed, "subscription deleted or disabled", permanent=True)
+            return
+        try:
+            send_callback(gateway.http, callback, gateway.callbacks)
         except TemporaryError as exc:
             self._fail(claimed, str(exc), permanent=False, retry_after=exc.retry_after)
             return
         except PermanentError as exc:
             self._fail(claimed, str(exc), permanent=True)
             return
-        except Exception as exc:  # an adapter bug must not kill the relay; the row is retried
-            log.exception("adapter for %s failed unexpectedly on outbox %s", claimed.department, claimed.id)
-            self._fail(claimed, f"unexpected {type(exc).__name__} in adapter", permanent=False)
-            return
         with gateway.session() as session:
-            kept = record_delivered(session, claimed, self.worker, receipt, gateway.clock())
+            record_callback_outcome(session, claimed.subscription_id, delivered=True, dead=False, reason=None,
+                                    now=gateway.clock())
+        self._done(claimed, Receipt(external_id=callback.event_id))
+
+    def _done(self, claimed: Claimed, receipt: Receipt) -> None:
+        """Record a delivery and log it."""
+        with self.gateway.session() as session:
+            kept = record_delivered(session, claimed, self.worker, receipt, self.gateway.clock())
         self.delivered += 1
         if kept:
             log.info("delivered outbox %d (request %d) to %s as %s", claimed.id, claimed.request_id,
@@ -112,12 +148,21 @@ class Relay:
         else:
             log.warning("delivered outbox %d after its lease expired; another relay owns it now", claimed.id)
 
-    def _fail(self, claimed: Claimed, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    def _fail(self, claimed: Claimed, message: str, *, permanent: bool, retry_after: float | None = None,
+              started: float | None = None) -> None:
         """Record a failed attempt and log it (the message never holds personal data)."""
+        callback = claimed.kind == CALLBACK_KIND
+        settings = replace(self.settings, max_attempts=self.gateway.callbacks.max_attempts) if callback \
+            else self.settings
+        now = self.gateway.clock()
         with self.gateway.session() as session:
             state = record_failure(session, claimed, self.worker, message, permanent=permanent,
-                                   settings=self.settings, now=self.gateway.clock(), rng=self.rng,
-                                   retry_after=retry_after)
+                                   settings=settings, now=now, rng=self.rng, retry_after=retry_after)
+            if callback and state == DEAD and claimed.subscription_id is not None:
+                record_callback_outcome(session, claimed.subscription_id, delivered=False, dead=True,
+                                        reason=message, now=now)
+        if started is not None:
+            metrics.record_delivery(claimed.department, time.monotonic() - started, False, permanent=state == DEAD)
         level = logging.ERROR if state == DEAD else logging.WARNING
         log.log(level, "outbox %d (request %d, %s) attempt %d failed: %s -> %s", claimed.id, claimed.request_id,
                 claimed.department, claimed.attempts, message[:300], "dead letter" if state == DEAD else "retry")

@@ -35,6 +35,14 @@ SETTINGS = (
             "seconds within which an identical submission without a key returns the first request (0: off)"),
     Setting("OPEN311_CONTACT_RETENTION_DAYS", "OPEN311_CONTACT_RETENTION_DAYS", 180, 0,
             "days after closing that `open311 purge` keeps a request's personal data"),
+    Setting("OPEN311_SUBSCRIPTIONS_PER_KEY", "OPEN311_SUBSCRIPTIONS_PER_KEY", 20, 1,
+            "active callback subscriptions one API key may hold"),
+    Setting("OPEN311_CALLBACK_MAX_ATTEMPTS", "OPEN311_CALLBACK_MAX_ATTEMPTS", 12, 1,
+            "attempts of one callback (with the relay's backoff) before it is given up and its subscription dropped"),
+    Setting("OPEN311_CALLBACK_ALLOW_HTTP", "OPEN311_CALLBACK_ALLOW_HTTP", 0, 0,
+            "1: callbacks may use plain http:// (default 0: https:// only)"),
+    Setting("OPEN311_CALLBACK_ALLOW_PRIVATE", "OPEN311_CALLBACK_ALLOW_PRIVATE", 0, 0,
+            "1: callbacks may go to private and loopback addresses (default 0: public addresses only)"),
 )
 
 

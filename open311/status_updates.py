@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from .adapter import RemoteUpdate
 from .config import Department, Jurisdiction
 from .models import OutboxMessage, ServiceRequest, StatusUpdate
+from .subscriptions import enqueue_callbacks
 from .untrusted import clean_text, clean_token
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,8 @@ def record_update(session: Session, jurisdiction: Jurisdiction, department: Depa
                     .values(status=status, status_notes=remote.description, updated_datetime=remote.updated_datetime),
                     execution_options={"synchronize_session": False})
                 row.applied = bool(getattr(result, "rowcount", 0))
+                if row.applied:  # subscribers hear of every change that reached the public record
+                    enqueue_callbacks(session, row, now)
     except IntegrityError:  # the same update arrived through another path at the same moment
         found = _existing(session, jurisdiction.id, department.code, remote.update_id)
         if found is None:

@@ -271,3 +271,31 @@ PUSH_UPDATE = {
 UPDATE_FEED = {"parameters": UPDATE_FEED_PARAMETERS,
                "responses": responses("Updates in commit order; X-Next-Cursor continues.",
                                       {"type": "array", "items": {"type": "object"}})}
+
+
+SUBSCRIPTION = {"type": "object", "properties": {
+    "subscription_id": {"type": "string"}, "callback_url": {"type": "string"}, "service_code": _NULLABLE_TEXT,
+    "status": {"type": "string", "enum": ["active", "disabled"]}, "created_datetime": {"type": "string"},
+    "disabled_datetime": _NULLABLE_TEXT, "disabled_reason": _NULLABLE_TEXT,
+    "callbacks_delivered": {"type": "integer"}, "secret": {"type": "string"}}}
+_SUBSCRIBE_FIELDS = {"type": "object", "required": ["callback_url"], "properties": {
+    "api_key": {"type": "string", "description": "An app key (or Authorization: Bearer)."},
+    "jurisdiction_id": {"type": "string", "maxLength": 100},
+    "callback_url": {"type": "string", "format": "uri", "maxLength": 2000,
+                     "description": "https:// URL that receives one signed POST per status change."},
+    "service_code": {"type": "string", "maxLength": 64,
+                     "description": "Every request of this service; without it, the key's own requests."}}}
+_KEY_PARAMETERS = [JURISDICTION, query("api_key", "The app key (or Authorization: Bearer).")]
+SUBSCRIPTIONS = {"parameters": _KEY_PARAMETERS,
+                 "responses": responses("The key's subscriptions.", {"type": "array", "items": SUBSCRIPTION}, 403)}
+SUBSCRIBE = {
+    "parameters": _KEY_PARAMETERS,
+    "requestBody": {"required": True, "content": {
+        "application/x-www-form-urlencoded": {"schema": _SUBSCRIBE_FIELDS},
+        "application/json": {"schema": _SUBSCRIBE_FIELDS},
+        "application/xml": {"schema": {**_SUBSCRIBE_FIELDS, "xml": {"name": "subscription"}}}}},
+    "responses": responses("The new subscription, with its signing secret (shown once).",
+                           {"type": "array", "items": SUBSCRIPTION}, 403),
+}
+UNSUBSCRIBE = {"parameters": _KEY_PARAMETERS,
+               "responses": responses("Deleted (an empty list).", {"type": "array"}, 403)}

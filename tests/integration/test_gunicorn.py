@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from open311.cli import main
+from open311.schema import alembic_config
 from tests import databases
 from tests.conftest import ROOT
 from tests.helpers import GRAFFITI
@@ -116,7 +118,8 @@ def test_metrics_add_up_every_worker(cluster: Cluster) -> None:
     assert "open311_outbox_messages" in scrape.text
     ready = requests.get(cluster.server.root + "readyz", timeout=30)
     assert ready.status_code == 200 and ready.json()["checks"] == {
-        "database": "ok", "schema": "0700", "rate_limit_storage": "ok"}
+        "database": "ok", "schema": ScriptDirectory.from_config(alembic_config(None)).get_current_head(),
+        "rate_limit_storage": "ok"}
 
 
 def test_logs_are_json_lines_without_personal_data(cluster: Cluster) -> None:
