@@ -9,6 +9,7 @@ from collections.abc import Callable
 import click
 from flask import Flask
 
+from . import metrics
 from .dates import format_w3c
 from .gateway import Gateway
 from .outbox import DEAD, STATES, list_messages, requeue_dead
@@ -18,10 +19,26 @@ from .sync import run_sync, sync_all
 from .tuning import DeliverySettings, SyncSettings
 from .workers import stop_on_signals
 
+log = logging.getLogger(__name__)
+
 
 def _setup_logging() -> None:
-    """Log lines to stderr for the long-running commands (they never carry personal data)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """JSON log lines to stderr for the long-running commands, as `serve` writes (never personal data);
+    like logging.basicConfig, nothing changes when the process already configured logging."""
+    from .logs import configure_logging
+
+    if not logging.getLogger().handlers:
+        configure_logging("info")
+
+
+def _metrics(port: int | None, gateway: Gateway, outbox: bool) -> None:
+    """With --metrics-port, serve this process's metrics (and the outbox gauges) for Prometheus."""
+    if port is None:
+        return
+    collectors = [metrics.OutboxCollector(gateway.engine, gateway.clock)] if outbox else []
+    server, _ = metrics.start_metrics_server(port, collectors=collectors)
+    log.info("metrics on http://127.0.0.1:%d/metrics", server.server_port,
+             extra={"event": "metrics", "port": server.server_port})
 
 
 def _gateway(app: Flask) -> Gateway:
@@ -38,11 +55,14 @@ def register(main: click.Group, build_app: Callable[[], Flask]) -> None:
 
     @main.command("relay")
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
-    def relay(once: bool) -> None:
+    @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, envvar="OPEN311_METRICS_PORT",
+                  help="Serve Prometheus metrics on 127.0.0.1:PORT (0: any free port, logged).")
+    def relay(once: bool, metrics_port: int | None) -> None:
         """Deliver the outbox to the departments' back offices until SIGTERM/SIGINT."""
         _setup_logging()
         app = build_app()
         gateway = _gateway(app)
+        _metrics(metrics_port, gateway, outbox=True)
         stop = threading.Event()
         stop_on_signals(stop)
         runner = Relay(gateway, DeliverySettings.from_config(app.config), stop=stop)
@@ -51,11 +71,14 @@ def register(main: click.Group, build_app: Callable[[], Flask]) -> None:
 
     @main.command("sync")
     @click.option("--once", is_flag=True, help="Pull every department once, then exit.")
-    def sync(once: bool) -> None:
+    @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, envvar="OPEN311_METRICS_PORT",
+                  help="Serve Prometheus metrics on 127.0.0.1:PORT (0: any free port, logged).")
+    def sync(once: bool, metrics_port: int | None) -> None:
         """Pull status updates from the back offices that offer them, until SIGTERM/SIGINT."""
         _setup_logging()
         app = build_app()
         gateway, settings = _gateway(app), SyncSettings.from_config(app.config)
+        _metrics(metrics_port, gateway, outbox=False)
         if once:
             failed = 0
             for (jid, code), result in sync_all(gateway, settings).items():

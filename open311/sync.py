@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from . import metrics
 from .adapter import Adapter, AdapterError, RemoteUpdate
 from .config import Department, Jurisdiction
 from .gateway import Gateway
@@ -97,9 +98,11 @@ def sync_department(gateway: Gateway, jurisdiction: Jurisdiction, department: De
     if result.error:
         log.warning("%s/%s: sync failed, window kept for the next pull: %s", jurisdiction.id, department.code,
                     result.error[:300])
-    elif result.fetched:
-        log.info("%s/%s: %d update(s) read, %d new, %d applied", jurisdiction.id, department.code,
-                 result.fetched, result.stored, result.applied)
+    else:
+        metrics.record_sync(department.code, gateway.clock())
+        if result.fetched:
+            log.info("%s/%s: %d update(s) read, %d new, %d applied", jurisdiction.id, department.code,
+                     result.fetched, result.stored, result.applied)
     return result
 
 
