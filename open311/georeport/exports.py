@@ -8,32 +8,16 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response
 
-from ..gateway import get_gateway
-from ..request_search import RequestPage, RequestQuery, find_requests
 from .documents import request_entry
-from .feed import DEFAULT_COUNT_CAP
-from .feed_params import request_query
-from .paging import paging_headers
-from .parsing import param
+from .feed import read_feed
 
 CSV_COLUMNS = ("service_request_id", "status", "status_notes", "service_name", "service_code", "description",
                "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
                "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url")
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def _page() -> tuple[Any, RequestQuery, RequestPage, int]:
-    """Run the feed query for an export; return jurisdiction, query, page and count cap."""
-    gateway = get_gateway()
-    jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
-    query, _ = request_query(jurisdiction.timezone)
-    cap = int(current_app.config.get("OPEN311_COUNT_CAP", DEFAULT_COUNT_CAP)) if query.paged else 0
-    with gateway.feed_session() as session:  # the replica, when there is one
-        page = find_requests(session, jurisdiction, query, gateway.clock(), count_cap=cap)
-    return jurisdiction, query, page, cap
 
 
 def neutralise(value: Any) -> str:
@@ -48,24 +32,24 @@ def neutralise(value: Any) -> str:
 
 def csv_response() -> Response:
     """RFC 4180 CSV with a header row, every cell quoted, formula-like text neutralised."""
-    jurisdiction, query, page, cap = _page()
+    feed = read_feed(with_history=False)
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for row in page.rows:
-        entry = request_entry(row, jurisdiction.timezone)
+    for row in feed.page.rows:
+        entry = request_entry(row, feed.jurisdiction.timezone)
         writer.writerow([neutralise(entry[c]) for c in CSV_COLUMNS])
-    headers = {"Content-Disposition": 'attachment; filename="requests.csv"', **paging_headers(query, page, cap)}
+    headers = {"Content-Disposition": 'attachment; filename="requests.csv"', **feed.headers}
     return Response(out.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8; header=present",
                     headers=headers)
 
 
 def geojson_response() -> Response:
     """A GeoJSON FeatureCollection: one Point per request (null geometry when it has no coordinates)."""
-    jurisdiction, query, page, cap = _page()
+    feed = read_feed(with_history=False)
     features = []
-    for row in page.rows:
-        props = request_entry(row, jurisdiction.timezone)
+    for row in feed.page.rows:
+        props = request_entry(row, feed.jurisdiction.timezone)
         lat, lon = props.pop("lat"), props.pop("long")
         geometry = {"type": "Point", "coordinates": [lon, lat]} if lat is not None and lon is not None else None
         features.append({"type": "Feature", "id": props["service_request_id"], "geometry": geometry,
@@ -73,7 +57,7 @@ def geojson_response() -> Response:
     body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,
                       separators=(",", ":"))
     return Response(body.encode("utf-8"), content_type="application/geo+json; charset=utf-8",
-                    headers=paging_headers(query, page, cap))
+                    headers=feed.headers)
 
 
 EXPORTS: dict[str, Callable[[], Response]] = {"csv": csv_response, "geojson": geojson_response}

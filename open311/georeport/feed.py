@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
 from flask import Response, current_app, request
 
+from ..config import Jurisdiction
 from ..gateway import get_gateway
 from ..history import updates_by_request
-from ..request_search import find_requests
+from ..models import StatusUpdate
+from ..request_search import RequestPage, find_requests
 from . import documents
 from .feed_params import request_query
 from .paging import paging_headers
@@ -16,17 +21,34 @@ from .respond import respond
 DEFAULT_COUNT_CAP = 10_000
 
 
-def feed_response(fmt: str) -> Response:
-    """Parse the filters, read one page, render it; counts and links go in headers."""
+@dataclass(frozen=True)
+class FeedPage:
+    """One page of the feed as the request asked for it, and what its headers need."""
+
+    jurisdiction: Jurisdiction
+    page: RequestPage
+    history: Mapping[int, Sequence[StatusUpdate]] | None
+    headers: dict[str, str]
+
+
+def read_feed(*, with_history: bool = True) -> FeedPage:
+    """Parse the filters of this GET, read one page (and its notes when extensions=true asks for them)."""
     gateway = get_gateway()
     jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
     query, extensions = request_query(jurisdiction.timezone)
     cap = int(current_app.config.get("OPEN311_COUNT_CAP", DEFAULT_COUNT_CAP)) if query.paged else 0
     with gateway.feed_session() as session:  # the replica, when there is one
         page = find_requests(session, jurisdiction, query, gateway.clock(), count_cap=cap)
-        history = updates_by_request(session, [r.id for r in page.rows]) if extensions else None
-    doc = documents.requests_document(page.rows, jurisdiction.timezone, history)
-    response = respond(fmt, "service_requests", doc, headers=paging_headers(query, page, cap))
-    if page.rows:
-        response.last_modified = max(r.updated_datetime for r in page.rows)
+        wanted = extensions and with_history
+        history = updates_by_request(session, [r.id for r in page.rows]) if wanted else None
+    return FeedPage(jurisdiction, page, history, paging_headers(query, page, cap))
+
+
+def feed_response(fmt: str) -> Response:
+    """Read one page and render it; counts and links go in headers."""
+    feed = read_feed()
+    doc = documents.requests_document(feed.page.rows, feed.jurisdiction.timezone, feed.history)
+    response = respond(fmt, "service_requests", doc, headers=feed.headers)
+    if feed.page.rows:
+        response.last_modified = max(r.updated_datetime for r in feed.page.rows)
     return response
