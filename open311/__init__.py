@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,20 +13,18 @@ from sqlalchemy import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .adapter import Adapter, load_adapter_class, make_http_session, validate_options
-from .config import DEFAULT_CONFIG, GatewayConfig, load_config
+from .config import GatewayConfig, load_config
 from .dates import utcnow
 from .db import create_schema, default_database_url, make_engine, make_session_factory
-from .errors import ConfigError
 from .gateway import Gateway
-from .settings import environment_settings
+from .settings import apply_settings
 from .subscriptions import CallbackPolicy
-from .tuning import apply_environment
 from .yamlfile import expand_env
 
 __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
-# Body limits and the other operator-tunable numbers come from open311.settings (environment).
+# Fixed settings; every operator setting (environment OPEN311_*) is in open311/settings.py.
 DEFAULTS: dict[str, Any] = {
     "API_TITLE": "Open311 GeoReport v2 gateway",
     "API_VERSION": "v2",
@@ -37,20 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
     "OPEN311_CREATE_SCHEMA": False,
-    "OPEN311_DATABASE_POOL_SIZE": 5,
-    "OPEN311_PROXY_HOPS": 0,
-    "OPEN311_RATELIMIT_ENABLED": "true",
-    "OPEN311_RATELIMIT_STORAGE": "memory://",
-    "OPEN311_RATELIMIT_STRATEGY": "moving-window",
-    "OPEN311_RATELIMIT_PER_KEY": "60/minute",
-    "OPEN311_RATELIMIT_PER_ADDRESS": "300/minute",
-    "OPEN311_RATELIMIT_PREFIX": "open311",
 }
-# Settings an operator gives through the environment (documented in docs/deployment.md).
-ENVIRONMENT = ("OPEN311_CONFIG", "OPEN311_DATABASE_URL", "OPEN311_FEED_DATABASE_URL", "OPEN311_DATABASE_POOL_SIZE",
-               "OPEN311_PROXY_HOPS",
-               "OPEN311_RATELIMIT_ENABLED", "OPEN311_RATELIMIT_STORAGE", "OPEN311_RATELIMIT_STRATEGY",
-               "OPEN311_RATELIMIT_PER_KEY", "OPEN311_RATELIMIT_PER_ADDRESS", "OPEN311_RATELIMIT_PREFIX")
 
 
 def build_adapters(config: GatewayConfig, registry: Mapping[str, Any] | None,
@@ -70,17 +54,14 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, adapters: Mappin
     register routes."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
-    app.config.from_mapping(environment_settings(os.environ))
-    app.config["OPEN311_CONFIG"] = DEFAULT_CONFIG
-    app.config["OPEN311_DATABASE_URL"] = default_database_url(app.instance_path)
-    app.config.update({name: os.environ[name] for name in ENVIRONMENT if os.environ.get(name)})
     if test_config:
         app.config.update(test_config)
-    apply_environment(app.config)
+    apply_settings(app.config, overrides=test_config)
+    if not app.config["OPEN311_DATABASE_URL"]:
+        app.config["OPEN311_DATABASE_URL"] = default_database_url(app.instance_path)
     registry: Mapping[str, Any] | None = {**_installed(), **adapters} if adapters is not None else None
     config = load_config(Path(app.config["OPEN311_CONFIG"]), registry)
-    hops = _integer(app, "OPEN311_PROXY_HOPS")
-    pool_size = _integer(app, "OPEN311_DATABASE_POOL_SIZE")
+    hops, pool_size = app.config["OPEN311_PROXY_HOPS"], app.config["OPEN311_DATABASE_POOL_SIZE"]
     engine = make_engine(app.config["OPEN311_DATABASE_URL"], pool_size=pool_size)
     feed_url = app.config.get("OPEN311_FEED_DATABASE_URL")
     feed_engine = make_engine(feed_url, pool_size=pool_size) if feed_url else None
@@ -117,18 +98,6 @@ def _assemble(app: Flask, config: GatewayConfig, engine: Engine, registry: Mappi
     api = georeport.init_app(app)
     monitoring.init_app(app, api)
     ratelimits.init_app(app)
-
-
-def _integer(app: Flask, name: str) -> int:
-    """An integer setting (from the environment it arrives as text)."""
-    value = app.config[name]
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError([f"{name}: must be a whole number, got {str(value)[:40]!r}"]) from None
-    if number < 0:
-        raise ConfigError([f"{name}: must not be negative, got {number}"])
-    return number
 
 
 def _installed() -> dict[str, Any]:

@@ -1,64 +1,110 @@
-"""Operator-tunable limits read from the environment: body sizes, dedup windows, retention."""
+"""Every operator setting in one table: its config key, environment variable, type, default and lowest value.
+
+create_app fills each setting that the app config does not already hold (tests pass theirs to
+create_app) from the environment, else from its default, and checks it; a bad value stops start-up
+with a message naming the variable.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
+
+DAY = 86400
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One Flask config key, the environment variable that sets it, its default and lowest value."""
+    """One setting: Flask config key, environment variable, type, default, lowest value, what it is."""
 
     key: str
     env: str
-    default: int
-    minimum: int
+    kind: type
+    default: Any
+    minimum: float | None
     doc: str
 
 
-SETTINGS = (
-    Setting("MAX_CONTENT_LENGTH", "OPEN311_MAX_CONTENT_LENGTH", 16 * 1024 * 1024, 1024,
-            "bytes: largest request body of any kind (413 above)"),
-    Setting("MAX_FORM_MEMORY_SIZE", "OPEN311_MAX_FORM_MEMORY_SIZE", 1024 * 1024, 1024,
-            "bytes: largest form-encoded body, and largest non-file multipart field (413 above)"),
-    Setting("MAX_FORM_PARTS", "OPEN311_MAX_FORM_PARTS", 200, 10,
-            "fields of a form-encoded or multipart body (413 above)"),
-    Setting("OPEN311_MAX_DOCUMENT_SIZE", "OPEN311_MAX_DOCUMENT_SIZE", 1024 * 1024, 1024,
-            "bytes: largest JSON or XML body (413 above)"),
-    Setting("OPEN311_MAX_QUERY_VALUES", "OPEN311_MAX_QUERY_VALUES", 2000, 10,
-            "values in one query string, list items included (400 above)"),
-    Setting("OPEN311_IDEMPOTENCY_TTL", "OPEN311_IDEMPOTENCY_TTL", 24 * 3600, 60,
-            "seconds an Idempotency-Key is remembered"),
-    Setting("OPEN311_DUPLICATE_WINDOW", "OPEN311_DUPLICATE_WINDOW", 600, 0,
-            "seconds within which an identical submission without a key returns the first request (0: off)"),
-    Setting("OPEN311_CONTACT_RETENTION_DAYS", "OPEN311_CONTACT_RETENTION_DAYS", 180, 0,
-            "days after closing that `open311 purge` keeps a request's personal data"),
-    Setting("OPEN311_SUBSCRIPTIONS_PER_KEY", "OPEN311_SUBSCRIPTIONS_PER_KEY", 20, 1,
-            "active callback subscriptions one API key may hold"),
-    Setting("OPEN311_CALLBACK_MAX_ATTEMPTS", "OPEN311_CALLBACK_MAX_ATTEMPTS", 12, 1,
-            "attempts of one callback (with the relay's backoff) before it is given up and its subscription dropped"),
-    Setting("OPEN311_CALLBACK_ALLOW_HTTP", "OPEN311_CALLBACK_ALLOW_HTTP", 0, 0,
-            "1: callbacks may use plain http:// (default 0: https:// only)"),
-    Setting("OPEN311_CALLBACK_ALLOW_PRIVATE", "OPEN311_CALLBACK_ALLOW_PRIVATE", 0, 0,
-            "1: callbacks may go to private and loopback addresses (default 0: public addresses only)"),
+def _s(name: str, kind: type, default: Any, minimum: float | None, doc: str, key: str | None = None) -> Setting:
+    return Setting(key or name, name, kind, default, minimum, doc)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # where things are
+    _s("OPEN311_CONFIG", str, "jurisdictions.yaml", None, "path of jurisdictions.yaml"),
+    _s("OPEN311_DATABASE_URL", str, None, None, "database URL (default: SQLite under instance/)"),
+    _s("OPEN311_FEED_DATABASE_URL", str, None, None, "read replica for GET requests (default: the primary)"),
+    _s("OPEN311_DATABASE_POOL_SIZE", int, 5, 0, "connections pooled per process"),
+    _s("OPEN311_PROXY_HOPS", int, 0, 0, "trusted proxies in front (X-Forwarded-* headers are read from them)"),
+    # body and query limits (docs/configuration.md)
+    _s("OPEN311_MAX_CONTENT_LENGTH", int, 16 * 1024 * 1024, 1024,
+       "bytes: largest request body of any kind (413 above)", key="MAX_CONTENT_LENGTH"),
+    _s("OPEN311_MAX_FORM_MEMORY_SIZE", int, 1024 * 1024, 1024,
+       "bytes: largest form-encoded body, and largest non-file multipart field (413 above)",
+       key="MAX_FORM_MEMORY_SIZE"),
+    _s("OPEN311_MAX_FORM_PARTS", int, 200, 10, "fields of a form-encoded or multipart body (413 above)",
+       key="MAX_FORM_PARTS"),
+    _s("OPEN311_MAX_DOCUMENT_SIZE", int, 1024 * 1024, 1024, "bytes: largest JSON or XML body (413 above)"),
+    _s("OPEN311_MAX_QUERY_VALUES", int, 2000, 10, "values in one query string, list items included (400 above)"),
+    # duplicates and retention
+    _s("OPEN311_IDEMPOTENCY_TTL", int, DAY, 60, "seconds an Idempotency-Key is remembered"),
+    _s("OPEN311_DUPLICATE_WINDOW", int, 600, 0,
+       "seconds within which an identical submission without a key returns the first request (0: off)"),
+    _s("OPEN311_CONTACT_RETENTION_DAYS", int, 180, 0,
+       "days after closing that `open311 purge` keeps a request's personal data"),
+    # rate limits (docs/deployment.md)
+    _s("OPEN311_RATELIMIT_ENABLED", str, "true", None, "false turns the POST limits off"),
+    _s("OPEN311_RATELIMIT_STORAGE", str, "memory://", None, "memory:// (one process) or redis://..."),
+    _s("OPEN311_RATELIMIT_STRATEGY", str, "moving-window", None, "flask-limiter strategy"),
+    _s("OPEN311_RATELIMIT_PER_KEY", str, "60/minute", None, "POSTs per API key without a limit of its own"),
+    _s("OPEN311_RATELIMIT_PER_ADDRESS", str, "300/minute", None, "POSTs per client address"),
+    _s("OPEN311_RATELIMIT_PREFIX", str, "open311", None, "key prefix of the counters in the storage"),
+    # delivery and status sync (docs/adapters.md): seconds unless a count
+    _s("OPEN311_DELIVERY_MAX_ATTEMPTS", int, 30, 1, "attempts of a ticket before it is a dead letter"),
+    _s("OPEN311_DELIVERY_BACKOFF_BASE", float, 30.0, 0.0, "seconds: base of the full-jitter backoff"),
+    _s("OPEN311_DELIVERY_BACKOFF_CAP", float, 6 * 3600.0, 0.0, "seconds: longest wait between attempts"),
+    _s("OPEN311_DELIVERY_LEASE", float, 300.0, 0.1, "seconds a relay holds a claimed row"),
+    _s("OPEN311_DELIVERY_BATCH", int, 5, 1, "rows a relay claims at once"),
+    _s("OPEN311_DELIVERY_POLL", float, 2.0, 0.01, "seconds an idle relay waits before looking again"),
+    _s("OPEN311_SYNC_INTERVAL", float, 60.0, 0.01, "seconds between status pulls"),
+    _s("OPEN311_SYNC_OVERLAP", float, 600.0, 0.0, "seconds each pull window overlaps the previous one"),
+    _s("OPEN311_SYNC_LOOKBACK", float, 7 * DAY, 0.0, "seconds a department's first pull reaches back"),
+    # push subscriptions (docs/feeds.md)
+    _s("OPEN311_SUBSCRIPTIONS_PER_KEY", int, 20, 1, "active callback subscriptions one API key may hold"),
+    _s("OPEN311_CALLBACK_MAX_ATTEMPTS", int, 12, 1,
+       "attempts of one callback before it is given up and its subscription dropped"),
+    _s("OPEN311_CALLBACK_ALLOW_HTTP", int, 0, 0, "1: callbacks may use plain http:// (default 0: https:// only)"),
+    _s("OPEN311_CALLBACK_ALLOW_PRIVATE", int, 0, 0,
+       "1: callbacks may go to private and loopback addresses (default 0: public addresses only)"),
 )
 
 
-def environment_settings(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Every setting at its default or its environment value; raise ValueError naming a bad one."""
-    values: dict[str, Any] = {}
+def _parse(setting: Setting, raw: Any) -> Any:
+    """A value of the setting's type within its bounds; raise ValueError naming the variable."""
+    if setting.kind is str or raw is None:
+        return raw if raw is None else str(raw)
+    what = "a whole number" if setting.kind is int else "a number"
+    try:
+        value = setting.kind(str(raw).strip().replace("_", "")) if isinstance(raw, str) else setting.kind(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{setting.env} must be {what} ({setting.doc}), got {str(raw)[:40]!r}") from None
+    if setting.minimum is not None and value < setting.minimum:
+        raise ValueError(f"{setting.env} must be at least {setting.minimum:g} ({setting.doc}), got {raw!r}")
+    return value
+
+
+def apply_settings(config: MutableMapping[str, Any], environ: Mapping[str, str] | None = None,
+                   overrides: Mapping[str, Any] | None = None) -> None:
+    """Give every setting its value in `config`: the one in `overrides` (create_app's test config), else
+    the environment's, else the default."""
+    env = os.environ if environ is None else environ
+    given = overrides or {}
     for setting in SETTINGS:
-        raw = environ.get(setting.env, "").strip()
-        if not raw:
-            values[setting.key] = setting.default
-            continue
-        try:
-            value = int(raw.replace("_", ""))
-        except ValueError:
-            raise ValueError(f"{setting.env} must be a whole number ({setting.doc}), got {raw[:40]!r}") from None
-        if value < setting.minimum:
-            raise ValueError(f"{setting.env} must be at least {setting.minimum} ({setting.doc}), got {value}")
-        values[setting.key] = value
-    return values
+        if setting.key in given:
+            raw = given[setting.key]
+        else:
+            found = env.get(setting.env, "").strip()
+            raw = found if found else setting.default
+        config[setting.key] = _parse(setting, raw)

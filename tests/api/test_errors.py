@@ -151,7 +151,7 @@ def test_unknown_format_is_404_in_xml(client: FlaskClient, suffix: str) -> None:
 
 
 def test_body_too_large(make_app: Callable[..., Flask]) -> None:
-    app = make_app(MAX_CONTENT_LENGTH=1000)
+    app = make_app(MAX_CONTENT_LENGTH=1024)
     with app.app_context():
         gw: Gateway = app.extensions["open311"]
         with gw.session() as s:

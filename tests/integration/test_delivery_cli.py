@@ -57,7 +57,8 @@ def test_a_missing_adapter_or_bad_options_stop_start_up_with_a_clear_message(
 
 def test_bad_tuning_and_a_database_without_tables_are_reported(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPEN311_DELIVERY_MAX_ATTEMPTS", "many")
-    assert run("relay", "--once") == (2, "error: OPEN311_DELIVERY_MAX_ATTEMPTS must be a whole number, got 'many'\n")
+    assert run("relay", "--once") == (2, "error: OPEN311_DELIVERY_MAX_ATTEMPTS must be a whole number (attempts of a "
+                                       "ticket before it is a dead letter), got 'many'\n")
     monkeypatch.delenv("OPEN311_DELIVERY_MAX_ATTEMPTS")
     code, output = run("relay", "--once")
     assert (code, output) == (2, "error: the database has no tables yet; run `open311 db upgrade` first.\n")

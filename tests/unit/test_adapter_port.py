@@ -11,7 +11,8 @@ from open311_adapters.transport import retry_after
 
 from open311.adapter import load_adapter_class
 from open311.outbox import backoff_delay
-from open311.tuning import DeliverySettings, apply_environment
+from open311.settings import apply_settings
+from open311.tuning import DeliverySettings
 from open311.untrusted import clean_text, clean_token
 
 
@@ -57,8 +58,9 @@ def test_untrusted_text_is_cleaned_and_bounded() -> None:
 
 def test_tuning_from_the_environment() -> None:
     config: dict[str, object] = {}
-    apply_environment(config, {"OPEN311_DELIVERY_BATCH": "3", "OPEN311_SYNC_OVERLAP": "0.5"})
+    environ = {"OPEN311_DELIVERY_BATCH": "3", "OPEN311_SYNC_OVERLAP": "0.5", "OPEN311_DELIVERY_LEASE": "9"}
+    apply_settings(config, environ, overrides={"OPEN311_DELIVERY_LEASE": 300.0})  # a test config wins
     assert (config["OPEN311_DELIVERY_BATCH"], config["OPEN311_SYNC_OVERLAP"], config["OPEN311_DELIVERY_LEASE"]) == (
         3, 0.5, 300.0)
-    with pytest.raises(ValueError, match=r"OPEN311_DELIVERY_LEASE must be at least 0\.1, got .0."):
-        apply_environment({}, {"OPEN311_DELIVERY_LEASE": "0"})
+    with pytest.raises(ValueError, match=r"OPEN311_DELIVERY_LEASE must be at least 0\.1 \(.*\), got .0."):
+        apply_settings({}, {"OPEN311_DELIVERY_LEASE": "0"})
