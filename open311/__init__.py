@@ -50,7 +50,9 @@ DEFAULTS: dict[str, Any] = {
 ENVIRONMENT = ("OPEN311_CONFIG", "OPEN311_DATABASE_URL", "OPEN311_FEED_DATABASE_URL", "OPEN311_DATABASE_POOL_SIZE",
                "OPEN311_PROXY_HOPS",
                "OPEN311_RATELIMIT_ENABLED", "OPEN311_RATELIMIT_STORAGE", "OPEN311_RATELIMIT_STRATEGY",
-               "OPEN311_RATELIMIT_PER_KEY", "OPEN311_RATELIMIT_PER_ADDRESS", "OPEN311_RATELIMIT_PREFIX")
+               "OPEN311_RATELIMIT_PER_KEY", "OPEN311_RATELIMIT_PER_ADDRESS", "OPEN311_RATELIMIT_PREFIX",
+               "OPEN311_WEBAPP", "OPEN311_WEBAPP_DIR", "OPEN311_WEBAPP_API_KEY", "OPEN311_WEBAPP_JURISDICTION",
+               "OPEN311_WEBAPP_TILE_URL", "OPEN311_WEBAPP_TILE_ATTRIBUTION")
 
 
 def build_adapters(config: GatewayConfig, registry: Mapping[str, Any] | None,
@@ -112,11 +114,12 @@ def _assemble(app: Flask, config: GatewayConfig, engine: Engine, registry: Mappi
         adapters=build_adapters(config, registry, http), clock=app.config.get("OPEN311_CLOCK") or utcnow,
         geo=geo, http=http, callbacks=CallbackPolicy.from_config(app.config),
     )
-    from . import georeport, monitoring, ratelimits
+    from . import georeport, monitoring, ratelimits, webapp
 
     api = georeport.init_app(app)
     monitoring.init_app(app, api)
     ratelimits.init_app(app)
+    webapp.init_app(app)
 
 
 def _integer(app: Flask, name: str) -> int:
