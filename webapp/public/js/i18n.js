@@ -45,6 +45,11 @@ export function t(key, vars = {}) {
   return String(template).replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
 }
 
+/** A text that depends on a count: `key` + "One" when count is 1 (English and Spanish need no more). */
+export function tCount(key, count, vars = {}) {
+  return t(count === 1 ? `${key}One` : key, { ...vars, count });
+}
+
 /** Fill every element marked with data-i18n (text), data-i18n-placeholder or data-i18n-aria-label. */
 export function applyTexts(root) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);

@@ -1,6 +1,6 @@
 // Locate: County facilities near a point, by kind, nearest first, with directions.
 import * as api from "./api.js";
-import { formatDistance, t } from "./i18n.js";
+import { formatDistance, t, tCount } from "./i18n.js";
 import { createLocator } from "./locator.js";
 
 const $ = (id) => document.getElementById(id);
@@ -62,7 +62,7 @@ export function createLocateScreen(settings) {
     const list = $("facility-list");
     list.replaceChildren();
     if (!locator.point) { $("facility-message").textContent = t("locate.needPlace"); return; }
-    $("facility-message").textContent = results.length ? t("locate.count", { count: results.length }) : t("locate.none");
+    $("facility-message").textContent = results.length ? tCount("locate.count", results.length) : t("locate.none");
     locator.map()?.showMarkers(results.map((f) => ({ lat: f.lat, long: f.long, label: f.name })));
     for (const facility of results) {
       const li = el("li", "card");

@@ -32,7 +32,7 @@ export function createLocator(container, prefix, settings, { onChange, mapLabel 
     if (problem) el.textContent = t(problem);
     else if (!point) el.textContent = t("locator.none");
     else {
-      const where = point.address || t("locator.pinned");
+      const where = point.address || t(point.source === "device" ? "locator.device" : "locator.pinned");
       el.textContent = t("locator.chosen", { where, lat: point.lat.toFixed(5), long: point.long.toFixed(5) });
     }
   };

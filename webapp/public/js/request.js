@@ -1,7 +1,7 @@
 // Request: pick a category, place it, answer its questions, add details and photos, submit.
 import * as api from "./api.js";
 import { servicesNow } from "./catalog.js";
-import { formatDate, t } from "./i18n.js";
+import { formatDate, t, tCount } from "./i18n.js";
 import { createLocator } from "./locator.js";
 import { renderQuestions } from "./questions.js";
 import { rememberRequest } from "./store.js";
@@ -19,7 +19,7 @@ function newKey() {
 
 export function createRequestScreen(settings) {
   const state = { services: [], offered: null, chosen: null, definition: null, questions: null, check: null,
-    photos: [], key: newKey(), busy: false };
+    photos: [], key: newKey(), busy: false, done: null };
   const locator = createLocator($("request-locator"), "request", settings, {
     onChange: (point) => { loadOffered(point); checkHere(); },
     mapLabel: t("map.pickLabel"),
@@ -80,7 +80,7 @@ export function createRequestScreen(settings) {
       li.append(button);
       items.append(li);
     }
-    $("service-count").textContent = t("request.count", { count: shown.length });
+    $("service-count").textContent = tCount("request.count", shown.length);
   }
 
   async function choose(service, { focus = true } = {}) {
@@ -314,7 +314,8 @@ export function createRequestScreen(settings) {
     }
   }
 
-  function showDone(id, token, notice, expected) {
+  function showDone(id, token, notice, expected, { focus = true } = {}) {
+    state.done = { id, token, notice, expected };
     const done = $("request-done");
     done.replaceChildren();
     const h = document.createElement("h2");
@@ -359,10 +360,11 @@ export function createRequestScreen(settings) {
     done.append(actions);
     $("request-form").hidden = true;
     done.hidden = false;
-    done.focus();
+    if (focus) done.focus();
   }
 
   function reset() {
+    state.done = null;
     $("request-form").reset();
     $("request-form").hidden = false;
     $("request-done").hidden = true;
@@ -391,6 +393,12 @@ export function createRequestScreen(settings) {
 
   return {
     async show() { locator.show(); if (!state.services.length) await loadServices(); },
-    async languageChanged() { locator.refresh(); await loadServices(); renderCheck(); renderPhotos(); },
+    async languageChanged() {
+      locator.refresh();
+      await loadServices();
+      renderCheck();
+      renderPhotos();
+      if (state.done) { const d = state.done; showDone(d.id, d.token, d.notice, d.expected, { focus: false }); }
+    },
   };
 }

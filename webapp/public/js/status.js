@@ -1,7 +1,7 @@
 // Status: the requests this browser submitted (and numbers typed in), Latest / Pending / Completed, with history.
 import * as api from "./api.js";
 import { serviceName } from "./catalog.js";
-import { formatDate, t } from "./i18n.js";
+import { formatDate, t, tCount } from "./i18n.js";
 import { forgetRequest, rememberRequest, savedRequests } from "./store.js";
 
 const $ = (id) => document.getElementById(id);
@@ -87,7 +87,7 @@ export function createStatusScreen() {
     $("status-list").replaceChildren(...cards);
     const saved = savedRequests().length;
     $("status-message").textContent = !saved ? t("status.empty")
-      : t("status.count", { count: rows.length, filter: t(`status.${filter}`) });
+      : tCount("status.count", rows.length, { filter: t(`status.${filter}`) });
   }
 
   $("lookup-form").addEventListener("submit", async (event) => {
