@@ -3,7 +3,6 @@ and POST's service_notice; same document shape, Vary and Content-Language set.""
 
 from __future__ import annotations
 
-
 import pytest
 import yaml
 from flask.testing import FlaskClient

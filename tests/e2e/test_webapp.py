@@ -54,11 +54,19 @@ def check_accessibility(page: Any, where: str) -> None:
     if not page.evaluate("() => Boolean(window.axe)"):
         page.add_script_tag(path=str(AXE))
     found = page.evaluate("""async () => {
-        const result = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+        const rules = {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}};
+        const result = await axe.run(document, rules);
         return result.violations.filter(v => ['serious', 'critical'].includes(v.impact))
             .map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).slice(0, 3).join('; ')})`);
     }""")
     assert found == [], f"{where}: {found}"
+
+
+def metres_of(text: str) -> float:
+    """A distance as the page shows it ("93 m", "1.2 km", "1,2 km") in metres."""
+    found = re.search(r"([0-9]+(?:[.,][0-9]+)?) (k?m)\b", text)
+    assert found, text
+    return float(found.group(1).replace(",", ".")) * (1000 if found.group(2) == "km" else 1)
 
 
 def snap(page: Any, tmp_path: Path, name: str) -> None:
@@ -198,13 +206,11 @@ def test_report_follow_translate_locate(browser: Any, live_gateway: tuple[Flask,
     page.click("#locate-here")
     cards = page.locator("#facility-list .card")
     cards.first.wait_for()
-    distances = [float(re.sub(r"[^0-9.]", "", t.split("km")[0].split(" m")[0].replace(",", ".")) or 0)
-                 for t in page.locator(".facility-meta").all_inner_texts()]
-    metres = [d * (1000 if "km" in t else 1) for d, t in zip(distances, page.locator(".facility-meta").all_inner_texts(),
-                                                               strict=True)]
+    metres = [metres_of(text) for text in page.locator(".facility-meta").all_inner_texts()]
     assert metres == sorted(metres) and len(metres) >= 2
     page.select_option("#facility-kind", "library")
-    page.wait_for_function("() => [...document.querySelectorAll('.badge-kind')].every(b => b.textContent === 'Biblioteca')")
+    page.wait_for_function("() => [...document.querySelectorAll('.badge-kind')]"
+                           ".every(b => b.textContent === 'Biblioteca')")
     assert cards.count() >= 1
     href = cards.first.locator("a.button-primary").get_attribute("href")
     assert href.startswith("https://www.google.com/maps/dir/?api=1&destination=")
