@@ -207,7 +207,8 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
     city_rules = {n for n, r in rules.items() if r.kind == "unincorporated_plus_contract"}
     catalog, found = load_catalog(services_dir, jid, departments.keys(), set(rules) or None, city_rules)
     problems.extend(found)
-    catalog = _translated(catalog, services_dir, problems)
+    if not found:  # translations are checked against a valid catalog (else every failed file echoes)
+        catalog = _translated(catalog, services_dir, problems)
     boundary = root / raw["boundary"] if raw["boundary"] else None
     return Jurisdiction(id=jid, name=raw["name"], timezone=tz, departments=departments, catalog=catalog,
                         api_key_required=raw["api_keys"]["required"], boundary=boundary,

@@ -7,14 +7,16 @@ the app still works, with no map.
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import stat
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, send_from_directory
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
+from werkzeug.security import safe_join
 
 from .errors import NotFound
 from .gateway import Gateway, get_gateway
@@ -72,8 +74,18 @@ def _secure(response: Response) -> Response:
 
 
 def _send(folder: Path, name: str) -> Response:
-    """A file of the app, revalidated on every use (the file names carry no version)."""
-    response = send_from_directory(folder, name, max_age=0)
+    """A file of the app, revalidated on every use (the file names carry no version).
+
+    Read whole (the files are small): no file handle outlives the request, whoever reads the answer.
+    """
+    found = safe_join(str(folder), name)
+    if found is None or not Path(found).is_file():
+        raise NotFound(f"{name[:64]} is not part of the web app.")
+    kind = mimetypes.guess_type(found)[0] or "application/octet-stream"
+    response = Response(Path(found).read_bytes(), mimetype=kind)
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    response.make_conditional(request)
     return _secure(response)
 
 

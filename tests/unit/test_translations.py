@@ -165,3 +165,12 @@ def test_the_shipped_catalog_is_fully_translated() -> None:
     assert len(spanish) == len(catalog.services)
     same = [code for code, s in spanish.items() if s.service_name == catalog.services[code].service_name]
     assert same == [], same   # every name really is translated
+
+
+def test_a_broken_service_file_is_not_echoed_by_its_translation(tmp_path: Path) -> None:
+    config = make(tmp_path, COMPLETE)
+    hole = tmp_path / "defs" / "HOLE.yaml"
+    hole.write_text(hole.read_text().replace("required: true", "required: yes"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert caught.value.problems and not any("i18n" in p for p in caught.value.problems), caught.value.problems

@@ -79,7 +79,11 @@ export function createLocator(container, prefix, settings, { onChange, mapLabel 
   });
 
   const ensureMap = () => {
-    if (map) { map.refresh(); return; }
+    if (map) {
+      map.refresh();  // the screen was hidden: Leaflet measures its size again, then shows the pin
+      if (point) map.setPin(point.lat, point.long);
+      return;
+    }
     map = createMap($("map"), settings, { onPick: (lat, long) => set(lat, long, null, "map", false), label: mapLabel });
     if (!map.available) $("centre").hidden = true;
     if (point) map.setPin(point.lat, point.long);
