@@ -49,12 +49,15 @@ export function createStatusScreen() {
     fact(t("status.notes"), row.status_notes);
     li.append(h, badge, facts);
     if (row.description) li.append(el("p", "description", row.description));
-    if (row.media_url) {
+    // every photo with extensions=true (extended_attributes.media_urls), else the spec's one media_url
+    const photos = row.extended_attributes?.media_urls?.length ? row.extended_attributes.media_urls
+      : [row.media_url].filter(Boolean);
+    photos.forEach((url, i) => {
       const img = el("img", "thumbnail");
-      img.src = row.media_url;
-      img.alt = t("status.photo", { id: row.service_request_id });
+      img.src = url;
+      img.alt = t("status.photo", { id: row.service_request_id, number: i + 1 });
       li.append(img);
-    }
+    });
     const notes = row.notes || [];
     if (notes.length) {
       const history = el("details", "history");
