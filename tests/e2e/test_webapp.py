@@ -73,6 +73,7 @@ def snap(page: Any, tmp_path: Path, name: str) -> None:
     """A full-page screenshot; into docs/screenshots with UPDATE_SCREENSHOTS=1 (make screenshots)."""
     folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")   # the sticky tab bar at its own place in a full-page shot
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True, animations="disabled")
     assert (folder / f"{name}.png").stat().st_size > 5000
 
@@ -139,6 +140,8 @@ def test_report_follow_translate_locate(browser: Any, live_gateway: tuple[Flask,
     page.select_option("#attr-surface_type", "wall")
     page.select_option("#attr-property_type", "public")
     page.fill("#attr-approx_size_sqft", "12")
+    assert page.locator("#attr-surface_type-error").is_hidden()      # a correction clears its message
+    assert page.locator("#request-errors").is_hidden()               # ... and the summary follows
     page.fill("#description", "Tag on the side wall of the laundromat")
     page.set_input_files("#photos", files=[{"name": "wall.png", "mimeType": "image/png", "buffer": png()}])
     page.locator("#photo-previews img").wait_for()

@@ -230,7 +230,7 @@ export function createRequestScreen(settings) {
     }
   }
 
-  function showErrors(problems) {
+  function showErrors(problems, { focus = true } = {}) {
     const box = $("request-errors");
     box.replaceChildren();
     if (!problems.length) { box.hidden = true; return; }
@@ -252,7 +252,12 @@ export function createRequestScreen(settings) {
     }
     box.append(h, ul);
     box.hidden = false;
-    box.focus();
+    if (focus) box.focus();
+  }
+
+  // Once errors are shown, each correction clears its message at once (the summary follows).
+  function recheck() {
+    if (!$("request-errors").hidden) showErrors(validate(), { focus: false });
   }
 
   function validate() {
@@ -390,6 +395,8 @@ export function createRequestScreen(settings) {
   });
   $("photos").addEventListener("change", (event) => { addPhotos([...event.target.files]); event.target.value = ""; });
   $("request-form").addEventListener("submit", submit);
+  $("request-form").addEventListener("change", recheck);
+  $("request-form").addEventListener("input", recheck);
 
   return {
     async show() { locator.show(); if (!state.services.length) await loadServices(); },
