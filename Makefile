@@ -1,5 +1,6 @@
 # Two commands: `make serve` (set up + run the gateway on SQLite with the demo config)
 # and `make test` (set up + lint + type-check + run the whole suite).
+# The web app's third-party code (webapp/package-lock.json) is installed by npm when it changed.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,8 +8,11 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 # The server the PostgreSQL pass uses when OPEN311_TEST_DATABASE_URL names none.
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+NPM    ?= npm
+WEBAPP := webapp
 
-.PHONY: serve test fuzz install install-test lint typecheck pytest pytest-sqlite pytest-postgresql check-config bench clean
+.PHONY: serve test fuzz install install-test lint typecheck pytest pytest-sqlite pytest-postgresql check-config bench clean \
+	webapp webapp-if-npm webapp-test screenshots
 
 $(VENV)/.installed-run: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +27,32 @@ $(VENV)/.installed-test: $(VENV)/.installed-run
 install: $(VENV)/.installed-run
 install-test: $(VENV)/.installed-test
 
-serve: install
+# Leaflet (the map) and axe-core (the accessibility check of the end-to-end tests), from the lock file.
+$(WEBAPP)/node_modules/.installed: $(WEBAPP)/package.json $(WEBAPP)/package-lock.json
+	cd $(WEBAPP) && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+webapp: $(WEBAPP)/node_modules/.installed
+
+# `make serve` still starts without npm: the web app then works without its map.
+webapp-if-npm:
+	@if command -v $(NPM) >/dev/null 2>&1; then $(MAKE) --no-print-directory webapp; \
+	else echo "npm not found: the web app runs without its map (install Node.js 18+ and run make webapp)"; fi
+
+# The web app's own unit tests (node's built-in runner, no dependencies).
+webapp-test: webapp
+	cd $(WEBAPP) && node --test test/
+
+# Rewrite docs/screenshots/*.png from the end-to-end run.
+screenshots: install-test webapp
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e -q -p no:cacheprovider
+
+serve: install webapp-if-npm
 	$(BIN)/open311 check-config
 	$(BIN)/open311 db upgrade
 	$(BIN)/open311 serve --host $(HOST) --port $(PORT)
 
-test: install-test lint typecheck pytest
+test: install-test lint typecheck webapp-test pytest
 
 lint: install-test
 	$(BIN)/ruff check .
@@ -39,7 +63,7 @@ typecheck: install-test
 # The whole suite twice: on SQLite, then on PostgreSQL (each test in a schema of its own).
 pytest: pytest-sqlite pytest-postgresql
 
-pytest-sqlite: install-test
+pytest-sqlite: install-test webapp
 	env -u OPEN311_TEST_DATABASE_URL $(BIN)/python -m pytest
 
 # With OPEN311_TEST_DATABASE_URL / OPEN311_TEST_REDIS_URL set (.ci/run sets both) the servers must
@@ -67,4 +91,4 @@ check-config: install
 	$(BIN)/open311 check-config
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache *.egg-info $(WEBAPP)/node_modules

@@ -93,11 +93,12 @@ def _assemble(app: Flask, config: GatewayConfig, engine: Engine, registry: Mappi
         adapters=build_adapters(config, registry, http), clock=app.config.get("OPEN311_CLOCK") or utcnow,
         geo=geo, http=http, callbacks=CallbackPolicy.from_config(app.config),
     )
-    from . import georeport, monitoring, ratelimits
+    from . import georeport, monitoring, ratelimits, webapp
 
     api = georeport.init_app(app)
     monitoring.init_app(app, api)
     ratelimits.init_app(app)
+    webapp.init_app(app)
 
 
 def _installed() -> dict[str, Any]:

@@ -85,10 +85,22 @@ class Catalog:
     jurisdiction_id: str
     services: Mapping[str, Service]
     fingerprint: str
+    # locale -> every service with its residents' texts in that language (open311/translations.py)
+    translations: Mapping[str, Mapping[str, Service]] = field(default_factory=dict)
+    untranslated: tuple[str, ...] = ()   # texts served in English for want of a translation
 
     def get(self, service_code: str) -> Service | None:
         """Return the service with this code, or None."""
         return self.services.get(service_code)
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        """The languages the catalog is served in, its own (English) first."""
+        return ("en", *sorted(self.translations))
+
+    def services_in(self, locale: str | None) -> Mapping[str, Service]:
+        """Every service in a language (English for None or a language it does not have), catalog order."""
+        return self.translations.get(locale or "", self.services)
 
 
 class ValueSchema(Schema):

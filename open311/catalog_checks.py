@@ -27,7 +27,7 @@ _SERVICE_TEXTS = ("service_name", "description", "group", "backoffice_code", "se
 _ONE_LINE = ("service_name", "group", "backoffice_code")
 
 
-def _text_problems(path: Path_, value: Any, *, one_line: bool = False) -> Iterator[Problem]:
+def text_problems(path: Path_, value: Any, *, one_line: bool = False) -> Iterator[Problem]:
     """Blank strings, stray whitespace, line breaks where a single line is shown, XML-unsafe characters."""
     if not isinstance(value, str):
         return
@@ -42,7 +42,7 @@ def _text_problems(path: Path_, value: Any, *, one_line: bool = False) -> Iterat
         yield path, "Contains a control character that XML cannot carry."
 
 
-def _keyword_problems(keywords: Any) -> Iterator[Problem]:
+def keyword_problems(keywords: Any) -> Iterator[Problem]:
     """Keywords are rendered comma-joined, so each is one non-blank phrase without commas, once."""
     if not isinstance(keywords, list):
         return
@@ -51,7 +51,7 @@ def _keyword_problems(keywords: Any) -> Iterator[Problem]:
         if not isinstance(word, str):
             continue
         path: Path_ = ("keywords", i)
-        yield from _text_problems(path, word, one_line=True)
+        yield from text_problems(path, word, one_line=True)
         if "," in word:
             yield path, f"Keyword {word!r} contains a comma; keywords are published comma-joined: split it."
         folded = word.strip().casefold()
@@ -91,8 +91,8 @@ def _service_problems(data: Mapping[str, Any], stem: str, departments: Collectio
         except ValueError as exc:
             yield ("expected_response",), str(exc)
     for key in _SERVICE_TEXTS:
-        yield from _text_problems((key,), data.get(key), one_line=key in _ONE_LINE)
-    yield from _keyword_problems(data.get("keywords"))
+        yield from text_problems((key,), data.get(key), one_line=key in _ONE_LINE)
+    yield from keyword_problems(data.get("keywords"))
 
 
 def _value_problems(path: Path_, attr: Mapping[str, Any]) -> Iterator[Problem]:
@@ -112,14 +112,14 @@ def _value_problems(path: Path_, attr: Mapping[str, Any]) -> Iterator[Problem]:
         key, name = value.get("key"), value.get("name")
         vpath: Path_ = (*path, "values", j)
         if isinstance(key, str):
-            yield from _text_problems((*vpath, "key"), key, one_line=True)
+            yield from text_problems((*vpath, "key"), key, one_line=True)
             if datatype == "multivaluelist" and "," in key:
                 yield (*vpath, "key"), f"Key {key!r} contains a comma, which clients use to join several keys."
             if key in keys:
                 yield (*vpath, "key"), f"Duplicate value key {key!r} (also values.{keys[key]})."
             keys.setdefault(key, j)
         if isinstance(name, str):
-            yield from _text_problems((*vpath, "name"), name, one_line=True)
+            yield from text_problems((*vpath, "name"), name, one_line=True)
             folded = name.strip().casefold()
             if folded in names:
                 yield (*vpath, "name"), f"Duplicate value name {name!r} (also values.{names[folded]})."
@@ -137,9 +137,9 @@ def _attribute_problems(i: int, attr: Mapping[str, Any]) -> Iterator[Problem]:
     if attr.get("required") is True and variable is False:
         yield (*path, "required"), "An attribute with variable: false is informational and cannot be required."
     description = attr.get("description")
-    yield from _text_problems((*path, "description"), description)
+    yield from text_problems((*path, "description"), description)
     hint = attr.get("datatype_description")
-    yield from _text_problems((*path, "datatype_description"), hint)
+    yield from text_problems((*path, "datatype_description"), hint)
     if isinstance(hint, str) and hint.strip():
         if variable is False:
             yield (*path, "datatype_description"), ("An informational attribute (variable: false) takes no "

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,6 +16,7 @@ from flask import Flask
 
 from . import admin_cli, create_app, delivery_cli, keys_cli, metrics
 from .areas_cli import areas
+from .catalog import Catalog
 from .config import load_config
 from .errors import ConfigError
 from .gateway import Gateway
@@ -74,7 +76,16 @@ def check_config(path: str) -> None:
         layers = f"; {found.summary()}" if found else ""
         click.echo(f"{jur.id}: {len(jur.departments)} departments, {len(jur.catalog.services)} services "
                    f"({per_department}){layers}")
+        _report_languages(jur.id, jur.catalog)
     click.echo("configuration OK")
+
+
+def _report_languages(jid: str, catalog: Catalog) -> None:
+    """The catalog's languages, and each text still served in English for want of a translation."""
+    for gap in catalog.untranslated:
+        click.echo(f"warning: {gap}", err=True)
+    untranslated = f" ({len(catalog.untranslated)} texts not translated yet)" if catalog.untranslated else ""
+    click.echo(f"{jid}: catalog languages {', '.join(catalog.locales)}{untranslated}")
 
 
 @main.group()
@@ -124,6 +135,7 @@ def _serve(app: Flask, host: str, port: int, workers: int, threads: int, log_lev
 
     gateway = _gateway(app)
     _check_schema(gateway)
+    _webapp_key(app, gateway)
     sqlite = gateway.engine.url.get_backend_name() == "sqlite"
     if sqlite and workers > 1:
         log.warning("SQLite runs with a single worker process; use PostgreSQL to scale out.")
@@ -136,6 +148,19 @@ def _serve(app: Flask, host: str, port: int, workers: int, threads: int, log_lev
         log.warning("rate limits are counted per worker with memory://; "
                     "set OPEN311_RATELIMIT_STORAGE=redis://... to share them.")
     run(app, host=host, port=port, workers=workers, threads=threads, log_level=log_level, background=in_process)
+
+
+def _webapp_key(app: Flask, gateway: Gateway) -> None:
+    """Give the web app its API key: OPEN311_WEBAPP_API_KEY, else one kept in the instance folder."""
+    from . import webapp
+
+    if not webapp.enabled(app) or app.config.get("OPEN311_WEBAPP_API_KEY"):
+        return
+    jid = app.config.get("OPEN311_WEBAPP_JURISDICTION") or next(iter(gateway.config.jurisdictions))
+    if jid not in gateway.config.jurisdictions or not gateway.config.jurisdictions[jid].api_key_required:
+        return
+    app.config["OPEN311_WEBAPP_API_KEY"] = webapp.ensure_key(gateway, jid, Path(app.instance_path))
+    gateway.dispose()  # the master keeps no connection; workers open their own
 
 
 def _metrics_directory() -> Callable[[], None]:

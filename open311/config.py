@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,7 +13,7 @@ import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .adapter import load_adapter_class, validate_options
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog, fingerprint_of, load_catalog
 from .errors import ConfigError
 from .gisconfig import (
     AreaRule,
@@ -27,6 +27,7 @@ from .gisconfig import (
     build_rule,
     rule_problems,
 )
+from .translations import iter_gaps, load_translations
 from .validation import KeyedMapping, StrictBoolean, StrictString, error_paths
 from .yamlfile import YamlDocument, expand_env, load_yaml
 
@@ -206,10 +207,24 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
     city_rules = {n for n, r in rules.items() if r.kind == "unincorporated_plus_contract"}
     catalog, found = load_catalog(services_dir, jid, departments.keys(), set(rules) or None, city_rules)
     problems.extend(found)
+    if not found:  # translations are checked against a valid catalog (else every failed file echoes)
+        catalog = _translated(catalog, services_dir, problems)
     boundary = root / raw["boundary"] if raw["boundary"] else None
     return Jurisdiction(id=jid, name=raw["name"], timezone=tz, departments=departments, catalog=catalog,
                         api_key_required=raw["api_keys"]["required"], boundary=boundary,
                         service_areas=rules, referrals=build_referrals(raw["referrals"]), gis=gis)
+
+
+def _translated(catalog: Catalog, services_dir: Path, problems: list[str]) -> Catalog:
+    """The catalog with its translations (i18n/<locale>.yaml beside the service files), checked."""
+    translations, found = load_translations(services_dir, catalog.services)
+    problems.extend(found)
+    if not translations:
+        return catalog
+    fingerprint = fingerprint_of([catalog.fingerprint, *(t.canonical for t in translations.values())])
+    return replace(catalog, fingerprint=fingerprint,
+                   translations={locale: t.services for locale, t in translations.items()},
+                   untranslated=tuple(iter_gaps(translations)))
 
 
 def load_config(path: Path | str, registry: Mapping[str, Any] | None = None) -> GatewayConfig:

@@ -71,6 +71,17 @@ SETTINGS: tuple[Setting, ...] = (
     _s("OPEN311_SYNC_INTERVAL", float, 60.0, 0.01, "seconds between status pulls"),
     _s("OPEN311_SYNC_OVERLAP", float, 600.0, 0.0, "seconds each pull window overlaps the previous one"),
     _s("OPEN311_SYNC_LOOKBACK", float, 7 * DAY, 0.0, "seconds a department's first pull reaches back"),
+    # the resident web app at / (docs/webapp.md)
+    _s("OPEN311_WEBAPP", str, "true", None, "false turns the web app at / off"),
+    _s("OPEN311_WEBAPP_DIR", str, "", None, "folder of the web app (default: webapp/ of the checkout)"),
+    _s("OPEN311_WEBAPP_API_KEY", str, "", None,
+       "the key the page posts with (default: one made and kept in instance/)"),
+    _s("OPEN311_WEBAPP_JURISDICTION", str, "", None, "the jurisdiction the page serves (default: the only one)"),
+    _s("OPEN311_WEBAPP_TILE_URL", str, "https://tile.openstreetmap.org/{z}/{x}/{y}.png", None,
+       "map tile URL template (empty: no tiles)"),
+    _s("OPEN311_WEBAPP_TILE_ATTRIBUTION", str,
+       '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors', None,
+       "map attribution HTML"),
     # push subscriptions (docs/feeds.md)
     _s("OPEN311_SUBSCRIPTIONS_PER_KEY", int, 20, 1, "active callback subscriptions one API key may hold"),
     _s("OPEN311_CALLBACK_MAX_ATTEMPTS", int, 12, 1,

@@ -11,7 +11,7 @@ from .blueprint import blp
 
 def init_app(app: Flask) -> Api:
     """Register the GeoReport routes, the OpenAPI document and the error handlers."""
-    from . import http_cache, locate, push, updates, views  # noqa: F401 - register routes and hooks on the blueprint
+    from . import http_cache, locate, lookups, push, updates, views  # noqa: F401 - register routes and hooks on the blueprint
 
     api = Api(app)
     api.register_blueprint(blp)

@@ -29,9 +29,9 @@ def service_entry(service: Service) -> dict[str, Any]:
     }
 
 
-def services_document(catalog: Catalog) -> Many:
+def services_document(services: Iterable[Service]) -> Many:
     """GET services: every service of the jurisdiction."""
-    return Many("service", [service_entry(s) for s in catalog.services.values()])
+    return Many("service", [service_entry(s) for s in services])
 
 
 def attribute_entry(attr: Attribute) -> dict[str, Any]:
@@ -148,6 +148,7 @@ def discovery_document(changeset: datetime, contact: str, key_service: str, url:
     }
 
 
-def render_services(fmt: str, catalog: Catalog) -> bytes:
-    """GET services rendered once per jurisdiction and format (the catalog never changes while running)."""
-    return render(fmt, "services", services_document(catalog))
+def render_services(fmt: str, catalog: Catalog, locale: str | None = None) -> bytes:
+    """GET services rendered once per jurisdiction, language and format (the catalog never changes while
+    running)."""
+    return render(fmt, "services", services_document(catalog.services_in(locale).values()))

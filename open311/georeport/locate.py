@@ -57,7 +57,7 @@ def parse_point(areas: ServiceAreas | None, problems: list[str]) -> tuple[float,
     return (lat, long) if lat is not None and long is not None else None
 
 
-def services_here(gateway: Gateway, jurisdiction: Any, fmt: str) -> Response | None:
+def services_here(gateway: Gateway, jurisdiction: Any, fmt: str, locale: str | None = None) -> Response | None:
     """GET services?lat=&long=: only the services offered at the point (None when no point was given)."""
     if param(request.args, "lat") is None and param(request.args, "long") is None:
         return None
@@ -71,7 +71,8 @@ def services_here(gateway: Gateway, jurisdiction: Any, fmt: str) -> Response | N
         location = areas.locate(*point)
         areas.require_inside(location)
         services = areas.services_at(location)
-    return respond(fmt, "services", Many("service", [service_entry(s) for s in services]))
+    localized = jurisdiction.catalog.services_in(locale)
+    return respond(fmt, "services", Many("service", [service_entry(localized[s.service_code]) for s in services]))
 
 
 def _areas_of(gateway: Gateway) -> tuple[Any, ServiceAreas]:

@@ -107,6 +107,8 @@ _XML_BODY = {"type": "object", "xml": {"name": "request"}, "required": ["service
 SUBMIT = {
     "parameters": [
         JURISDICTION,
+        {"in": "query", "name": "locale", "required": False, "schema": {"type": "string", "maxLength": 20},
+         "description": "Language of service_notice (e.g. es); default: Accept-Language, else en."},
         {"in": "query", "name": "api_key", "required": False, "schema": {"type": "string"}},
         {"in": "header", "name": "Idempotency-Key", "required": False,
          "description": "1-255 visible ASCII characters; a retry with the same key and payload within 24 h "
@@ -200,11 +202,14 @@ FIND = {
     "responses": {**responses("Requests.", {"type": "array", "items": REQUEST}), "200": _FEED_OK},
 }
 
+LOCALE = query("locale", "Language of the catalog texts (e.g. es); default: Accept-Language, else en.",
+               maxLength=20)
 SIMPLE: dict[str, dict[str, Any]] = {
     "discovery": {"parameters": [], "responses": responses("The discovery document.", DISCOVERY)},
-    "services": {"parameters": [JURISDICTION],
+    "services": {"parameters": [JURISDICTION, LOCALE],
                  "responses": responses("Every service.", {"type": "array", "items": SERVICE})},
-    "definition": {"parameters": [JURISDICTION], "responses": responses("The service definition.", DEFINITION)},
+    "definition": {"parameters": [JURISDICTION, LOCALE],
+                   "responses": responses("The service definition.", DEFINITION)},
     "request": {"parameters": [JURISDICTION],
                 "responses": responses("The request, in a list of one.", {"type": "array", "items": REQUEST})},
     "token": {"parameters": [JURISDICTION], "responses": responses("The id behind the token.", SUBMITTED)},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Response, current_app, request
@@ -21,6 +22,7 @@ from .blueprint import blp
 from .exports import EXPORTS
 from .feed import feed_response
 from .feed_params import Problems, flag
+from .languages import catalog_locale, mark_language, translate_notice
 from .locate import services_here
 from .parsing import param, submission_of
 from .respond import raw_response, respond
@@ -83,14 +85,15 @@ class Services(MethodView):
         check_format(fmt)
         gateway = get_gateway()
         jurisdiction = _jurisdiction_arg(gateway)
-        located = services_here(gateway, jurisdiction, fmt)
+        locale = catalog_locale(jurisdiction.catalog)
+        located = services_here(gateway, jurisdiction, fmt, locale)
         if located is not None:
-            return located
-        key = ("services", jurisdiction.id, fmt)
+            return mark_language(located, locale)
+        key = ("services", jurisdiction.id, fmt, locale)
         body = gateway.cache.get(key)
         if body is None:
-            body = gateway.cache[key] = documents.render_services(fmt, jurisdiction.catalog)
-        return raw_response(fmt, body)
+            body = gateway.cache[key] = documents.render_services(fmt, jurisdiction.catalog, locale)
+        return mark_language(raw_response(fmt, body), locale)
 
 
 @blp.route("/services/<service_code>.<fmt>", parameters=[
@@ -103,8 +106,11 @@ class ServiceDefinition(MethodView):
         """The questions (attributes) of one service."""
         check_format(fmt)
         gateway = get_gateway()
-        service = find_service(_jurisdiction_arg(gateway), service_code)
-        return respond(fmt, "service_definition", documents.definition_document(service))
+        jurisdiction = _jurisdiction_arg(gateway)
+        locale = catalog_locale(jurisdiction.catalog)
+        service = find_service(jurisdiction, service_code)
+        localized = jurisdiction.catalog.services_in(locale)[service.service_code]
+        return mark_language(respond(fmt, "service_definition", documents.definition_document(localized)), locale)
 
 
 @blp.route("/requests.<fmt>", parameters=[openapi.FEED_FMT])
@@ -131,6 +137,7 @@ class Requests(MethodView):
         submission = submission_of(request)
         jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
                                             or param(request.args, "jurisdiction_id"))
+        locale = catalog_locale(jurisdiction.catalog)  # a bad locale is refused before anything is stored
         with gateway.session() as session:
             key = None
             if jurisdiction.api_key_required:
@@ -139,7 +146,12 @@ class Requests(MethodView):
                                   idempotency_key=idempotency_key, policy=DedupPolicy.from_config(current_app.config),
                                   areas=gateway.areas(jurisdiction))
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-        return respond(fmt, "service_requests", documents.submitted_document(outcome.result), headers=headers)
+        code = (submission.fields.get("service_code") or "").strip()
+        result = replace(outcome.result, service_notice=translate_notice(
+            outcome.result.service_notice, jurisdiction.catalog.get(code),
+            jurisdiction.catalog.services_in(locale).get(code)))
+        return mark_language(respond(fmt, "service_requests", documents.submitted_document(result), headers=headers),
+                             locale)
 
 
 @blp.route("/requests/<service_request_id>.<fmt>", parameters=[

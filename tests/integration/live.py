@@ -84,6 +84,10 @@ def serve_command() -> list[str]:
     return [str(Path(sys.executable).parent / "open311"), "serve"]
 
 
+# A web app key of its own, so that `serve` never keeps one in the checkout's instance/ folder.
+TEST_ENV = {"OPEN311_WEBAPP_API_KEY": "o311_served_by_the_tests"}
+
+
 @contextmanager
 def open311_serve(env: dict[str, str], *args: str, logs: Path, timeout: float = 60) -> Iterator[ServeProcess]:
     """Run `open311 serve --port 0 ARGS` with `env` added; yield once it logs its URL; SIGTERM it afterwards."""
@@ -91,7 +95,7 @@ def open311_serve(env: dict[str, str], *args: str, logs: Path, timeout: float = 
     out, err = logs / "stdout.log", logs / "stderr.log"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen([*serve_command(), "--host", "127.0.0.1", "--port", "0", *args],
-                                   env={**os.environ, **env}, stdout=stdout, stderr=stderr)
+                                   env={**TEST_ENV, **os.environ, **env}, stdout=stdout, stderr=stderr)
     served = ServeProcess(process, out, err)
     try:
         served.api = _wait_until_ready(served, timeout)

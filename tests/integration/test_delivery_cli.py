@@ -23,6 +23,7 @@ from tests.adapters.peers import WebhookBackOffice, free_port, http_peer
 from tests.conftest import ROOT
 from tests.delivery import outbox_states, seed_requests, wait_until, write_config
 from tests.helpers import GRAFFITI
+from tests.integration.live import TEST_ENV
 
 OPEN311 = str(Path(sys.executable).parent / "open311")
 SECRET = "s3cret-s3cret-s3cret"
@@ -122,7 +123,7 @@ def test_sigterm_finishes_the_delivery_in_hand_and_releases_the_rest(make_app: C
 
 @pytest.mark.slow
 def test_serve_delivers_in_process_on_the_embedded_default(tmp_path: Path) -> None:
-    environ = {**os.environ, "OPEN311_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+    environ = {**TEST_ENV, **os.environ, "OPEN311_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
                "OPEN311_CONFIG": str(ROOT / "jurisdictions.yaml"), "OPEN311_INTAKE_DIR": str(tmp_path / "intake"),
                "OPEN311_DELIVERY_POLL": "0.1", "OPEN311_SYNC_INTERVAL": "0.2"}
     subprocess.run([OPEN311, "db", "upgrade"], env=environ, check=True, capture_output=True)

@@ -19,6 +19,7 @@ from open311.schema import upgrade
 from tests.api.test_privacy import SENTINELS
 from tests.conftest import FIXED_NOW, ROOT
 from tests.helpers import GRAFFITI
+from tests.integration.live import TEST_ENV
 
 CLI = [sys.executable, "-c", "from open311.cli import main; main()"]
 
@@ -36,7 +37,7 @@ def prepared_database(url: str) -> str:
 def test_server_logs_hold_no_personal_data(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'logs.sqlite3'}"
     key = prepared_database(url)
-    env = {**os.environ, "OPEN311_DATABASE_URL": url, "OPEN311_CONFIG": str(ROOT / "jurisdictions.yaml"),
+    env = {**TEST_ENV, **os.environ, "OPEN311_DATABASE_URL": url, "OPEN311_CONFIG": str(ROOT / "jurisdictions.yaml"),
            "OPEN311_INTAKE_DIR": str(tmp_path / "intake"), "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen([*CLI, "serve", "--port", "0", "--threads", "2"], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True) as server:

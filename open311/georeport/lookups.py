@@ -1,0 +1,146 @@
+"""Lookups for intake forms: an address placed by the configured geocoder, and whether a service is
+taken at a point (with the referral when it is not), answered before anything is submitted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request
+from flask.views import MethodView
+
+from ..areas import Location, referral_for
+from ..catalog import Service
+from ..errors import BadRequest, NotFound, ServiceUnavailable
+from ..gateway import get_gateway
+from ..geo import ServiceAreas
+from ..geocoding import GeocoderUnavailable
+from ..service_requests import FIELD_LIMITS
+from . import openapi
+from .blueprint import blp
+from .locate import parse_point
+from .parsing import param
+from .render import Many
+from .respond import respond
+
+FORMATS = ("xml", "json")
+_TEXT = {"type": "string", "nullable": True}
+_PLACE = {"in_county": {"type": "boolean"}, "place": _TEXT, "city": _TEXT,
+          "unincorporated": {"type": "boolean", "nullable": True}}
+GEOCODE = {"parameters": [openapi.JURISDICTION,
+                          {**openapi.query("address", "The address to place, e.g. 4801 E 3rd St, East Los Angeles.",
+                                           maxLength=FIELD_LIMITS["address_string"]), "required": True}],
+           "responses": openapi.responses("The address found (an empty list when it is unknown).", {
+               "type": "array", "items": {"type": "object", "properties": {
+                   "address": {"type": "string"}, "lat": {"type": "number"}, "long": {"type": "number"}, **_PLACE}}})}
+AREA_CHECK = {"parameters": [openapi.JURISDICTION,
+                             {**openapi.query("lat", "WGS84 latitude.", "number", minimum=-90, maximum=90),
+                              "required": True},
+                             {**openapi.query("long", "WGS84 longitude.", "number", minimum=-180, maximum=180),
+                              "required": True}],
+              "responses": openapi.responses("Whether the service is taken at the point; if not, why and who to "
+                                             "contact.", {"type": "object", "properties": {
+                  "service_code": {"type": "string"}, "lat": {"type": "number"}, "long": {"type": "number"},
+                  "served": {"type": "boolean"}, **_PLACE, "service_area": _TEXT, "description": _TEXT,
+                  "referral": {"type": "object", "nullable": True}}})}
+
+
+def _format(fmt: str) -> str:
+    """Only .xml and .json exist."""
+    if fmt not in FORMATS:
+        raise NotFound(f"Unknown format {fmt[:20]!r}: use .xml or .json.")
+    return fmt
+
+
+def _areas() -> tuple[Any, ServiceAreas]:
+    """The requested jurisdiction and its GIS layers (404 when it has none)."""
+    gateway = get_gateway()
+    jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
+    areas = gateway.areas(jurisdiction)
+    if areas is None:
+        raise NotFound(f"No service areas are configured for jurisdiction {jurisdiction.id!r}.")
+    return jurisdiction, areas
+
+
+def place_entry(location: Location) -> dict[str, Any]:
+    """Where a point is: inside the jurisdiction or not, the place and its city (None: unincorporated)."""
+    place = location.places[0] if location.places else None
+    return {"in_county": location.in_county, "place": place.name if place else None, "city": location.city,
+            "unincorporated": bool(place and place.unincorporated) if location.in_county else None}
+
+
+@blp.route("/geocode.<fmt>", parameters=[openapi.FMT])
+class Geocode(MethodView):
+    """Locate: an address as the configured geocoder places it."""
+
+    @openapi.documented(GEOCODE)
+    def get(self, fmt: str) -> Response:
+        """The point of an address (`address`, required), with the place it is in; an empty list when the
+        geocoder does not know the address."""
+        _format(fmt)
+        _, areas = _areas()
+        address = param(request.args, "address")
+        limit = FIELD_LIMITS["address_string"]
+        if address is None:
+            raise BadRequest("address is required, e.g. address=4801 E 3rd St, East Los Angeles.")
+        if len(address) > limit:
+            raise BadRequest(f"address must be at most {limit} characters.")
+        if areas.geocoder is None:
+            raise NotFound("No geocoder is configured for this jurisdiction.")
+        try:
+            found = areas.geocoder.geocode(address)
+        except GeocoderUnavailable:
+            raise ServiceUnavailable("The address lookup is unavailable right now; try again later.") from None
+        entries = []
+        if found is not None:
+            entries.append({"address": found.matched or address, "lat": found.lat, "long": found.long,
+                            **place_entry(areas.locate(found.lat, found.long))})
+        return respond(fmt, "addresses", Many("address", entries))
+
+
+def referral_entry(areas: ServiceAreas, service: Service, location: Location) -> dict[str, Any] | None:
+    """Who serves the point instead (the same referral a refused POST names), as fields."""
+    rule = areas.rule_of(service)
+    if rule is None or not location.in_county:
+        return None
+    referral = referral_for(rule, areas.jurisdiction.referrals, location)
+    if referral is None:
+        if location.city is None:
+            return None
+        return {"agency": f"City of {location.city}", "phone": None, "url": None, "note": None}
+    return {"agency": referral.agency, "phone": referral.phone, "url": referral.url, "note": referral.note}
+
+
+@blp.route("/areas/<service_code>/check.<fmt>", parameters=[
+    openapi.path_parameter("service_code", "A service_code of GET services."), openapi.FMT])
+class AreaCheck(MethodView):
+    """Locate: whether a service is taken at a point, and if not, who to contact."""
+
+    @openapi.documented(AREA_CHECK)
+    def get(self, service_code: str, fmt: str) -> Response:
+        """`served` for the point `lat`/`long`; when false, `description` says why (the text a POST there
+        would get) and `referral` names the agency that serves the place."""
+        _format(fmt)
+        jurisdiction, areas = _areas()
+        service = jurisdiction.catalog.get(service_code)
+        if service is None:
+            raise NotFound(f"service_code {service_code[:64]!r} not found.")
+        problems: list[str] = []
+        point = parse_point(areas, problems)
+        if point is None and not problems:
+            problems.append("lat and long are required.")
+        if problems or point is None:
+            raise BadRequest(*problems)
+        location = areas.locate(*point)
+        try:
+            areas.check(service, location)
+        except BadRequest as refused:
+            description: str | None = " ".join(refused.descriptions)
+        else:
+            description = None
+        rule = areas.rule_of(service)
+        served = description is None
+        document = {"service_code": service.service_code, "lat": point[0], "long": point[1], "served": served,
+                    **place_entry(location), "service_area": rule.description if rule else None,
+                    "description": description,
+                    "referral": None if served else referral_entry(areas, service, location)}
+        return respond(fmt, "service_area_check", document)
