@@ -19,6 +19,9 @@ from .dates import utcnow
 from .db import create_schema, default_database_url, make_engine, make_session_factory
 from .errors import ConfigError
 from .gateway import Gateway
+from .media import photo_limits
+from .media_store import build_media_store
+from .photos import configure_pillow
 from .settings import environment_settings
 from .subscriptions import CallbackPolicy
 from .tuning import apply_environment
@@ -45,12 +48,18 @@ DEFAULTS: dict[str, Any] = {
     "OPEN311_RATELIMIT_PER_KEY": "60/minute",
     "OPEN311_RATELIMIT_PER_ADDRESS": "300/minute",
     "OPEN311_RATELIMIT_PREFIX": "open311",
+    # Photos (docs/configuration.md): local directory (default instance/media) or an S3-compatible bucket.
+    "OPEN311_MEDIA_STORAGE": "local",
+    "OPEN311_MEDIA_URL": "",
+    "OPEN311_MEDIA_S3_PREFIX": "media/",
 }
 # Settings an operator gives through the environment (documented in docs/deployment.md).
 ENVIRONMENT = ("OPEN311_CONFIG", "OPEN311_DATABASE_URL", "OPEN311_FEED_DATABASE_URL", "OPEN311_DATABASE_POOL_SIZE",
                "OPEN311_PROXY_HOPS",
                "OPEN311_RATELIMIT_ENABLED", "OPEN311_RATELIMIT_STORAGE", "OPEN311_RATELIMIT_STRATEGY",
-               "OPEN311_RATELIMIT_PER_KEY", "OPEN311_RATELIMIT_PER_ADDRESS", "OPEN311_RATELIMIT_PREFIX")
+               "OPEN311_RATELIMIT_PER_KEY", "OPEN311_RATELIMIT_PER_ADDRESS", "OPEN311_RATELIMIT_PREFIX",
+               "OPEN311_MEDIA_STORAGE", "OPEN311_MEDIA_DIR", "OPEN311_MEDIA_URL", "OPEN311_MEDIA_S3_BUCKET",
+               "OPEN311_MEDIA_S3_PREFIX", "OPEN311_MEDIA_S3_ENDPOINT", "OPEN311_MEDIA_S3_REGION")
 
 
 def build_adapters(config: GatewayConfig, registry: Mapping[str, Any] | None,
@@ -107,10 +116,12 @@ def _assemble(app: Flask, config: GatewayConfig, engine: Engine, registry: Mappi
     from .geo import build_geo  # shapely and geopandas load only when an app is built
 
     geo = build_geo(config, http)
+    media = build_media_store(app.config, app.instance_path)
+    configure_pillow(photo_limits(app.config))
     app.extensions["open311"] = Gateway(
         config=config, engine=engine, sessions=make_session_factory(engine),
         adapters=build_adapters(config, registry, http), clock=app.config.get("OPEN311_CLOCK") or utcnow,
-        geo=geo, http=http, callbacks=CallbackPolicy.from_config(app.config),
+        geo=geo, http=http, callbacks=CallbackPolicy.from_config(app.config), media=media,
     )
     from . import georeport, monitoring, ratelimits
 

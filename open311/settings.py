@@ -1,4 +1,4 @@
-"""Operator-tunable limits read from the environment: body sizes, dedup windows, retention."""
+"""Operator-tunable limits read from the environment: body sizes, dedup windows, retention, photos."""
 
 from __future__ import annotations
 
@@ -43,6 +43,16 @@ SETTINGS = (
             "1: callbacks may use plain http:// (default 0: https:// only)"),
     Setting("OPEN311_CALLBACK_ALLOW_PRIVATE", "OPEN311_CALLBACK_ALLOW_PRIVATE", 0, 0,
             "1: callbacks may go to private and loopback addresses (default 0: public addresses only)"),
+    Setting("OPEN311_MEDIA_MAX_FILES", "OPEN311_MEDIA_MAX_FILES", 5, 0,
+            "photos (files and data: URLs) one POST may carry (400 above; 0: uploads refused, links still taken)"),
+    Setting("OPEN311_MEDIA_MAX_BYTES", "OPEN311_MEDIA_MAX_BYTES", 10 * 1024 * 1024, 1024,
+            "bytes: largest photo file, decoded (400 above); MAX_CONTENT_LENGTH still caps the whole body"),
+    Setting("OPEN311_MEDIA_MAX_PIXELS", "OPEN311_MEDIA_MAX_PIXELS", 50_000_000, 1024,
+            "pixels (width x height) of one photo, checked before it is decoded (400 above: decompression bombs)"),
+    Setting("OPEN311_MEDIA_MAX_EDGE", "OPEN311_MEDIA_MAX_EDGE", 4096, 64,
+            "pixels: longest side of a stored photo (larger ones are scaled down before re-encoding)"),
+    Setting("OPEN311_MEDIA_CACHE_SECONDS", "OPEN311_MEDIA_CACHE_SECONDS", 7 * 24 * 3600, 0,
+            "seconds browsers and shared caches may keep a served photo (Cache-Control max-age)"),
 )
 
 

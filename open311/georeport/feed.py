@@ -6,6 +6,7 @@ from flask import Response, current_app, request
 
 from ..gateway import get_gateway
 from ..history import updates_by_request
+from ..media import media_by_request
 from ..request_search import find_requests
 from . import documents
 from .feed_params import request_query
@@ -25,7 +26,8 @@ def feed_response(fmt: str) -> Response:
     with gateway.feed_session() as session:  # the replica, when there is one
         page = find_requests(session, jurisdiction, query, gateway.clock(), count_cap=cap)
         history = updates_by_request(session, [r.id for r in page.rows]) if extensions else None
-    doc = documents.requests_document(page.rows, jurisdiction.timezone, history)
+        media = media_by_request(session, [r.id for r in page.rows]) if extensions else None
+    doc = documents.requests_document(page.rows, jurisdiction.timezone, history, media)
     response = respond(fmt, "service_requests", doc, headers=paging_headers(query, page, cap))
     if page.rows:
         response.last_modified = max(r.updated_datetime for r in page.rows)

@@ -1,0 +1,190 @@
+"""Turning one uploaded image into a clean photo: checked by content, bounded, upright, stripped, re-encoded.
+
+Nothing of the upload but its pixels survives: the output is a new image (no EXIF, GPS, XMP, IPTC, comments,
+text chunks or colour profile; an embedded profile is first applied, converting the pixels to sRGB),
+encoded by us. The original bytes are never written anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+ACCEPTED = "JPEG, PNG or WebP"
+JPEG_QUALITY = 85
+# Magic bytes of what people upload by mistake (or on purpose), to say what was sent instead of an image.
+OTHER_CONTENT = (
+    (b"%PDF", "a PDF document"), (b"GIF8", "a GIF image"), (b"BM", "a BMP image"), (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"), (b"PK\x03\x04", "a ZIP archive (or office document)"), (b"MZ", "a Windows program"),
+    (b"\x7fELF", "a program"), (b"\x1f\x8b", "a gzip archive"), (b"\x00\x00\x01\x00", "an icon file"),
+)
+
+
+class PhotoError(ValueError):
+    """The upload is not an acceptable image; the message says why (without naming the part)."""
+
+
+@dataclass(frozen=True)
+class PhotoLimits:
+    """Bounds on one photo: bytes as uploaded, pixels as declared, and the longest side stored."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 50_000_000
+    max_edge: int = 4096
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A processed photo, ready to store: re-encoded bytes with no metadata."""
+
+    data: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the stored bytes (ETag, integrity checks by back offices)."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def sniff(data: bytes) -> str | None:
+    """The Pillow format of an accepted image by its first bytes (JPEG, PNG, WEBP), else None."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def describe(data: bytes) -> str:
+    """What a refused upload looks like, in words (for the error message)."""
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        return "a HEIC/HEIF image" if brand in (b"heic", b"heix", b"mif1", b"msf1", b"hevc") else "a video or MP4 file"
+    for magic, name in OTHER_CONTENT:
+        if data.startswith(magic):
+            return name
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<"):
+        if b"<svg" in head:
+            return "an SVG drawing"
+        return "HTML" if b"<html" in head or b"<!doctype html" in head or b"<script" in head else "XML or HTML"
+    if head[:1] in (b"{", b"["):
+        return "JSON or text"
+    try:
+        data[:512].decode("utf-8")
+    except UnicodeDecodeError:
+        return "unrecognised binary content"
+    return "text"
+
+
+def _open(data: bytes, kind: str, limits: PhotoLimits) -> Image.Image:
+    """Read the header only and refuse oversized images before a single pixel is decoded."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=[kind])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoError(f"its declared size exceeds {limits.max_pixels} pixels (a decompression bomb); "
+                         "send a smaller photo") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise PhotoError(f"the file starts like a {kind} image but cannot be read; it is corrupt") from None
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise PhotoError("the image has no pixels")
+    if width * height > limits.max_pixels:
+        raise PhotoError(f"{width}x{height} is {width * height} pixels, more than the {limits.max_pixels} "
+                         "allowed (a decompression bomb?); send a smaller photo")
+    return image
+
+
+def _decode(image: Image.Image, kind: str, limits: PhotoLimits) -> Image.Image:
+    """Decode the pixels (JPEG straight at a reduced scale when it is far larger than what is stored)."""
+    try:
+        if kind == "JPEG" and max(image.size) > 2 * limits.max_edge:
+            image.draft(None, (limits.max_edge, limits.max_edge))
+        image.seek(0)  # the first frame of an animation is the photo
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+        raise PhotoError("the image is truncated or corrupt (its pixels cannot be decoded)") from None
+    return image
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """Apply an embedded ICC profile (convert the pixels to sRGB), so dropping the profile keeps the colours."""
+    icc = image.info.get("icc_profile")
+    if not icc or image.mode not in ("RGB", "RGBA"):
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=image.mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image  # an unreadable profile is simply dropped: the pixels stay as they are
+    return converted if converted is not None else image
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    """True when the image has transparency worth keeping."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        low, _ = image.convert("RGBA").getchannel("A").getextrema()
+        return isinstance(low, int | float) and low < 255
+    return False
+
+
+def _normalise(image: Image.Image) -> Image.Image:
+    """Pixels in a mode our encoders take: L or RGB, or RGBA / LA when transparency matters."""
+    alpha = _has_alpha(image)
+    try:
+        if image.mode in ("L", "RGB") or (alpha and image.mode in ("RGBA", "LA")):
+            return image
+        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+            return image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+        return image.convert("RGBA" if alpha else ("L" if image.mode in ("1", "LA") else "RGB"))
+    except (OSError, ValueError) as exc:
+        raise PhotoError(f"its pixel format ({image.mode}) cannot be converted") from exc
+
+
+def _fresh(image: Image.Image) -> Image.Image:
+    """A new image holding only the pixels: no info, EXIF, XMP, comments, text chunks or profile can follow."""
+    clean = Image.new(image.mode, image.size)
+    clean.paste(image)
+    return clean
+
+
+def process_photo(data: bytes, limits: PhotoLimits) -> Photo:
+    """Check an upload by its content and bounds and return it upright, metadata-free and re-encoded.
+
+    JPEG and WebP photos are stored as JPEG (what every mail client and back office shows), PNG as PNG;
+    a photo with real transparency is stored as PNG. Raises PhotoError saying what is wrong.
+    """
+    if not data:
+        raise PhotoError("the file is empty")
+    if len(data) > limits.max_bytes:
+        raise PhotoError(f"it is {len(data)} bytes, more than the {limits.max_bytes} bytes allowed per photo")
+    kind = sniff(data)
+    if kind is None:
+        raise PhotoError(f"it is not a {ACCEPTED} image: its content is {describe(data)}")
+    image = _decode(_open(data, kind, limits), kind, limits)
+    try:
+        upright = ImageOps.exif_transpose(image)  # orientation applied while the EXIF is still there to read
+    except (OSError, ValueError, SyntaxError, KeyError, TypeError):
+        upright = image  # an unreadable EXIF block: no orientation to apply (and it is dropped anyway)
+    pixels = _normalise(_to_srgb(upright))
+    pixels.thumbnail((limits.max_edge, limits.max_edge), Image.Resampling.LANCZOS)
+    clean = _fresh(pixels)
+    out = io.BytesIO()
+    if kind == "PNG" or clean.mode in ("RGBA", "LA"):
+        clean.save(out, "PNG", compress_level=6)
+        return Photo(out.getvalue(), "image/png", "png", *clean.size)
+    clean.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return Photo(out.getvalue(), "image/jpeg", "jpg", *clean.size)
+
+
+def configure_pillow(limits: PhotoLimits) -> None:
+    """Set Pillow's own decompression-bomb guard to our pixel cap (process-wide; our check runs per app too)."""
+    Image.MAX_IMAGE_PIXELS = limits.max_pixels
