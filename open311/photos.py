@@ -88,10 +88,10 @@ def describe(data: bytes) -> str:
     if head[:1] in (b"{", b"["):
         return "JSON or text"
     try:
-        data[:512].decode("utf-8")
+        text = data[:512].decode("utf-8")
     except UnicodeDecodeError:
         return "unrecognised binary content"
-    return "text"
+    return "text" if all(c.isprintable() or c.isspace() for c in text) else "unrecognised binary content"
 
 
 def _open(data: bytes, kind: str, limits: PhotoLimits) -> Image.Image:
