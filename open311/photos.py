@@ -118,10 +118,11 @@ def _too_many(declared: str, limits: PhotoLimits) -> str:
 
 
 def _decode(image: Image.Image, kind: str, limits: PhotoLimits) -> Image.Image:
-    """Decode the pixels (JPEG straight at a reduced scale when it is far larger than what is stored)."""
+    """Decode the pixels (a JPEG larger than what is stored straight at a reduced scale)."""
     try:
-        if kind == "JPEG" and max(image.size) > 2 * limits.max_edge:
-            image.draft(None, (limits.max_edge, limits.max_edge))
+        if kind == "JPEG" and max(image.size) > limits.max_edge:
+            # DCT scaling (1/2, 1/4, 1/8) while decoding: never below half the stored size, then resized.
+            image.draft(None, _fitted(image.size, max(1, limits.max_edge // 2)))
         image.seek(0)  # the first frame of an animation is the photo
         image.load()
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
@@ -129,17 +130,26 @@ def _decode(image: Image.Image, kind: str, limits: PhotoLimits) -> Image.Image:
     return image
 
 
-def _upright(image: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation to the pixels while the EXIF is still there to read.
-
-    Done by hand rather than with ImageOps.exif_transpose, which re-serialises the EXIF (GPS included) and
-    so passes it through Pillow's debug logging.
-    """
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1: upright), read by hand rather than with ImageOps.exif_transpose, which
+    re-serialises the EXIF (GPS included) and so passes it through Pillow's debug logging."""
     try:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     except (OSError, ValueError, SyntaxError, KeyError, TypeError, struct.error):
-        return image  # an unreadable EXIF block: no orientation to apply (and it is dropped anyway)
-    method = ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
+        return 1  # an unreadable EXIF block: no orientation to apply (and it is dropped anyway)
+    return orientation if isinstance(orientation, int) else 1
+
+
+def _fitted(size: tuple[int, int], edge: int) -> tuple[int, int]:
+    """`size` scaled so its longest side is `edge`, keeping the aspect ratio."""
+    width, height = size
+    scale = edge / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _upright(image: Image.Image, orientation: int) -> Image.Image:
+    """Apply an EXIF orientation to the pixels."""
+    method = ORIENTATIONS.get(orientation)
     return image.transpose(method) if method is not None else image
 
 
@@ -179,7 +189,7 @@ def _normalise(image: Image.Image) -> Image.Image:
 
 def _fresh(image: Image.Image) -> Image.Image:
     """A new image holding only the pixels: no info, EXIF, XMP, comments, text chunks or profile can follow."""
-    clean = Image.new(image.mode, image.size)
+    clean = Image.new(image.mode, image.size, None)  # None: not initialised, the paste fills every pixel
     clean.paste(image)
     return clean
 
@@ -212,14 +222,16 @@ def _process(data: bytes, limits: PhotoLimits) -> Photo:
     if kind is None:
         raise PhotoError(f"it is not a {ACCEPTED} image: its content is {describe(data)}")
     image = _decode(_open(data, kind, limits), kind, limits)
-    pixels = _normalise(_to_srgb(_upright(image)))
-    pixels.thumbnail((limits.max_edge, limits.max_edge), Image.Resampling.LANCZOS)
+    orientation = _orientation(image)  # read before resizing: the EXIF goes nowhere after this
+    if max(image.size) > limits.max_edge:  # scaled down first: rotating and converting fewer pixels is cheaper
+        image = image.resize(_fitted(image.size, limits.max_edge), Image.Resampling.BICUBIC, reducing_gap=3.0)
+    pixels = _normalise(_to_srgb(_upright(image, orientation)))
     clean = _fresh(pixels)
     out = io.BytesIO()
     if kind == "PNG" or clean.mode in ("RGBA", "LA"):
         clean.save(out, "PNG", compress_level=6)
         return Photo(out.getvalue(), "image/png", "png", *clean.size)
-    clean.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    clean.save(out, "JPEG", quality=JPEG_QUALITY)
     return Photo(out.getvalue(), "image/jpeg", "jpg", *clean.size)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from functools import cache
 from typing import Any
 
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
@@ -68,6 +69,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
+@cache
 def png_bomb(side: int = 30_000) -> bytes:
     """A real decompression bomb: a 1-bit PNG of side x side black pixels whose compressed size is tiny."""
     row = b"\x00" * (1 + (side + 7) // 8)
@@ -83,6 +85,7 @@ def png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", b"not zlib") + _chunk(b"IEND", b"")
 
 
+@cache
 def truncated_jpeg() -> bytes:
     """A JPEG cut off in the middle of its pixel data."""
     out = io.BytesIO()
