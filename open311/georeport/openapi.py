@@ -95,16 +95,17 @@ def _fields() -> dict[str, Any]:
     }
 
 
-_FORM = {"type": "object", "required": ["service_code"], "properties": {
+_FORM_FIELDS: dict[str, Any] = {
     **_fields(), "attribute[surface_type]": {"type": "string", "example": "wall"},
-    "attribute[property_type]": {"type": "string", "example": "public"}},
-    "additionalProperties": {"type": "string"},
+    "attribute[property_type]": {"type": "string", "example": "public"}}
+_FORM = {"type": "object", "required": ["service_code"], "properties": _FORM_FIELDS,
+         "additionalProperties": {"type": "string"},
     "description": "Form fields of the spec; answers as `attribute[code]` (repeat, or `[]`, for several)."}
 _PHOTO = {"type": "string", "format": "binary",
           "description": "A JPEG, PNG or WebP photo; checked by content, stripped of EXIF/GPS and all other "
                          "metadata, re-encoded, and published at an unguessable URL (media_url)."}
 _MULTIPART = {**_FORM, "properties": {
-    **_FORM["properties"],
+    **_FORM_FIELDS,
     "media": {"type": "array", "items": _PHOTO, "maxItems": 5,
               "description": "Photos (also accepted as `media[]` or `photo1`, `photo2`, ...); at most "
                              "OPEN311_MEDIA_MAX_FILES (5) per request, OPEN311_MEDIA_MAX_BYTES (10 MiB) each."},
