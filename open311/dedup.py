@@ -104,12 +104,15 @@ def _coordinate(text: str) -> str:
 
 
 def fingerprint(jurisdiction: Jurisdiction, submission: Submission) -> str:
-    """Service, location and description, normalised: what makes two reports the same report."""
+    """Service, location, description and photos, normalised: what makes two reports the same report."""
     f = {k: " ".join(v.split()) for k, v in submission.fields.items()}
-    return _digest({"jurisdiction": jurisdiction.id, "service_code": f.get("service_code", ""),
-                    "lat": _coordinate(f.get("lat", "")), "long": _coordinate(f.get("long", "")),
-                    "address_string": f.get("address_string", "").casefold(),
-                    "address_id": f.get("address_id", ""), "description": f.get("description", "").casefold()})
+    data = {"jurisdiction": jurisdiction.id, "service_code": f.get("service_code", ""),
+            "lat": _coordinate(f.get("lat", "")), "long": _coordinate(f.get("long", "")),
+            "address_string": f.get("address_string", "").casefold(),
+            "address_id": f.get("address_id", ""), "description": f.get("description", "").casefold()}
+    if submission.uploads:  # a double tap sends the same photos; a report sent again with a photo is new
+        data["photos"] = ",".join(upload.digest for upload in submission.uploads)
+    return _digest(data)
 
 
 def _scope(jurisdiction: Jurisdiction, api_key: ApiKey | None) -> str:

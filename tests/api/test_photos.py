@@ -326,3 +326,17 @@ def test_openapi_documents_the_file_fields(client: FlaskClient) -> None:
     assert properties["photo1"]["format"] == "binary"
     assert "data:" in properties["media_url"]["description"]
     assert "/media/{name}" in spec["paths"]
+
+
+def test_within_the_duplicate_window_the_same_photo_is_a_double_tap_and_a_new_photo_a_new_report(
+        make_app: Callable[..., Flask], api_key_factory: Callable[[Flask], str], tmp_path: Path) -> None:
+    app = make_app(OPEN311_DUPLICATE_WINDOW=600)
+    client, key = app.test_client(), api_key_factory(app)
+    photo = jpeg_with_gps()
+    first = post(client, key, files={"media": (photo, "a.jpg")})
+    tap = post(client, key, files={"media": (photo, "a.jpg")})
+    assert tap.headers["Idempotent-Replayed"] == "true" and json_of(tap) == json_of(first)
+    other = post(client, key, files={"media": (png_with_text(), "b.png")})
+    assert "Idempotent-Replayed" not in other.headers
+    assert json_of(other)[0]["service_request_id"] != json_of(first)[0]["service_request_id"]
+    assert len(stored_files(tmp_path)) == 2
