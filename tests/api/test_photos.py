@@ -340,3 +340,24 @@ def test_within_the_duplicate_window_the_same_photo_is_a_double_tap_and_a_new_ph
     assert "Idempotent-Replayed" not in other.headers
     assert json_of(other)[0]["service_request_id"] != json_of(first)[0]["service_request_id"]
     assert len(stored_files(tmp_path)) == 2
+
+
+def test_xml_bodies_repeat_media_url_and_the_public_prefix_is_configurable(
+        make_app: Callable[..., Flask], api_key_factory: Callable[[Flask], str]) -> None:
+    app = make_app(OPEN311_MEDIA_URL="https://photos.lacounty.example/311")
+    client, key = app.test_client(), api_key_factory(app)
+    inline = "data:image/webp;base64," + base64.b64encode(webp_with_exif()).decode()
+    body = ("<request><service_code>DPW-GRAFFITI</service_code><lat>34.0239</lat><long>-118.1720</long>"
+            "<attributes><attribute><code>surface_type</code><value>wall</value></attribute>"
+            "<attribute><code>property_type</code><value>public</value></attribute></attributes>"
+            f"<media_url>https://photos.example.org/wall.jpg</media_url><media_url>{inline}</media_url></request>")
+    reply = client.post("/open311/v2/requests.xml", data=body, content_type="application/xml",
+                        headers={"Authorization": f"Bearer {key}"})
+    assert reply.status_code == 200, reply.data
+    entry = extended(client, str(xml_of(reply).findtext("request/service_request_id")))
+    stored, link = entry["extended_attributes"]["media_urls"]
+    assert stored.startswith("https://photos.lacounty.example/311/") and stored.endswith(".jpg")
+    assert entry["media_url"] == stored and link == "https://photos.example.org/wall.jpg"
+    served = client.get("/media/" + stored.rsplit("/", 1)[1])  # the gateway still serves it under /media/
+    assert served.status_code == 200
+    assert_clean(served.data)
