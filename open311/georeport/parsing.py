@@ -237,7 +237,7 @@ def parse_submission(request: Request, roots: tuple[str, ...] = ("request", "ser
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
         pairs = list(request.form.items(multi=True))
         files = list(request.files.items(multi=True)) if mimetype == "multipart/form-data" else []
-        if not pairs and not files and request.args:
+        if not pairs and request.args:  # fields in the query string (some clients), files in the body
             pairs = list(request.args.items(multi=True))
         return _from_pairs(pairs, files, photos=photos)
     if mimetype == "application/json" or mimetype.endswith("+json"):

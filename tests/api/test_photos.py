@@ -361,3 +361,13 @@ def test_xml_bodies_repeat_media_url_and_the_public_prefix_is_configurable(
     served = client.get("/media/" + stored.rsplit("/", 1)[1])  # the gateway still serves it under /media/
     assert served.status_code == 200
     assert_clean(served.data)
+
+
+def test_fields_in_the_query_string_and_only_the_photo_in_the_body(client: FlaskClient, api_key: str) -> None:
+    from urllib.parse import urlencode
+
+    reply = client.post(f"/open311/v2/requests.json?{urlencode(GRAFFITI)}", content_type="multipart/form-data",
+                        data={"media": (io.BytesIO(jpeg_with_gps()), "a.jpg")},
+                        headers={"Authorization": f"Bearer {api_key}"})
+    assert reply.status_code == 200, reply.data
+    assert extended(client, json_of(reply)[0]["service_request_id"])["media_url"].endswith(".jpg")
