@@ -1,4 +1,5 @@
-"""`filedrop`: one JSON file per ticket written atomically into an intake directory; replies read back."""
+"""`filedrop`: one JSON file per ticket (and its photos beside it) written atomically into an intake directory;
+replies read back."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class FiledropOptions(Schema):
 
     directory = fields.String(required=True, validate=validate.Length(min=1))
     replies = fields.String(load_default=None, allow_none=True)
+    copy_photos = fields.Boolean(load_default=True)
 
 
 def _safe_name(text: str) -> str:
@@ -54,17 +56,21 @@ class FiledropAdapter(Adapter):
         return Path(self.options["replies"]) if self.options.get("replies") else self.directory / "replies"
 
     def deliver(self, ticket: Ticket) -> Receipt:
-        """Write the ticket atomically (temp file, fsync, rename); the file name is the idempotency key."""
-        name = _safe_name(ticket.idempotency_key) + ".json"
+        """Write the photos, then the ticket, each atomically (temp file, fsync, rename): a back office that sees
+        `<key>.json` finds its photos beside it as `<key>.photo-N.<ext>` (named in `photo_files`)."""
+        stem = _safe_name(ticket.idempotency_key)
+        name = stem + ".json"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            payload: dict[str, Any] = {"idempotency_key": ticket.idempotency_key, "ticket": ticket.to_json()}
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".incoming-", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(payload, out, ensure_ascii=False, indent=2)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.directory / name)
+            photo_files = []
+            if self.options.get("copy_photos", True):
+                for number, photo in enumerate(ticket.photos, 1):
+                    photo_name = f"{stem}.photo-{number}.{photo.filename.rsplit('.', 1)[-1]}"
+                    _write_atomically(self.directory, photo_name, photo.read())
+                    photo_files.append(photo_name)
+            payload: dict[str, Any] = {"idempotency_key": ticket.idempotency_key, "ticket": ticket.to_json(),
+                                       "photo_files": photo_files}
+            _write_atomically(self.directory, name, json.dumps(payload, ensure_ascii=False, indent=2).encode())
         except PermissionError as exc:
             raise PermanentError(f"cannot write to intake directory: {exc.strerror}") from exc
         except OSError as exc:
@@ -88,6 +94,20 @@ class FiledropAdapter(Adapter):
             yield from updates
             # Resumed only after the sync stored what was yielded: the file is done with.
             _move(path, "processed")
+
+
+def _write_atomically(directory: Path, name: str, data: bytes) -> None:
+    """Write a file under a temporary name, fsync it, then rename it into place (readers never see half a file)."""
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".incoming-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, directory / name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _read_reply(path: Path) -> list[RemoteUpdate]:

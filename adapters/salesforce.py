@@ -1,7 +1,10 @@
-"""`salesforce`: Service Cloud Cases over the REST API (client-credentials OAuth2, upsert on an external id)."""
+"""`salesforce`: Service Cloud Cases over the REST API (client-credentials OAuth2, upsert on an external id),
+photos uploaded as Files (ContentVersion) on the Case."""
 
 from __future__ import annotations
 
+import base64
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -17,6 +20,7 @@ from .smtp_ticket import ticket_text
 from .transport import HTTP_URL, HttpOptions, Reply, check, send
 
 MAX_PAGES = 50
+SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 FIELD_NAME = validate.Regexp(r"^[A-Za-z][A-Za-z0-9_]{0,79}$", error="not a Salesforce field API name")
 TICKET_KEYS = ("service_request_id", "jurisdiction_id", "department", "service_code", "service_name",
                "backoffice_code", "requested_datetime", "lat", "long", "address", "address_id", "zipcode")
@@ -35,6 +39,8 @@ class SalesforceOptions(HttpOptions):
     case_fields = fields.Dict(keys=fields.String(validate=FIELD_NAME), load_default=lambda: {"Origin": "Web"})
     field_map = fields.Dict(keys=fields.String(validate=FIELD_NAME),
                             values=fields.String(validate=validate.OneOf(TICKET_KEYS)), load_default=dict)
+    # Photos as Files (ContentVersion) on the Case; off: the Description lists their links only.
+    upload_photos = fields.Boolean(load_default=True)
 
 
 def _error_codes(reply: Reply) -> str:
@@ -112,17 +118,49 @@ class SalesforceAdapter(Adapter):
         return body
 
     def deliver(self, ticket: Ticket) -> Receipt:
-        """PATCH .../sobjects/Case/<external_id_field>/<service_request_id>: creates once, updates after."""
+        """PATCH .../sobjects/Case/<external_id_field>/<service_request_id>: creates once, updates after; then
+        the ticket's photos are uploaded as Files linked to the Case (each once: see attach_photos)."""
+        case_id = self.upsert_case(ticket)
+        if self.options["upload_photos"] and ticket.photos:
+            self.attach_photos(case_id, ticket)
+        return Receipt(external_id=case_id)
+
+    def upsert_case(self, ticket: Ticket) -> str:
+        """Create or update the ticket's Case; return its Id."""
         base = f"/services/data/{self.options['api_version']}/sobjects/Case/{self.options['external_id_field']}"
         path = f"{base}/{quote(ticket.service_request_id, safe='')}"
         reply = self._call("PATCH", path, "salesforce upsert", json=self.case(ticket))
         data = reply.json("salesforce upsert") if reply.body.strip() else None
         if isinstance(data, dict) and isinstance(data.get("id"), str):
-            return Receipt(external_id=data["id"])
+            return str(data["id"])
         found = self._call("GET", path, "salesforce case", params={"fields": "Id"}).json("salesforce case")
         if isinstance(found, dict) and isinstance(found.get("Id"), str):
-            return Receipt(external_id=found["Id"])
+            return str(found["Id"])
         raise TemporaryError("salesforce upsert: the Case id could not be read back")
+
+    def attach_photos(self, case_id: str, ticket: Ticket) -> None:
+        """Upload each photo as a ContentVersion published to the Case, skipping those already there.
+
+        Titles are the photos' stable file names, so a redelivery (after a crash or a failed upload) finds
+        what an earlier attempt uploaded and adds only what is missing.
+        """
+        if not SALESFORCE_ID.fullmatch(case_id):
+            raise PermanentError("salesforce files: the Case id is not a Salesforce id")
+        api = f"/services/data/{self.options['api_version']}"
+        soql = f"SELECT ContentDocument.Title FROM ContentDocumentLink WHERE LinkedEntityId = '{case_id}'"  # noqa: S608
+        found = self._call("GET", f"{api}/query", "salesforce files", params={"q": soql}).json("salesforce files")
+        records = found.get("records") if isinstance(found, dict) else None
+        if not isinstance(records, list):
+            raise TemporaryError("salesforce files: reply has no records")
+        present = {(r.get("ContentDocument") or {}).get("Title") for r in records if isinstance(r, dict)}
+        for photo in ticket.photos:
+            title = photo.filename.rsplit(".", 1)[0]
+            if title in present:
+                continue
+            body = {"Title": title, "PathOnClient": photo.filename, "FirstPublishLocationId": case_id,
+                    "Description": f"Photo sent with service request {ticket.service_request_id}: {photo.url}"[:1000],
+                    "VersionData": base64.b64encode(photo.read()).decode("ascii")}
+            self._call("POST", f"{api}/sobjects/ContentVersion", "salesforce file upload", json=body)
 
     def fetch_updates(self, *, since: datetime, external_ids: Sequence[str]) -> Iterator[RemoteUpdate]:
         """SOQL over Cases modified since `since`, following nextRecordsUrl; each modification is one update."""

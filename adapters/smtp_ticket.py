@@ -1,16 +1,18 @@
-"""`email`: each ticket as a readable e-mail over SMTP (implicit TLS, STARTTLS or plain, optional login)."""
+"""`email`: each ticket as a readable e-mail over SMTP (implicit TLS, STARTTLS or plain, optional login), its
+photos attached."""
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Collection
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from open311.adapter import Adapter, PermanentError, Receipt, TemporaryError, Ticket
+from open311.adapter import Adapter, PermanentError, Receipt, TemporaryError, Ticket, TicketPhoto
 
 SUBJECT = "[{department}] {service_name} - service request {service_request_id}"
 
@@ -29,6 +31,10 @@ class EmailOptions(Schema):
     subject = fields.String(load_default=SUBJECT)
     timeout = fields.Float(load_default=30.0, validate=validate.Range(min=0.1, max=300))
     message_id_domain = fields.String(load_default="open311.invalid")
+    # Photos go as attachments (the gateway's processed copies), up to this many bytes per message in all
+    # (base64 makes them a third larger on the wire); the rest, and every link, are listed in the text.
+    attach_photos = fields.Boolean(load_default=True)
+    max_attachment_bytes = fields.Integer(load_default=15 * 1024 * 1024, validate=validate.Range(min=0))
 
     @validates_schema
     def _login_pairs(self, data: dict[str, Any], **_: Any) -> None:
@@ -39,8 +45,8 @@ class EmailOptions(Schema):
             raise ValidationError("a login needs security: starttls or tls", "security")
 
 
-def ticket_text(ticket: Ticket) -> str:
-    """The ticket as plain text a person can act on."""
+def ticket_text(ticket: Ticket, attached: Collection[str] = ()) -> str:
+    """The ticket as plain text a person can act on (`attached`: URLs of photos attached to the message)."""
     lines = [f"Service request {ticket.service_request_id} ({ticket.jurisdiction_id})", "",
              f"Service:      {ticket.service_name} [{ticket.service_code}"
              + (f", back office code {ticket.backoffice_code}]" if ticket.backoffice_code else "]"),
@@ -62,7 +68,7 @@ def ticket_text(ticket: Ticket) -> str:
             lines.append(f"  {code}: {value}")
         lines.append("")
     for number, url in enumerate(ticket.media_urls, 1):
-        lines.append(f"Photo {number}:      {url}")
+        lines.append(f"Photo {number}:      {url}" + ("  (attached)" if url in attached else ""))
     if ticket.contact is not None:
         c = ticket.contact
         name = " ".join(x for x in (c.first_name, c.last_name) if x)
@@ -91,8 +97,23 @@ class EmailAdapter(Adapter):
         msg["X-Open311-Idempotency-Key"] = ticket.idempotency_key
         if ticket.contact is not None and ticket.contact.email:
             msg["Reply-To"] = ticket.contact.email
-        msg.set_content(ticket_text(ticket))
+        photos = self.attachable(ticket)
+        msg.set_content(ticket_text(ticket, {photo.url for photo in photos}))
+        for photo in photos:
+            maintype, _, subtype = photo.content_type.partition("/")
+            msg.add_attachment(photo.read(), maintype=maintype, subtype=subtype, filename=photo.filename)
         return msg
+
+    def attachable(self, ticket: Ticket) -> list[TicketPhoto]:
+        """The ticket's photos that fit in the message, in order (the others stay links in the text)."""
+        if not self.options["attach_photos"]:
+            return []
+        chosen, total = [], 0
+        for photo in ticket.photos:
+            if total + photo.size <= self.options["max_attachment_bytes"]:
+                chosen.append(photo)
+                total += photo.size
+        return chosen
 
     def _connect(self) -> smtplib.SMTP:
         """An SMTP connection, secured and logged in as configured."""
@@ -113,7 +134,9 @@ class EmailAdapter(Adapter):
         return smtp
 
     def deliver(self, ticket: Ticket) -> Receipt:
-        """Send the message; 4xx replies and network faults are temporary, 5xx and refused logins permanent."""
+        """Send the message; 4xx replies and network faults are temporary, 5xx and refused logins permanent.
+
+        A photo the media store cannot give now is a temporary failure (the message goes out whole, later)."""
         msg = self.message(ticket)
         try:
             with self._connect() as smtp:

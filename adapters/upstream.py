@@ -63,7 +63,11 @@ class UpstreamAdapter(Adapter):
         return common
 
     def form(self, ticket: Ticket) -> list[tuple[str, str]]:
-        """The POST fields: mapped service_code, location, description, media, attributes, contact."""
+        """The POST fields: mapped service_code, location, description, media, attributes, contact.
+
+        GeoReport v2 takes one media_url and no files: the first photo's public URL (the gateway's processed
+        copy, or the client's link) goes there; the upstream fetches it if it wants the picture.
+        """
         code = self.options["service_codes"].get(ticket.service_code) or ticket.backoffice_code or ticket.service_code
         pairs: list[tuple[str, str]] = [*self._common().items(), ("service_code", code)]
         optional = {"lat": ticket.lat, "long": ticket.long, "address_string": ticket.address,

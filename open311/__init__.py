@@ -17,6 +17,9 @@ from .config import GatewayConfig, load_config
 from .dates import utcnow
 from .db import create_schema, default_database_url, make_engine, make_session_factory
 from .gateway import Gateway
+from .media import photo_limits
+from .media_store import build_media_store
+from .photos import configure_pillow
 from .settings import apply_settings
 from .subscriptions import CallbackPolicy
 from .yamlfile import expand_env
@@ -88,10 +91,12 @@ def _assemble(app: Flask, config: GatewayConfig, engine: Engine, registry: Mappi
     from .geo import build_geo  # shapely and geopandas load only when an app is built
 
     geo = build_geo(config, http)
+    media = build_media_store(app.config, app.instance_path)
+    configure_pillow(photo_limits(app.config))
     app.extensions["open311"] = Gateway(
         config=config, engine=engine, sessions=make_session_factory(engine),
         adapters=build_adapters(config, registry, http), clock=app.config.get("OPEN311_CLOCK") or utcnow,
-        geo=geo, http=http, callbacks=CallbackPolicy.from_config(app.config),
+        geo=geo, http=http, callbacks=CallbackPolicy.from_config(app.config), media=media,
     )
     from . import georeport, monitoring, ratelimits, webapp
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+import copy
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
@@ -42,6 +43,35 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class TicketPhoto:
+    """A photo stored with the request: its public URL, a file name for the back office, and its bytes on demand.
+
+    The bytes are the gateway's processed copy (re-encoded, no EXIF or other metadata). `read()` raises
+    TemporaryError when the media store cannot give them now.
+    """
+
+    url: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+    reader: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)
+
+    def read(self) -> bytes:
+        """The photo's bytes (checked against sha256)."""
+        if self.reader is None:
+            raise TemporaryError(f"photo {self.filename} has no reader")
+        return self.reader()
+
+    def to_json(self) -> dict[str, Any]:
+        """The photo's description without its bytes."""
+        return {"url": self.url, "filename": self.filename, "content_type": self.content_type, "size": self.size,
+                "sha256": self.sha256, "width": self.width, "height": self.height}
+
+
+@dataclass(frozen=True)
 class Ticket:
     """A frozen, JSON-serialisable snapshot of one service request, as a back office receives it."""
 
@@ -62,6 +92,8 @@ class Ticket:
     media_urls: tuple[str, ...] = ()
     contact: Contact | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
+    # The photos among media_urls that the gateway stores (files an adapter can attach or upload).
+    photos: tuple[TicketPhoto, ...] = ()
 
     @property
     def idempotency_key(self) -> str:
@@ -69,11 +101,13 @@ class Ticket:
         return f"{self.jurisdiction_id}:{self.service_request_id}"
 
     def to_json(self) -> dict[str, Any]:
-        """Return the ticket as plain JSON-ready data."""
-        data = asdict(self)
+        """Return the ticket as plain JSON-ready data (photos described, not their bytes)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["contact"] = asdict(self.contact) if self.contact is not None else None
         data["media_urls"] = list(self.media_urls)
-        data["attributes"] = dict(self.attributes)
-        data["extras"] = dict(self.extras)
+        data["attributes"] = copy.deepcopy(dict(self.attributes))
+        data["extras"] = copy.deepcopy(dict(self.extras))
+        data["photos"] = [photo.to_json() for photo in self.photos]
         return data
 
 

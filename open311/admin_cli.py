@@ -54,7 +54,7 @@ def register(main: click.Group, build_app: Callable[[], Flask]) -> None:
     @click.argument("ident", metavar="ID")
     @click.option("--reason", required=True, help="Why (kept with the request, never published).")
     def requests_hide(ident: str, reason: str) -> None:
-        """Hide a request's description and media_url from every output; the record and its text are kept."""
+        """Hide a request's description, media_url and photos from every output; the record and its text are kept."""
         gateway = gateway_of(build_app())
         with gateway.session() as session:
             row = hide_request(session, _request_id(ident), reason, gateway.clock())

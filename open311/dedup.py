@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from .config import Jurisdiction
 from .errors import BadRequest, Conflict, Unprocessable
 from .geo import ServiceAreas
+from .media import MediaPolicy
 from .models import ApiKey, ServiceRequest, SubmissionKey
 from .service_requests import Submission, Submitted, prepare_request, store_request
 
@@ -88,8 +89,10 @@ def payload_hash(jurisdiction: Jurisdiction, submission: Submission) -> str:
     fields = {k: v.strip() for k, v in submission.fields.items()
               if k not in ("api_key", "jurisdiction_id") and v.strip()}
     attributes = {k: [v.strip() for v in vs if v.strip()] for k, vs in submission.attributes.items()}
-    return _digest({"jurisdiction": jurisdiction.id, "fields": fields,
-                    "attributes": {k: v for k, v in attributes.items() if v}})
+    data = {"jurisdiction": jurisdiction.id, "fields": fields, "attributes": {k: v for k, v in attributes.items() if v}}
+    if submission.uploads:  # the same key with other photos is another request
+        data["photos"] = [upload.digest for upload in submission.uploads]
+    return _digest(data)
 
 
 def _coordinate(text: str) -> str:
@@ -101,12 +104,15 @@ def _coordinate(text: str) -> str:
 
 
 def fingerprint(jurisdiction: Jurisdiction, submission: Submission) -> str:
-    """Service, location and description, normalised: what makes two reports the same report."""
+    """Service, location, description and photos, normalised: what makes two reports the same report."""
     f = {k: " ".join(v.split()) for k, v in submission.fields.items()}
-    return _digest({"jurisdiction": jurisdiction.id, "service_code": f.get("service_code", ""),
-                    "lat": _coordinate(f.get("lat", "")), "long": _coordinate(f.get("long", "")),
-                    "address_string": f.get("address_string", "").casefold(),
-                    "address_id": f.get("address_id", ""), "description": f.get("description", "").casefold()})
+    data = {"jurisdiction": jurisdiction.id, "service_code": f.get("service_code", ""),
+            "lat": _coordinate(f.get("lat", "")), "long": _coordinate(f.get("long", "")),
+            "address_string": f.get("address_string", "").casefold(),
+            "address_id": f.get("address_id", ""), "description": f.get("description", "").casefold()}
+    if submission.uploads:  # a double tap sends the same photos; a report sent again with a photo is new
+        data["photos"] = ",".join(upload.digest for upload in submission.uploads)
+    return _digest(data)
 
 
 def _scope(jurisdiction: Jurisdiction, api_key: ApiKey | None) -> str:
@@ -164,13 +170,13 @@ def _recorder(claim: Claim, now: datetime) -> Any:
 
 def submit_once(session: Session, jurisdiction: Jurisdiction, submission: Submission, api_key: ApiKey | None,
                 now: datetime, *, idempotency_key: str | None = None, policy: DedupPolicy | None = None,
-                areas: ServiceAreas | None = None) -> Outcome:
+                areas: ServiceAreas | None = None, media: MediaPolicy | None = None) -> Outcome:
     """Submit, unless this Idempotency-Key or (without one) this fingerprint already made a request.
 
     The submission is validated first: an invalid one gets its 400 even when it resembles a request
     already made.
     """
-    prepared = prepare_request(jurisdiction, submission, api_key, now, areas)
+    prepared = prepare_request(jurisdiction, submission, api_key, now, areas, media)
     claim = _claim(jurisdiction, submission, api_key, now, idempotency_key, policy or DedupPolicy())
     if claim is None:
         return Outcome(store_request(session, prepared, now))

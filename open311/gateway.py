@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .adapter import Adapter, make_http_session
 from .config import GatewayConfig, Jurisdiction
 from .errors import BadRequest, NotFound
+from .media_store import MediaStore
 from .subscriptions import CallbackPolicy
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ class Gateway:
     # A read replica for the public feed (OPEN311_FEED_DATABASE_URL); None: the primary serves it.
     feed_engine: Engine | None = None
     feed_sessions: sessionmaker[Session] | None = None
+    # Where processed photos are kept (open311/media_store.py); None: photo uploads are refused.
+    media: MediaStore | None = None
 
     def areas(self, jurisdiction: Jurisdiction) -> ServiceAreas | None:
         """The jurisdiction's service areas, or None when it configures no GIS layers."""

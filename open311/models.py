@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 typed models: requests, their contact data, outbox rows, status updates, API keys."""
+"""SQLAlchemy 2 typed models: requests, their contact data and media, outbox rows, status updates, API keys."""
 
 from __future__ import annotations
 
@@ -139,6 +139,29 @@ class RequestContact(Base):
     account_id: Mapped[str | None] = mapped_column(String(200))
 
     request: Mapped[ServiceRequest] = relationship(back_populates="contact")
+
+
+class RequestMedia(Base):
+    """One photo or link of a request, in the order given: a stored photo (`name` set) or a client's link.
+
+    `url` is what outputs show. A hidden request's media stay here but no output lists them and the gateway
+    does not serve them (open311/moderation.py).
+    """
+
+    __tablename__ = "request_media"
+    __table_args__ = (UniqueConstraint("request_id", "position", name="uq_request_media_position"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2000))
+    # Stored photos only: the random file name (unique), its type, size, pixels and SHA-256.
+    name: Mapped[str | None] = mapped_column(String(100), unique=True)
+    content_type: Mapped[str | None] = mapped_column(String(50))
+    size: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboxMessage(Base):

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 from .models import ServiceRequest
 
 # Free text a submitter controls that the public record shows. The location, service, status and
-# dates stay public; the text is moved aside (not deleted) so unhiding restores it exactly.
+# dates stay public; the text is moved aside (not deleted) so unhiding restores it exactly. The
+# request's photos (request_media) stay stored, but while it is hidden no output lists them, the
+# gateway does not serve them (GET /media/... answers 404) and tickets carry none.
 HIDDEN_FIELDS = ("description", "media_url")
 MAX_REASON = 1000
 

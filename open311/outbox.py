@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session, aliased
 from .adapter import Contact, Receipt, Ticket
 from .config import GatewayConfig
 from .dates import format_w3c
-from .models import OutboxMessage, RequestContact, ServiceRequest
+from .media import public_urls, ticket_photos
+from .media_store import MediaStore
+from .models import OutboxMessage, RequestContact, RequestMedia, ServiceRequest
 from .tuning import DeliverySettings
 from .untrusted import clean_text
 
@@ -75,8 +77,11 @@ def claim_due(session: Session, worker: str, settings: DeliverySettings, now: da
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
-def build_ticket(session: Session, config: GatewayConfig, claimed: Claimed) -> Ticket:
-    """The ticket for a claimed row; contact data only when the department's contact_policy is full."""
+def build_ticket(session: Session, config: GatewayConfig, claimed: Claimed, media: MediaStore | None = None) -> Ticket:
+    """The ticket for a claimed row; contact data only when the department's contact_policy is full.
+
+    Its photos read their bytes from `media` (the gateway's store) when an adapter asks for them.
+    """
     with session.begin():
         row = session.get(ServiceRequest, claimed.request_id)
         if row is None:
@@ -91,6 +96,10 @@ def build_ticket(session: Session, config: GatewayConfig, claimed: Claimed) -> T
             if found is not None and any((found.first_name, found.last_name, found.email, found.phone)):
                 contact = Contact(first_name=found.first_name, last_name=found.last_name, email=found.email,
                                   phone=found.phone)
+        items = list(session.scalars(select(RequestMedia).where(RequestMedia.request_id == row.id)
+                                     .order_by(RequestMedia.position)))
+        if row.hidden_at is not None:  # moderation hid the request's text and photos from everyone
+            items = []
     service = jurisdiction.catalog.get(row.service_code)
     extras = {"agency_responsible": row.agency_responsible, "service_notice": row.service_notice,
               "expected_datetime": format_w3c(row.expected_datetime)}
@@ -100,7 +109,8 @@ def build_ticket(session: Session, config: GatewayConfig, claimed: Claimed) -> T
         backoffice_code=service.backoffice_code if service else None, description=row.description,
         requested_datetime=format_w3c(row.requested_datetime) or "", lat=row.lat, long=row.long,
         address=row.address, address_id=row.address_id, zipcode=row.zipcode, attributes=dict(row.attributes or {}),
-        media_urls=(row.media_url,) if row.media_url else (), contact=contact, extras=extras,
+        media_urls=tuple(public_urls(row, items)), contact=contact, extras=extras,
+        photos=ticket_photos(items, media, str(row.id)),
     )
 
 

@@ -88,7 +88,7 @@ class Relay:
         gateway = self.gateway
         with gateway.session() as session:
             try:
-                ticket = build_ticket(session, gateway.config, claimed)
+                ticket = build_ticket(session, gateway.config, claimed, gateway.media)
             except Undeliverable as exc:
                 self._fail(claimed, str(exc), permanent=True)
                 return

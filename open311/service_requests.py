@@ -17,6 +17,8 @@ from .catalog import Service
 from .config import Jurisdiction
 from .errors import BadRequest, NotFound
 from .geo import ServiceAreas, swap_hint
+from .media import MediaPolicy, StoredPhoto, Upload, discard_photos, media_rows, precheck, save_photos, take_photos
+from .media_store import MediaStore
 from .models import ApiKey, OutboxMessage, RequestContact, ServiceRequest
 from .placing import place_request
 
@@ -36,6 +38,8 @@ class Submission:
 
     fields: Mapping[str, str]
     attributes: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # Photos sent as multipart files or data: URLs, in the order received (checked by open311.media).
+    uploads: tuple[Upload, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,12 +133,16 @@ class Prepared:
     department: str
     values: Mapping[str, object]
     contact: Mapping[str, str | None]
+    photos: tuple[StoredPhoto, ...] = ()     # processed, not yet written to `store`
+    link: str | None = None                  # the client's media_url link
+    store: MediaStore | None = None
 
 
 def prepare_request(jurisdiction: Jurisdiction, submission: Submission, api_key: ApiKey | None, now: datetime,
-                    areas: ServiceAreas | None = None) -> Prepared:
+                    areas: ServiceAreas | None = None, media: MediaPolicy | None = None) -> Prepared:
     """Validate a submission and check it against its service's area (`areas`: the jurisdiction's GIS
-    layers, None for none); raise 400/404 listing every problem. Nothing is stored."""
+    layers, None for none); raise 400/404 listing every problem. Photos are processed (`media`: how; None
+    refuses uploads) but nothing is stored."""
     fields = submission.fields
     service = find_service(jurisdiction, (fields.get("service_code") or "").strip())
     problems: list[str] = []
@@ -147,21 +155,24 @@ def prepare_request(jurisdiction: Jurisdiction, submission: Submission, api_key:
     texts = {name: _text(fields, name, problems) for name in ("address_string", "address_id", "zipcode")}
     texts["media_url"] = _media_url(fields, problems)
     contact = {name: _text(fields, name, problems) for name in CONTACT_FIELDS}
-    if problems:
-        raise BadRequest(*problems)
+    if problems:  # photos are decoded only once everything else is right; the cheap checks report now
+        raise BadRequest(*problems, *precheck(submission.uploads, media))
     placed = place_request(areas, service, lat, lon, texts["address_string"])
+    photos = take_photos(submission.uploads, media)
+    urls = [p.url for p in photos] + ([texts["media_url"]] if texts["media_url"] else [])
     department = jurisdiction.departments[service.department]
     values = dict(
         jurisdiction_id=jurisdiction.id, service_code=service.service_code, service_name=service.service_name,
         department=department.code, agency_responsible=department.name, status="open", status_notes=None,
         description=description, service_notice=_notice(service.service_notice, placed.notice),
         address=texts["address_string"], address_id=texts["address_id"], zipcode=texts["zipcode"],
-        lat=placed.lat, long=placed.long, location_status=placed.status, media_url=texts["media_url"],
+        lat=placed.lat, long=placed.long, location_status=placed.status, media_url=urls[0] if urls else None,
         attributes=answers, requested_datetime=now, updated_datetime=now,
         expected_datetime=now + service.expected_response if service.expected_response else None,
         api_key_id=api_key.id if api_key else None, channel=api_key.name if api_key else "anonymous",
     )
-    return Prepared(service, department.code, values, contact)
+    return Prepared(service, department.code, values, contact, photos, texts["media_url"],
+                    media.store if media is not None else None)
 
 
 def store_request(session: Session, prepared: Prepared, now: datetime, *,
@@ -169,26 +180,40 @@ def store_request(session: Session, prepared: Prepared, now: datetime, *,
     """Store a prepared request with its outbox row in one transaction.
 
     `on_stored` runs inside that transaction once the row has its id (duplicate detection records
-    its claims there, so a claim and its request are committed, or rolled back, together).
+    its claims there, so a claim and its request are committed, or rolled back, together). Photos are
+    written to the media store first and removed again when the transaction does not commit.
     """
     row = ServiceRequest(**prepared.values, token=secrets.token_urlsafe(12))
-    with session.begin():
-        session.add(row)
-        session.flush()
-        if any(prepared.contact.values()):
-            session.add(RequestContact(request_id=row.id, **prepared.contact))
-        session.add(OutboxMessage(request_id=row.id, kind="deliver", department=prepared.department,
-                                  state="pending", attempts=0, next_attempt_at=now, created_at=now, updated_at=now))
-        result = _answer(prepared.service, row)
-        if on_stored is not None:
-            on_stored(session, row, result)
+    store = prepared.store
+    if prepared.photos:
+        if store is None:
+            raise ValueError("prepared photos without a media store")
+        save_photos(store, prepared.photos)
+    try:
+        with session.begin():
+            session.add(row)
+            session.flush()
+            if any(prepared.contact.values()):
+                session.add(RequestContact(request_id=row.id, **prepared.contact))
+            session.add_all(media_rows(row.id, prepared.photos, prepared.link))
+            session.add(OutboxMessage(request_id=row.id, kind="deliver", department=prepared.department,
+                                      state="pending", attempts=0, next_attempt_at=now, created_at=now,
+                                      updated_at=now))
+            result = _answer(prepared.service, row)
+            if on_stored is not None:
+                on_stored(session, row, result)
+    except BaseException:
+        if store is not None and prepared.photos:
+            discard_photos(store, prepared.photos)
+        raise
     return result
 
 
 def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Submission,
-                   api_key: ApiKey | None, now: datetime, areas: ServiceAreas | None = None) -> Submitted:
+                   api_key: ApiKey | None, now: datetime, areas: ServiceAreas | None = None,
+                   media: MediaPolicy | None = None) -> Submitted:
     """Validate, place and store a submission (prepare_request, then store_request)."""
-    return store_request(session, prepare_request(jurisdiction, submission, api_key, now, areas), now)
+    return store_request(session, prepare_request(jurisdiction, submission, api_key, now, areas, media), now)
 
 
 def _answer(service: Service, row: ServiceRequest) -> Submitted:

@@ -190,6 +190,7 @@ def make_app(app_database_url: str, clock: Clock, tmp_path: Path,
             # Many tests post the same report twice on purpose; tests/integration/test_duplicates.py
             # turns the duplicate-fingerprint window (600 s in production) back on.
             "OPEN311_DUPLICATE_WINDOW": 0,
+            "OPEN311_MEDIA_DIR": str(tmp_path / "media"),
             **overrides,
         }
         application = create_app(settings)

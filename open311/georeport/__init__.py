@@ -5,16 +5,18 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from . import errors, guard
+from . import errors, guard, parsing
 from .blueprint import blp
 
 
 def init_app(app: Flask) -> Api:
     """Register the GeoReport routes, the OpenAPI document and the error handlers."""
-    from . import http_cache, locate, lookups, push, updates, views  # noqa: F401 - register routes and hooks on the blueprint
+    from . import http_cache, locate, lookups, media_files, push, updates, views  # noqa: F401 - register routes and hooks on the blueprint
 
+    app.request_class = parsing.GatewayRequest
     api = Api(app)
     api.register_blueprint(blp)
+    api.register_blueprint(media_files.blp)
     errors.init_app(app)
     guard.init_app(app)
     return api

@@ -8,7 +8,8 @@ from typing import Any
 
 from ..catalog import Attribute, Catalog, Service
 from ..dates import format_w3c
-from ..models import ServiceRequest, StatusUpdate
+from ..media import public_urls
+from ..models import RequestMedia, ServiceRequest, StatusUpdate
 from ..service_requests import Submitted
 from .render import Many, render
 
@@ -89,13 +90,17 @@ def note_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
             "description": update.description}
 
 
-def extended_entry(row: ServiceRequest, tz: tzinfo, updates: Sequence[StatusUpdate]) -> dict[str, Any]:
-    """A request with extended_attributes and notes (extensions=true); still no personal data."""
+def extended_entry(row: ServiceRequest, tz: tzinfo, updates: Sequence[StatusUpdate],
+                   media: Sequence[RequestMedia] = ()) -> dict[str, Any]:
+    """A request with extended_attributes and notes (extensions=true); still no personal data.
+
+    `media_urls` lists every photo and link in order (media_url is the first); none while the request is hidden.
+    """
     entry = request_entry(row, tz)
     entry["extended_attributes"] = {
         "department": row.department,
         "channel": row.channel,
-        "media_urls": Many("media_url", [row.media_url] if row.media_url else []),
+        "media_urls": Many("media_url", public_urls(row, media)),
         "duplicate": str(row.duplicate_of) if row.duplicate_of else None,
         "parent_service_request_id": str(row.parent_request_id) if row.parent_request_id else None,
         "attributes": Many("attribute", [_answer(k, v) for k, v in (row.attributes or {}).items()]),
@@ -107,11 +112,13 @@ def extended_entry(row: ServiceRequest, tz: tzinfo, updates: Sequence[StatusUpda
 
 
 def requests_document(rows: Iterable[ServiceRequest], tz: tzinfo,
-                      history: Mapping[int, Sequence[StatusUpdate]] | None = None) -> Many:
+                      history: Mapping[int, Sequence[StatusUpdate]] | None = None,
+                      media: Mapping[int, Sequence[RequestMedia]] | None = None) -> Many:
     """GET requests and GET requests/{id}: a list of requests (extended when a history is given)."""
     if history is None:
         return Many("request", [request_entry(r, tz) for r in rows])
-    return Many("request", [extended_entry(r, tz, history.get(r.id, ())) for r in rows])
+    media = media or {}
+    return Many("request", [extended_entry(r, tz, history.get(r.id, ()), media.get(r.id, ())) for r in rows])
 
 
 def submitted_document(result: Submitted) -> Many:

@@ -10,7 +10,8 @@ from flask import Response, current_app, request
 from ..config import Jurisdiction
 from ..gateway import get_gateway
 from ..history import updates_by_request
-from ..models import StatusUpdate
+from ..media import media_by_request
+from ..models import RequestMedia, StatusUpdate
 from ..request_search import RequestPage, find_requests
 from . import documents
 from .feed_params import request_query
@@ -28,11 +29,12 @@ class FeedPage:
     jurisdiction: Jurisdiction
     page: RequestPage
     history: Mapping[int, Sequence[StatusUpdate]] | None
+    media: Mapping[int, Sequence[RequestMedia]] | None
     headers: dict[str, str]
 
 
 def read_feed(*, with_history: bool = True) -> FeedPage:
-    """Parse the filters of this GET, read one page (and its notes when extensions=true asks for them)."""
+    """Parse the filters of this GET, read one page (and its notes and photos when extensions=true asks)."""
     gateway = get_gateway()
     jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
     query, extensions = request_query(jurisdiction.timezone)
@@ -40,14 +42,16 @@ def read_feed(*, with_history: bool = True) -> FeedPage:
     with gateway.feed_session() as session:  # the replica, when there is one
         page = find_requests(session, jurisdiction, query, gateway.clock(), count_cap=cap)
         wanted = extensions and with_history
-        history = updates_by_request(session, [r.id for r in page.rows]) if wanted else None
-    return FeedPage(jurisdiction, page, history, paging_headers(query, page, cap))
+        ids = [r.id for r in page.rows]
+        history = updates_by_request(session, ids) if wanted else None
+        media = media_by_request(session, ids) if wanted else None
+    return FeedPage(jurisdiction, page, history, media, paging_headers(query, page, cap))
 
 
 def feed_response(fmt: str) -> Response:
     """Read one page and render it; counts and links go in headers."""
     feed = read_feed()
-    doc = documents.requests_document(feed.page.rows, feed.jurisdiction.timezone, feed.history)
+    doc = documents.requests_document(feed.page.rows, feed.jurisdiction.timezone, feed.history, feed.media)
     response = respond(fmt, "service_requests", doc, headers=feed.headers)
     if feed.page.rows:
         response.last_modified = max(r.updated_datetime for r in feed.page.rows)

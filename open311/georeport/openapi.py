@@ -32,6 +32,7 @@ _ERROR_TEXT = {
     409: "The same submission is being processed concurrently; retry.",
     413: "Body, form or document larger than the configured limit.",
     422: "Idempotency-Key already used with a different request.",
+    503: "Photos cannot be stored right now (media store unavailable); retry after Retry-After.",
 }
 
 
@@ -88,15 +89,27 @@ def _fields() -> dict[str, Any]:
         "email": text["email"], "device_id": text["device_id"], "account_id": text["account_id"],
         "first_name": text["first_name"], "last_name": text["last_name"], "phone": text["phone"],
         "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
-        "media_url": {"type": "string", "format": "uri", "maxLength": FIELD_LIMITS["media_url"]},
+        "media_url": {"type": "string", "format": "uri", "maxLength": FIELD_LIMITS["media_url"],
+                      "description": "A link to a photo (stored, never fetched), or a photo inline as a base64 "
+                                     "data: URL (`data:image/jpeg;base64,...`), processed like an uploaded file."},
     }
 
 
-_FORM = {"type": "object", "required": ["service_code"], "properties": {
+_FORM_FIELDS: dict[str, Any] = {
     **_fields(), "attribute[surface_type]": {"type": "string", "example": "wall"},
-    "attribute[property_type]": {"type": "string", "example": "public"}},
-    "additionalProperties": {"type": "string"},
+    "attribute[property_type]": {"type": "string", "example": "public"}}
+_FORM = {"type": "object", "required": ["service_code"], "properties": _FORM_FIELDS,
+         "additionalProperties": {"type": "string"},
     "description": "Form fields of the spec; answers as `attribute[code]` (repeat, or `[]`, for several)."}
+_PHOTO = {"type": "string", "format": "binary",
+          "description": "A JPEG, PNG or WebP photo; checked by content, stripped of EXIF/GPS and all other "
+                         "metadata, re-encoded, and published at an unguessable URL (media_url)."}
+_MULTIPART = {**_FORM, "properties": {
+    **_FORM_FIELDS,
+    "media": {"type": "array", "items": _PHOTO, "maxItems": 5,
+              "description": "Photos (also accepted as `media[]` or `photo1`, `photo2`, ...); at most "
+                             "OPEN311_MEDIA_MAX_FILES (5) per request, OPEN311_MEDIA_MAX_BYTES (10 MiB) each."},
+    "photo1": _PHOTO, "photo2": _PHOTO}}
 _JSON = {"type": "object", "required": ["service_code"], "properties": {
     **_fields(), "attributes": {"type": "object", "additionalProperties": {
         "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "array", "items": {"type": "string"}}]},
@@ -117,12 +130,13 @@ SUBMIT = {
     ],
     "requestBody": {"required": True, "content": {
         "application/x-www-form-urlencoded": {"schema": _FORM},
-        "multipart/form-data": {"schema": _FORM},
+        "multipart/form-data": {"schema": _MULTIPART,
+                                "encoding": {"media": {"contentType": "image/jpeg, image/png, image/webp"}}},
         "application/json": {"schema": _JSON},
         "application/xml": {"schema": _XML_BODY},
     }},
     "responses": responses("The new request: its id (realtime), a token (batch) or neither (blackbox).",
-                           SUBMITTED, 403, 409, 413, 422),
+                           SUBMITTED, 403, 409, 413, 422, 503),
 }
 
 

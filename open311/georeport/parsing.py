@@ -1,17 +1,22 @@
-"""Reading what clients send: query parameters, and POST bodies as form, JSON or XML."""
+"""Reading what clients send: query parameters, and POST bodies as form, JSON or XML (with photos: multipart
+files and data: URLs)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import IO, Any
 
 from flask import Request, current_app, g
 from lxml import etree
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException
 
 from ..errors import BadRequest, Open311Error, PayloadTooLarge
+from ..media import Upload, decode_data_url, is_data_url, is_upload_field
 from ..service_requests import Submission
 from .render import NOT_XML
 from .xmlsafe import parse_xml
@@ -65,10 +70,51 @@ def _scalar_text(value: Any, name: str) -> str:
     raise BadRequest(f"{name[:64]} must be a string or a number.")
 
 
-def _from_pairs(pairs: Iterable[tuple[str, Any]]) -> Submission:
-    """Build a Submission from (name, value) pairs, splitting out attribute[...] keys."""
+class GatewayRequest(Request):
+    """Flask's request, keeping multipart files in memory (the whole body is bounded by MAX_CONTENT_LENGTH), so
+    an original upload, metadata and all, is never written to disk, not even as a temporary file."""
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None, content_length: int | None = None) -> IO[bytes]:
+        """An in-memory buffer for one uploaded file."""
+        return io.BytesIO()
+
+
+def _uploads_of(files: Iterable[tuple[str, FileStorage]]) -> list[Upload]:
+    """The photos among multipart files (media, media[], photo1..N); another file field is a 400."""
+    uploads = []
+    for name, storage in files:
+        if not isinstance(name, str):
+            raise BadRequest("A form file part has no name.")
+        data = storage.read()
+        if not data and not storage.filename:  # a form's empty file input: nothing was chosen
+            continue
+        if not is_upload_field(name):
+            raise BadRequest(f"File field {clean(name, 'field name')[:64]!r} is not accepted: send photos as media, "
+                             "media[] or photo1, photo2, ...")
+        uploads.append(Upload(name, data, storage.filename or None))
+    return uploads
+
+
+def _numbered(uploads: list[Upload]) -> tuple[Upload, ...]:
+    """Uploads whose part name repeats get a number (media #2), so an error names exactly one of them."""
+    counts = Counter(u.part for u in uploads)
+    seen: Counter[str] = Counter()
+    numbered = []
+    for upload in uploads:
+        seen[upload.part] += 1
+        part = f"{upload.part} #{seen[upload.part]}" if counts[upload.part] > 1 else upload.part
+        numbered.append(Upload(part, upload.data, upload.filename))
+    return tuple(numbered)
+
+
+def _from_pairs(pairs: Iterable[tuple[str, Any]], files: Iterable[tuple[str, FileStorage]] = (), *,
+                photos: bool = False) -> Submission:
+    """Build a Submission from (name, value) pairs, splitting out attribute[...] keys; with `photos`, the
+    multipart `files` and data: URLs given as media_url become uploads."""
     fields: dict[str, str] = {}
     attributes: dict[str, list[str]] = {}
+    uploads = _uploads_of(files) if photos else []
     for name, value in pairs:
         if not isinstance(name, str):  # a multipart part whose Content-Disposition has no readable name
             raise BadRequest("A form field has no name.")
@@ -76,6 +122,8 @@ def _from_pairs(pairs: Iterable[tuple[str, Any]]) -> Submission:
         m = ATTRIBUTE_KEY.match(name)
         if m:
             attributes.setdefault(m.group(1), []).append(clean(value, name))
+        elif photos and name == "media_url" and is_data_url(clean(value, name)):
+            uploads.append(decode_data_url(value))
         elif name not in fields:
             fields[name] = clean(value, name)
     if len(attributes) > MAX_ATTRIBUTES:
@@ -83,7 +131,7 @@ def _from_pairs(pairs: Iterable[tuple[str, Any]]) -> Submission:
     crowded = sorted(code for code, values in attributes.items() if len(values) > MAX_ATTRIBUTE_VALUES)
     if crowded:
         raise BadRequest(*(f"attribute[{code}] takes at most {MAX_ATTRIBUTE_VALUES} values." for code in crowded))
-    return Submission(fields=fields, attributes=attributes)
+    return Submission(fields=fields, attributes=attributes, uploads=_numbered(uploads))
 
 
 def _json_answers(value: Any) -> Iterable[tuple[str, Any]]:
@@ -123,7 +171,7 @@ def _json_pairs(data: Any) -> Iterable[tuple[str, str]]:
                 for item in answer if isinstance(answer, list) else [answer]:
                     if item is not None:
                         yield f"attribute[{code}]", _scalar_text(item, code)
-        elif isinstance(value, list) and ATTRIBUTE_KEY.match(name):
+        elif isinstance(value, list) and (ATTRIBUTE_KEY.match(name) or name == "media_url"):
             for item in value:
                 yield name, _scalar_text(item, name)
         elif value is not None:
@@ -176,29 +224,32 @@ def _check_urlencoded(request: Request) -> None:
         raise PayloadTooLarge(f"The form body has more than {parts} fields.")
 
 
-def parse_submission(request: Request, roots: tuple[str, ...] = ("request", "service_request")) -> Submission:
+def parse_submission(request: Request, roots: tuple[str, ...] = ("request", "service_request"), *,
+                     photos: bool = False) -> Submission:
     """Parse a POST body of any accepted type into a Submission (format of the reply is separate).
 
-    `roots` are the accepted root elements of an XML body.
+    `roots` are the accepted root elements of an XML body; `photos` takes multipart files and data: URLs
+    (POST requests only).
     """
     mimetype = request.mimetype
     if mimetype in ("application/x-www-form-urlencoded", ""):
         _check_urlencoded(request)
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
         pairs = list(request.form.items(multi=True))
-        if not pairs and request.args:
+        files = list(request.files.items(multi=True)) if mimetype == "multipart/form-data" else []
+        if not pairs and request.args:  # fields in the query string (some clients), files in the body
             pairs = list(request.args.items(multi=True))
-        return _from_pairs(pairs)
+        return _from_pairs(pairs, files, photos=photos)
     if mimetype == "application/json" or mimetype.endswith("+json"):
         try:
             data = json.loads(_document(request) or b"null")
         except (ValueError, RecursionError):
             raise BadRequest("Malformed JSON body.") from None
         check_json(data)
-        return _from_pairs(_json_pairs(data))
+        return _from_pairs(_json_pairs(data), photos=photos)
     if mimetype in ("text/xml", "application/xml") or mimetype.endswith("+xml"):
         body = _document(request)
-        return _from_pairs(_xml_pairs(parse_xml(body, max_bytes=_document_limit()), roots))
+        return _from_pairs(_xml_pairs(parse_xml(body, max_bytes=_document_limit()), roots), photos=photos)
     raise BadRequest(f"Unsupported Content-Type {mimetype[:80]!r}: send form-encoded, JSON or XML.")
 
 
@@ -211,7 +262,7 @@ def submission_of(request: Request) -> Submission:
     parsed: Submission | Exception | None = g.get("open311_submission")
     if parsed is None:
         try:
-            parsed = parse_submission(request)
+            parsed = parse_submission(request, photos=True)
         except (Open311Error, HTTPException) as exc:
             parsed = exc
         g.open311_submission = parsed

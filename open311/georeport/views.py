@@ -14,6 +14,7 @@ from ..errors import NotFound
 from ..gateway import Gateway, get_gateway
 from ..history import updates_by_request
 from ..keys import check_key
+from ..media import MediaPolicy, media_by_request
 from ..models import CatalogVersion
 from ..service_requests import find_service, get_request, resolve_token
 from . import documents, openapi
@@ -24,6 +25,7 @@ from .feed import feed_response
 from .feed_params import Problems, flag
 from .languages import catalog_locale, mark_language, translate_notice
 from .locate import services_here
+from .media_files import media_url_prefix
 from .parsing import param, submission_of
 from .respond import raw_response, respond
 
@@ -130,7 +132,7 @@ class Requests(MethodView):
 
     @openapi.documented(openapi.SUBMIT)
     def post(self, fmt: str) -> Response:
-        """Create a service request (form-encoded, JSON or XML body); needs an API key."""
+        """Create a service request (form-encoded, multipart with photos, JSON or XML body); needs an API key."""
         check_format(fmt)
         gateway = get_gateway()
         idempotency_key = check_idempotency_key(request.headers.get("Idempotency-Key"))
@@ -138,13 +140,15 @@ class Requests(MethodView):
         jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
                                             or param(request.args, "jurisdiction_id"))
         locale = catalog_locale(jurisdiction.catalog)  # a bad locale is refused before anything is stored
+        media = MediaPolicy.from_config(current_app.config, gateway.media, media_url_prefix()) \
+            if gateway.media is not None else None
         with gateway.session() as session:
             key = None
             if jurisdiction.api_key_required:
                 key = check_key(session, jurisdiction.id, api_key_of(request, submission), key_row)
             outcome = submit_once(session, jurisdiction, submission, key, gateway.clock(),
                                   idempotency_key=idempotency_key, policy=DedupPolicy.from_config(current_app.config),
-                                  areas=gateway.areas(jurisdiction))
+                                  areas=gateway.areas(jurisdiction), media=media)
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
         code = (submission.fields.get("service_code") or "").strip()
         result = replace(outcome.result, service_notice=translate_notice(
@@ -171,7 +175,8 @@ class RequestById(MethodView):
         with gateway.session() as session:
             row = get_request(session, jurisdiction, service_request_id)
             history = updates_by_request(session, [row.id]) if extensions else None
-        doc = documents.requests_document([row], jurisdiction.timezone, history)
+            media = media_by_request(session, [row.id]) if extensions else None
+        doc = documents.requests_document([row], jurisdiction.timezone, history, media)
         response = respond(fmt, "service_requests", doc)
         response.last_modified = row.updated_datetime
         return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
@@ -156,6 +157,7 @@ class SalesforceOrg:
         self.base = ""
         self.queries: list[str] = []
         self.unknown_fields: set[str] = set()
+        self.files: list[dict[str, Any]] = []         # ContentVersions: Title, PathOnClient, linked Case, bytes
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -177,6 +179,13 @@ class SalesforceOrg:
         prefix = f"/services/data/v61.0/sobjects/Case/{self.ext}/"
         if request.path.startswith(prefix):
             return self.upsert(request, request.path[len(prefix):])
+        if request.path == "/services/data/v61.0/sobjects/ContentVersion" and request.method == "POST":
+            return self.upload(request.get_json())
+        if request.path == "/services/data/v61.0/query" and "FROM ContentDocumentLink" in request.args["q"]:
+            case_id = request.args["q"].split("LinkedEntityId = '")[1].split("'")[0]
+            records = [{"attributes": {"type": "ContentDocumentLink"}, "ContentDocument": {"Title": f["Title"]}}
+                       for f in self.files if f["FirstPublishLocationId"] == case_id]
+            return json_response({"totalSize": len(records), "done": True, "records": records})
         if request.path == "/services/data/v61.0/query":
             return self.query(request.args["q"], 0)
         if request.path.startswith("/services/data/v61.0/query/01gNEXT-"):
@@ -207,6 +216,18 @@ class SalesforceOrg:
         if created:
             return json_response({"id": case["Id"], "success": True, "errors": [], "created": True}, 201)
         return Response(status=204)
+
+    def upload(self, body: dict[str, Any]) -> Response:
+        """POST sobjects/ContentVersion: a file (base64 VersionData) published to a record."""
+        linked = body.get("FirstPublishLocationId")
+        if not any(c["Id"] == linked for c in self.cases.values()):
+            return json_response([{"message": "invalid id", "errorCode": "INVALID_CROSS_REFERENCE_KEY"}], 400)
+        with self.lock:
+            self.files.append({**{k: body.get(k) for k in ("Title", "PathOnClient", "FirstPublishLocationId",
+                                                           "Description")},
+                               "data": base64.b64decode(body["VersionData"])})
+            number = len(self.files)
+        return json_response({"id": f"068{number:012d}", "success": True, "errors": []}, 201)
 
     def query(self, soql: str, offset: int) -> Response:
         since = soql.split("LastModifiedDate >= ")[1].split(" ")[0]
