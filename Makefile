@@ -78,9 +78,12 @@ pytest-postgresql: install-test
 		OPEN311_TEST_DATABASE_URL='$(PG_TEST_URL)' OPEN311_TEST_DATABASE_OPTIONAL=1 $(BIN)/python -m pytest; \
 	fi
 
-# Benchmarks (not tests): each bench/*.py prints a Markdown report; results live in docs/benchmarks.md.
+# Benchmarks (not tests): B1-B7 and photos, each rewriting its section of docs/benchmarks.md.
+# B1 loads gunicorn with wrk (Debian's package: installed here when missing and run as root).
 bench: install-test
-	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@if ! command -v wrk >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing wrk for B1"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; fi
+	$(BIN)/python -m bench
 
 # A long fuzz campaign: new random cases each run (CI runs a bounded, derandomized 40 per fuzzer).
 FUZZ_EXAMPLES ?= 2000
