@@ -408,9 +408,9 @@ def main() -> int:
     goals: list[Goal] = []
     for result in results:
         more, rows = table(result)
-        lines += more + [""]
+        lines += [*more, ""]
         goals += rows
-    lines += notes + ["", READING, f"Whole module: {time.monotonic() - started:.0f} s."]
+    lines += [*notes, "", READING, f"Whole module: {time.monotonic() - started:.0f} s."]
     write_section("B6", "\n".join(lines), goals)
     print("\n".join(lines))
     return 0

@@ -84,7 +84,8 @@ class ServiceRequest(Base):
         Index("ix_requests_jur_service", "jurisdiction_id", "service_code", "requested_datetime", "id"),
         Index("ix_requests_jur_status", "jurisdiction_id", "status", "requested_datetime", "id"),
         # service_code + status (the commonest dashboard filter): page in order and count from the index alone
-        Index("ix_requests_jur_service_status", "jurisdiction_id", "service_code", "status", "requested_datetime", "id"),
+        Index("ix_requests_jur_service_status",
+              "jurisdiction_id", "service_code", "status", "requested_datetime", "id"),
         # requested_datetime lets a box or circle inside the date window be counted from the index alone
         Index("ix_requests_jur_place", "jurisdiction_id", "lat", "long", "requested_datetime"),
     )
