@@ -176,7 +176,7 @@ def count_capped(session: Session, stmt: Select[ServiceRequest], cap: int, *, or
     `ordered` walks the feed order (counted_in_feed_order); without it the planner picks the index that
     answers the filters alone, usually without reading the table, and never sorts.
     """
-    probe = stmt.with_only_columns(literal_column("1"))
+    probe: Select[tuple[int]] = stmt.with_only_columns(literal_column("1"))
     if ordered:
         probe = probe.order_by(*ORDER)
     found = probe.offset(cap).limit(1).scalar_subquery()
