@@ -81,9 +81,13 @@ class ServiceRequest(Base):
     __table_args__ = (
         Index("ix_requests_jur_requested", "jurisdiction_id", "requested_datetime", "id"),
         Index("ix_requests_jur_updated", "jurisdiction_id", "updated_datetime", "id"),
-        Index("ix_requests_jur_service", "jurisdiction_id", "service_code", "requested_datetime"),
+        Index("ix_requests_jur_service", "jurisdiction_id", "service_code", "requested_datetime", "id"),
         Index("ix_requests_jur_status", "jurisdiction_id", "status", "requested_datetime", "id"),
-        Index("ix_requests_jur_place", "jurisdiction_id", "lat", "long"),
+        # service_code + status (the commonest dashboard filter): page in order and count from the index alone
+        Index("ix_requests_jur_service_status",
+              "jurisdiction_id", "service_code", "status", "requested_datetime", "id"),
+        # requested_datetime lets a box or circle inside the date window be counted from the index alone
+        Index("ix_requests_jur_place", "jurisdiction_id", "lat", "long", "requested_datetime"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, literal, select, tuple_
+from sqlalchemy import Select, case, func, literal, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from .config import Jurisdiction
@@ -157,13 +157,32 @@ def filtered(jurisdiction: Jurisdiction, query: RequestQuery, now: datetime) -> 
     return _place(stmt, query.near, query.bbox)
 
 
-def count_capped(session: Session, stmt: Select[ServiceRequest], cap: int) -> int:
-    """How many rows match, counting at most cap + 1 (so a huge feed costs no full scan).
+def counted_in_feed_order(query: RequestQuery) -> bool:
+    """Whether the capped count should walk the feed's own order (see count_capped).
 
-    The inner query keeps the feed's order so that it walks the same index as the page itself.
+    True when an index gives both the filters and the order (the window, service_code, status): PostgreSQL
+    would otherwise guess that matches are spread evenly over the table and may pick a sequential scan
+    that reads far more than cap + 1 rows when they are not. False with updated_* or a place, whose
+    index is not in the feed order: an ORDER BY would then walk the order index through the table.
     """
-    limited = stmt.with_only_columns(ServiceRequest.id).order_by(*ORDER).limit(cap + 1).subquery()
-    return int(session.scalar(select(func.count()).select_from(limited)) or 0)
+    return not (query.updated_after or query.updated_before or query.near or query.bbox)
+
+
+def count_capped(session: Session, stmt: Select[ServiceRequest], cap: int, *, ordered: bool = True) -> int:
+    """How many rows match, or cap + 1 when more than cap do, in one statement reading at most cap + 1 matches.
+
+    A probe `SELECT 1 ... LIMIT 1 OFFSET cap` asks whether a (cap + 1)-th match exists (skipping rows is
+    cheaper than feeding them to an aggregate); only when none does are the (at most cap) matches counted.
+    `ordered` walks the feed order (counted_in_feed_order); without it the planner picks the index that
+    answers the filters alone, usually without reading the table, and never sorts.
+    """
+    probe: Select[tuple[int]] = stmt.with_only_columns(literal_column("1"))
+    if ordered:  # ascending: any matches will do, and PostgreSQL walks an index forwards faster than back
+        probe = probe.order_by(ServiceRequest.requested_datetime, ServiceRequest.id)
+    found = probe.offset(cap).limit(1).scalar_subquery()
+    matches = probe.limit(cap + 1).subquery()
+    exact = select(func.count()).select_from(matches).scalar_subquery()
+    return int(session.scalar(select(case((found.is_not(None), cap + 1), else_=exact))) or 0)
 
 
 def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQuery, now: datetime,
@@ -177,7 +196,7 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
     if stmt is None:
         return RequestPage([], 0 if count_cap else None, None)
     with session.begin():
-        total = count_capped(session, stmt, count_cap) if count_cap else None
+        total = count_capped(session, stmt, count_cap, ordered=counted_in_feed_order(query)) if count_cap else None
         if query.after is not None:
             key = tuple_(ServiceRequest.requested_datetime, ServiceRequest.id)
             bound = tuple_(literal(query.after.requested, ServiceRequest.requested_datetime.type),

@@ -1,0 +1,48 @@
+"""The capped total of a paged feed: exact up to OPEN311_COUNT_CAP, `X-Total-Count-At-Least` beyond it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+
+from open311.request_search import BBox, RequestQuery, count_capped, counted_in_feed_order, filtered
+from tests.api.test_feed_paging import seed
+from tests.conftest import FIXED_NOW
+
+CAP = 5
+
+
+@pytest.mark.parametrize(("rows", "total", "at_least"), [(3, "3", None), (5, "5", None), (6, None, "6"),
+                                                         (9, None, "6")])
+def test_headers_around_the_cap(make_app: Callable[..., Flask], rows: int, total: str | None,
+                                at_least: str | None) -> None:
+    app = make_app(OPEN311_COUNT_CAP=CAP)
+    seed(app.extensions["open311"], rows)
+    for query in ("page_size=2", "page_size=2&service_code=DPW-GRAFFITI&status=open,closed", "page_size=2&bbox="
+                  "-118.1,33.9,-117.9,34.1", "page_size=2&updated_after=2026-03-01T00:00:00Z"):
+        response = app.test_client().get(f"/open311/v2/requests.json?{query}")
+        assert response.status_code == 200, query
+        assert response.headers.get("X-Total-Count") == total, query
+        assert response.headers.get("X-Total-Count-At-Least") == at_least, query
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_count_capped_counts_at_most_cap_plus_one(make_app: Callable[..., Flask], ordered: bool) -> None:
+    app = make_app()
+    gateway = app.extensions["open311"]
+    seed(gateway, 12)
+    jurisdiction = gateway.config.jurisdictions["lacounty.gov"]
+    stmt = filtered(jurisdiction, RequestQuery(), FIXED_NOW + timedelta(minutes=1))
+    assert stmt is not None
+    with gateway.session() as session, session.begin():
+        assert [count_capped(session, stmt, cap, ordered=ordered) for cap in (0, 1, 11, 12, 13, 100)] == \
+            [1, 2, 12, 12, 12, 12]
+
+
+def test_only_filters_an_index_gives_in_feed_order_are_counted_in_that_order() -> None:
+    assert counted_in_feed_order(RequestQuery(service_codes=("DPW-GRAFFITI",), statuses=("open",)))
+    assert not counted_in_feed_order(RequestQuery(updated_after=FIXED_NOW))
+    assert not counted_in_feed_order(RequestQuery(bbox=BBox(-118.1, 33.9, -117.9, 34.1)))
