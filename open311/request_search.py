@@ -7,7 +7,9 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, literal, select, tuple_
+from typing import Any
+
+from sqlalchemy import Row, Select, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from .config import Jurisdiction
@@ -21,6 +23,15 @@ MAX_RESULTS = 1000
 METRES_PER_DEGREE_LAT = 110_574.0
 METRES_PER_DEGREE_LONG_AT_EQUATOR = 111_320.0
 ORDER = (ServiceRequest.requested_datetime.desc(), ServiceRequest.id.desc())
+# What the feed reads of a request, as plain rows (no ORM objects: the feed only reads): the spec's fields
+# first, in the document's order (documents.request_entry), then what extensions=true and moderation add.
+# Nothing personal lives in this table; the token and moderation's hidden text are left out.
+SPEC_FIELDS = ("id", "status", "status_notes", "service_name", "service_code", "description", "agency_responsible",
+               "service_notice", "requested_datetime", "updated_datetime", "expected_datetime", "address",
+               "address_id", "zipcode", "lat", "long", "media_url")
+FEED_COLUMNS = tuple(ServiceRequest.__table__.c[name] for name in (
+    *SPEC_FIELDS, "department", "channel", "duplicate_of", "parent_request_id", "attributes", "hidden_at"))
+FeedRow = Row[Any]
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,7 @@ class RequestQuery:
 class RequestPage:
     """One page of GET requests and what is needed to link to its neighbours."""
 
-    rows: list[ServiceRequest]
+    rows: list[FeedRow]  # FEED_COLUMNS, read by attribute like a ServiceRequest
     total: int | None
     next: Cursor | None
 
@@ -185,7 +196,9 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
             stmt = stmt.where(key < bound)
         elif query.page is not None:
             stmt = stmt.offset((query.page - 1) * query.page_size)
-        rows = list(session.scalars(stmt.order_by(*ORDER).limit(query.page_size + 1)))
+        # Core rows rather than ORM objects: a page is read, rendered and dropped, never changed.
+        page = stmt.with_only_columns(*FEED_COLUMNS).order_by(*ORDER).limit(query.page_size + 1)
+        rows = list(session.connection().execute(page))
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
     following = Cursor(rows[-1].requested_datetime, rows[-1].id) if more and rows else None
