@@ -224,7 +224,8 @@ def varied_paths(services: list[tuple[str, str]], fmt: str, count: int, now: dat
         if rng.random() < 0.7:
             start = now - timedelta(days=85) + timedelta(seconds=rng.randrange(60 * 86400))
             end = start + timedelta(days=rng.randrange(7, 30))
-            args += [("start_date", start.strftime("%Y-%m-%dT%H:%M:%SZ")), ("end_date", end.strftime("%Y-%m-%dT%H:%M:%SZ"))]
+            stamp = "%Y-%m-%dT%H:%M:%SZ"
+            args += [("start_date", start.strftime(stamp)), ("end_date", end.strftime(stamp))]
         args += [("page_size", "50"), ("page", str(1 + min(int(rng.expovariate(0.7)), 5)))]
         path = f"{API}requests.{fmt}?" + "&".join(f"{k}={v}" for k, v in args)
         if path not in seen:
@@ -423,8 +424,8 @@ GOALS = {"services.json, warm": 0.75, "requests.json 50-row page, warm": 0.75,
          "requests.json varied, cold": 0.45, "requests.xml varied, cold": 0.30}
 
 
-def report(targets: list[Target], results: dict[tuple[str, str], list[Sample]], host: str,
-           args: argparse.Namespace, elapsed: float, fmt: Any, median: Any, ratios: Any, goal: Any) -> tuple[str, list[Any]]:
+def report(targets: list[Target], results: dict[tuple[str, str], list[Sample]], host: str, args: argparse.Namespace,
+           elapsed: float, fmt: Any, median: Any, ratios: Any, goal: Any) -> tuple[str, list[Any]]:
     """The section's tables and the goal rows."""
     lines = ["## B1 feed (bench/b1_feed.py)", "", f"Machine: {host}.", "",
              f"{SEEDED:,} requests seeded over the 81 demo services (SQLite, the embedded default); gunicorn 1 worker, "

@@ -6,7 +6,6 @@ import base64
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
 from typing import Any
 
 from sqlalchemy import Row, Select, func, literal, select, tuple_
