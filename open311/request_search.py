@@ -28,8 +28,9 @@ ORDER = (ServiceRequest.requested_datetime.desc(), ServiceRequest.id.desc())
 SPEC_FIELDS = ("id", "status", "status_notes", "service_name", "service_code", "description", "agency_responsible",
                "service_notice", "requested_datetime", "updated_datetime", "expected_datetime", "address",
                "address_id", "zipcode", "lat", "long", "media_url")
-FEED_COLUMNS = tuple(ServiceRequest.__table__.c[name] for name in (
-    *SPEC_FIELDS, "department", "channel", "duplicate_of", "parent_request_id", "attributes", "hidden_at"))
+SPEC_COLUMNS = tuple(ServiceRequest.__table__.c[name] for name in SPEC_FIELDS)
+FEED_COLUMNS = (*SPEC_COLUMNS, *(ServiceRequest.__table__.c[name] for name in (
+    "department", "channel", "duplicate_of", "parent_request_id", "attributes", "hidden_at")))
 FeedRow = Row[Any]
 
 
@@ -102,7 +103,7 @@ class RequestQuery:
 class RequestPage:
     """One page of GET requests and what is needed to link to its neighbours."""
 
-    rows: list[FeedRow]  # FEED_COLUMNS, read by attribute like a ServiceRequest
+    rows: list[FeedRow]  # FEED_COLUMNS (SPEC_COLUMNS unless extended), read by attribute like a ServiceRequest
     total: int | None
     next: Cursor | None
 
@@ -177,11 +178,12 @@ def count_capped(session: Session, stmt: Select[ServiceRequest], cap: int) -> in
 
 
 def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQuery, now: datetime,
-                  *, count_cap: int = 0) -> RequestPage:
+                  *, count_cap: int = 0, extended: bool = True) -> RequestPage:
     """GET requests: ids override every other filter; newest first; a page and the cursor after it.
 
     Ordering is (requested_datetime, id) descending. `after` continues strictly below a cursor, so a
     client following next links sees every row once even while requests are added or updated.
+    Rows carry the spec's fields, and with `extended` what extensions=true shows as well.
     """
     stmt = filtered(jurisdiction, query, now)
     if stmt is None:
@@ -196,8 +198,9 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
         elif query.page is not None:
             stmt = stmt.offset((query.page - 1) * query.page_size)
         # Core rows rather than ORM objects: a page is read, rendered and dropped, never changed.
-        page = stmt.with_only_columns(*FEED_COLUMNS).order_by(*ORDER).limit(query.page_size + 1)
-        rows = list(session.connection().execute(page))
+        columns = FEED_COLUMNS if extended else SPEC_COLUMNS
+        page = stmt.with_only_columns(*columns).order_by(*ORDER).limit(query.page_size + 1)
+        rows = list(session.connection().execute(page).all())
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
     following = Cursor(rows[-1].requested_datetime, rows[-1].id) if more and rows else None

@@ -43,9 +43,9 @@ def read_feed(*, with_history: bool = True) -> FeedPage:
     query, extensions = request_query(jurisdiction.timezone)
     cap = int(current_app.config.get("OPEN311_COUNT_CAP", DEFAULT_COUNT_CAP)) if query.paged else 0
     now = gateway.clock()
+    wanted = extensions and with_history
     with gateway.feed_session() as session:  # the replica, when there is one
-        page = find_requests(session, jurisdiction, query, now, count_cap=cap)
-        wanted = extensions and with_history
+        page = find_requests(session, jurisdiction, query, now, count_cap=cap, extended=wanted)
         ids = [r.id for r in page.rows]
         history = updates_by_request(session, ids) if wanted else None
         media = media_by_request(session, ids) if wanted else None
