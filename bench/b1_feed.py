@@ -46,7 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 API = "/open311/v2/"
 SEEDED = 4000
-COLD_POOL = 1000
+COLD_POOL = 800
 CONNECTIONS = 8
 THREADS = 4
 BODIES_ENV = "OPEN311_B1_BODIES"
@@ -85,7 +85,7 @@ READING = """\
   with bind parameters for the common filter shapes, and a count that is not recomputed for every page
   (both in request_search, owned with the indexes).
 - The naive Flask reference (plain sqlite3 + json.dumps, no count, no paging headers, no CORS/ETag) sits
-  at 0.13-0.17 of bare on the feed here, and 0.4-0.5 on services.json.
+  at 0.13-0.23 of bare on the feed here, and about 0.4 on services.json.
 """
 
 
