@@ -29,7 +29,8 @@ def test_a_repeated_get_is_answered_from_the_cache_with_the_same_bytes_and_heade
         assert first.status_code == second.status_code == 200
         assert first.data == second.data
         assert sorted(first.headers.items()) == sorted(second.headers.items())
-    assert len(_cache(client).entries) == 5
+    sqlite = gateway.engine.url.get_backend_name() == "sqlite"  # PostgreSQL: no data version, feeds not kept
+    assert len(_cache(client).entries) == (5 if sqlite else 2)
 
 
 def test_a_change_to_the_data_is_seen_at_once(client: FlaskClient, gateway: Gateway) -> None:
