@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
@@ -64,11 +65,20 @@ def instruments() -> Instruments:
     )
 
 
+# The labelled children of the request metrics, looked up once per (route, method, status): routes are URL
+# rules, so there are few of them, and labels() costs as much as the count itself.
+_request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def record_request(route: str, method: str, status: int, seconds: float) -> None:
     """Count one answered HTTP request (route is the URL rule, never the raw path)."""
-    metrics = instruments()
-    metrics.requests.labels(route, method, str(status)).inc()
-    metrics.request_seconds.labels(route, method).observe(seconds)
+    children = _request_children.get((route, method, status))
+    if children is None:
+        metrics = instruments()
+        children = (metrics.requests.labels(route, method, str(status)), metrics.request_seconds.labels(route, method))
+        _request_children[(route, method, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def record_delivery(department: str, seconds: float, ok: bool, *, permanent: bool = False) -> None:

@@ -6,6 +6,7 @@ Counters live in OPEN311_RATELIMIT_STORAGE: memory:// (one process, the default)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +99,21 @@ def _retry_after_only_when_refused(response: Response) -> Response:
     return response
 
 
+def _is_read() -> bool:
+    """GET, HEAD and OPTIONS: never counted against any limit."""
+    return request.method in ("GET", "HEAD", "OPTIONS")
+
+
+def _posts_through(limited: Any, original: Any) -> Any:
+    """The view a route runs: POSTs through the limiter's wrappers, reads straight to the view."""
+
+    @functools.wraps(original)
+    def view(*args: Any, **kwargs: Any) -> Any:
+        return (limited if request.method == "POST" else original)(*args, **kwargs)
+
+    return view
+
+
 def init_app(app: Flask) -> Limiter:
     """Create the limiter from the OPEN311_RATELIMIT_* settings and attach the POST limits."""
     config = app.config
@@ -119,8 +135,11 @@ def init_app(app: Flask) -> Limiter:
     # Flask runs after_request hooks last-registered first: this one runs after flask-limiter's own.
     app.after_request(_retry_after_only_when_refused)
     limiter.init_app(app)
+    # Only POSTs are limited: reads skip the limiter's per-request bookkeeping altogether.
+    limiter.request_filter(_is_read)
     for endpoint in LIMITED_ENDPOINTS:
-        view: Any = app.view_functions[endpoint]
+        original: Any = app.view_functions[endpoint]
+        view = original
         if per_key:
             rule = PerKeyLimit(per_key)
             view = limiter.limit(rule.limit, key_func=_key_identity, methods=["POST"], scope="api_key",
@@ -129,6 +148,6 @@ def init_app(app: Flask) -> Limiter:
             message = (f"Too many requests from this address (limit {per_address}): retry after the number of "
                        "seconds given in the Retry-After header.")
             view = limiter.limit(per_address, methods=["POST"], scope="address", error_message=message)(view)
-        app.view_functions[endpoint] = view
+        app.view_functions[endpoint] = _posts_through(view, original)
     app.extensions["open311.limiter"] = limiter
     return limiter

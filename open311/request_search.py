@@ -6,8 +6,9 @@ import base64
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, case, func, literal, literal_column, select, tuple_
+from sqlalchemy import Row, Select, case, func, literal, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from .config import Jurisdiction
@@ -21,6 +22,16 @@ MAX_RESULTS = 1000
 METRES_PER_DEGREE_LAT = 110_574.0
 METRES_PER_DEGREE_LONG_AT_EQUATOR = 111_320.0
 ORDER = (ServiceRequest.requested_datetime.desc(), ServiceRequest.id.desc())
+# What the feed reads of a request, as plain rows (no ORM objects: the feed only reads): the spec's fields
+# first, in the document's order (documents.request_entry), then what extensions=true and moderation add.
+# Nothing personal lives in this table; the token and moderation's hidden text are left out.
+SPEC_FIELDS = ("id", "status", "status_notes", "service_name", "service_code", "description", "agency_responsible",
+               "service_notice", "requested_datetime", "updated_datetime", "expected_datetime", "address",
+               "address_id", "zipcode", "lat", "long", "media_url")
+SPEC_COLUMNS = tuple(ServiceRequest.__table__.c[name] for name in SPEC_FIELDS)
+FEED_COLUMNS = (*SPEC_COLUMNS, *(ServiceRequest.__table__.c[name] for name in (
+    "department", "channel", "duplicate_of", "parent_request_id", "attributes", "hidden_at")))
+FeedRow = Row[Any]
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,7 @@ class RequestQuery:
 class RequestPage:
     """One page of GET requests and what is needed to link to its neighbours."""
 
-    rows: list[ServiceRequest]
+    rows: list[FeedRow]  # FEED_COLUMNS (SPEC_COLUMNS unless extended), read by attribute like a ServiceRequest
     total: int | None
     next: Cursor | None
 
@@ -186,11 +197,12 @@ def count_capped(session: Session, stmt: Select[ServiceRequest], cap: int, *, or
 
 
 def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQuery, now: datetime,
-                  *, count_cap: int = 0) -> RequestPage:
+                  *, count_cap: int = 0, extended: bool = True) -> RequestPage:
     """GET requests: ids override every other filter; newest first; a page and the cursor after it.
 
     Ordering is (requested_datetime, id) descending. `after` continues strictly below a cursor, so a
     client following next links sees every row once even while requests are added or updated.
+    Rows carry the spec's fields, and with `extended` what extensions=true shows as well.
     """
     stmt = filtered(jurisdiction, query, now)
     if stmt is None:
@@ -204,7 +216,10 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
             stmt = stmt.where(key < bound)
         elif query.page is not None:
             stmt = stmt.offset((query.page - 1) * query.page_size)
-        rows = list(session.scalars(stmt.order_by(*ORDER).limit(query.page_size + 1)))
+        # Core rows rather than ORM objects: a page is read, rendered and dropped, never changed.
+        columns = FEED_COLUMNS if extended else SPEC_COLUMNS
+        page = stmt.with_only_columns(*columns).order_by(*ORDER).limit(query.page_size + 1)
+        rows = list(session.connection().execute(page).all())
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
     following = Cursor(rows[-1].requested_datetime, rows[-1].id) if more and rows else None

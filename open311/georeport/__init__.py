@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from . import errors, guard, parsing
+from . import errors, guard, parsing, response_cache
 from .blueprint import blp
 
 
@@ -19,4 +19,5 @@ def init_app(app: Flask) -> Api:
     api.register_blueprint(media_files.blp)
     errors.init_app(app)
     guard.init_app(app)
+    response_cache.init_app(app)
     return api

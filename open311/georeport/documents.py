@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, cast
 
 from ..catalog import Attribute, Catalog, Service
 from ..dates import format_w3c
 from ..media import public_urls
 from ..models import RequestMedia, ServiceRequest, StatusUpdate
+from ..request_search import SPEC_FIELDS, FeedRow
 from ..service_requests import Submitted
-from .render import Many, render
+from .render import Many, container_bytes, item_bytes, render
+
+# A request as the documents read it: an ORM object (one request) or a feed row (request_search.FEED_COLUMNS).
+RequestRecord = ServiceRequest | FeedRow
+# Rendered <request> entries of the feed, keyed by everything they show (format, zone and the spec's fields,
+# so a changed row simply misses): a page is a join of cached bytes. Bounded: emptied when full.
+FRAGMENT_LIMIT = 50_000
+_fragments: dict[tuple[Any, ...], bytes] = {}
+_fragments_lock = threading.Lock()
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = ("text/xml", "application/json")
@@ -55,7 +65,7 @@ def definition_document(service: Service) -> dict[str, Any]:
             "attributes": Many("attribute", [attribute_entry(a) for a in service.attributes])}
 
 
-def request_entry(row: ServiceRequest, tz: tzinfo) -> dict[str, Any]:
+def request_entry(row: RequestRecord, tz: tzinfo) -> dict[str, Any]:
     """One <request> of GET requests, with no personal data."""
     return {
         "service_request_id": str(row.id),
@@ -90,7 +100,7 @@ def note_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
             "description": update.description}
 
 
-def extended_entry(row: ServiceRequest, tz: tzinfo, updates: Sequence[StatusUpdate],
+def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdate],
                    media: Sequence[RequestMedia] = ()) -> dict[str, Any]:
     """A request with extended_attributes and notes (extensions=true); still no personal data.
 
@@ -100,7 +110,8 @@ def extended_entry(row: ServiceRequest, tz: tzinfo, updates: Sequence[StatusUpda
     entry["extended_attributes"] = {
         "department": row.department,
         "channel": row.channel,
-        "media_urls": Many("media_url", public_urls(row, media)),
+        # public_urls reads hidden_at and media_url, which feed rows carry too.
+        "media_urls": Many("media_url", public_urls(cast(ServiceRequest, row), media)),
         "duplicate": str(row.duplicate_of) if row.duplicate_of else None,
         "parent_service_request_id": str(row.parent_request_id) if row.parent_request_id else None,
         "attributes": Many("attribute", [_answer(k, v) for k, v in (row.attributes or {}).items()]),
@@ -111,7 +122,7 @@ def extended_entry(row: ServiceRequest, tz: tzinfo, updates: Sequence[StatusUpda
     return entry
 
 
-def requests_document(rows: Iterable[ServiceRequest], tz: tzinfo,
+def requests_document(rows: Iterable[RequestRecord], tz: tzinfo,
                       history: Mapping[int, Sequence[StatusUpdate]] | None = None,
                       media: Mapping[int, Sequence[RequestMedia]] | None = None) -> Many:
     """GET requests and GET requests/{id}: a list of requests (extended when a history is given)."""
@@ -119,6 +130,22 @@ def requests_document(rows: Iterable[ServiceRequest], tz: tzinfo,
         return Many("request", [request_entry(r, tz) for r in rows])
     media = media or {}
     return Many("request", [extended_entry(r, tz, history.get(r.id, ()), media.get(r.id, ())) for r in rows])
+
+
+def render_requests(fmt: str, rows: Sequence[FeedRow], tz: tzinfo) -> bytes:
+    """GET requests without extensions: the same bytes as rendering requests_document, from cached entries."""
+    items = []
+    for row in rows:
+        key = (fmt, tz, row[:len(SPEC_FIELDS)])
+        item = _fragments.get(key)
+        if item is None:
+            item = item_bytes(fmt, "request", request_entry(row, tz))
+            with _fragments_lock:
+                if len(_fragments) >= FRAGMENT_LIMIT:
+                    _fragments.clear()
+                _fragments[key] = item
+        items.append(item)
+    return container_bytes(fmt, "service_requests", items)
 
 
 def submitted_document(result: Submitted) -> Many:

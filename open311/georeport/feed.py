@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Response, current_app, request
 
@@ -17,7 +18,8 @@ from . import documents
 from .feed_params import request_query
 from .paging import paging_headers
 from .parsing import param
-from .respond import respond
+from .respond import raw_response, respond
+from .response_cache import mark_data
 
 DEFAULT_COUNT_CAP = 10_000
 
@@ -31,6 +33,7 @@ class FeedPage:
     history: Mapping[int, Sequence[StatusUpdate]] | None
     media: Mapping[int, Sequence[RequestMedia]] | None
     headers: dict[str, str]
+    now: datetime  # the clock reading the page was computed at (its default window)
 
 
 def read_feed(*, with_history: bool = True) -> FeedPage:
@@ -39,20 +42,26 @@ def read_feed(*, with_history: bool = True) -> FeedPage:
     jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
     query, extensions = request_query(jurisdiction.timezone)
     cap = int(current_app.config.get("OPEN311_COUNT_CAP", DEFAULT_COUNT_CAP)) if query.paged else 0
+    now = gateway.clock()
+    wanted = extensions and with_history
     with gateway.feed_session() as session:  # the replica, when there is one
-        page = find_requests(session, jurisdiction, query, gateway.clock(), count_cap=cap)
-        wanted = extensions and with_history
+        page = find_requests(session, jurisdiction, query, now, count_cap=cap, extended=wanted)
         ids = [r.id for r in page.rows]
         history = updates_by_request(session, ids) if wanted else None
         media = media_by_request(session, ids) if wanted else None
-    return FeedPage(jurisdiction, page, history, media, paging_headers(query, page, cap))
+    return FeedPage(jurisdiction, page, history, media, paging_headers(query, page, cap), now)
 
 
 def feed_response(fmt: str) -> Response:
     """Read one page and render it; counts and links go in headers."""
     feed = read_feed()
-    doc = documents.requests_document(feed.page.rows, feed.jurisdiction.timezone, feed.history, feed.media)
-    response = respond(fmt, "service_requests", doc, headers=feed.headers)
+    mark_data(feed.now)  # the same URL within the same second, on unchanged data, gets the same bytes
+    tz = feed.jurisdiction.timezone
+    if feed.history is None:  # the spec's entries: a join of cached fragments
+        response = raw_response(fmt, documents.render_requests(fmt, feed.page.rows, tz), headers=feed.headers)
+    else:
+        doc = documents.requests_document(feed.page.rows, tz, feed.history, feed.media)
+        response = respond(fmt, "service_requests", doc, headers=feed.headers)
     if feed.page.rows:
         response.last_modified = max(r.updated_datetime for r in feed.page.rows)
     return response

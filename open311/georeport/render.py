@@ -92,6 +92,25 @@ def to_json(document: Any) -> bytes:
     return json.dumps(_plain(document), ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
+def item_bytes(fmt: str, name: str, value: Any) -> bytes:
+    """One item of a container rendered alone, to be joined by `container_bytes` (same bytes as `render`)."""
+    if fmt == "json":
+        return to_json(value)
+    out: list[str] = []
+    _xml(name, value, out)
+    return "".join(out).encode("utf-8")
+
+
+def container_bytes(fmt: str, root: str, items: Sequence[bytes]) -> bytes:
+    """A document whose root is a container of already rendered items: what `render` gives for Many(...)."""
+    if fmt == "json":
+        return b"[" + b",".join(items) + b"]"
+    head = XML_DECLARATION.encode()
+    if not items:
+        return head + f"<{root}/>".encode()
+    return head + f"<{root}>".encode() + b"".join(items) + f"</{root}>".encode()
+
+
 def render(fmt: str, root: str, document: Any) -> bytes:
     """Render in the format named by the URL suffix."""
     return to_json(document) if fmt == "json" else to_xml(root, document)

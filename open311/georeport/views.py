@@ -28,6 +28,7 @@ from .locate import services_here
 from .media_files import media_url_prefix
 from .parsing import param, submission_of
 from .respond import raw_response, respond
+from .response_cache import mark_static
 
 FORMATS = ("xml", "json")
 
@@ -70,6 +71,7 @@ class Discovery(MethodView):
     def get(self, fmt: str) -> Response:
         """Where the endpoint is, the formats it speaks, and when its catalog last changed."""
         check_format(fmt)
+        mark_static()
         gateway = get_gateway()
         url = request.url_root.rstrip("/") + blp.url_prefix
         doc = documents.discovery_document(_changeset(gateway), gateway.config.contact,
@@ -85,6 +87,7 @@ class Services(MethodView):
     def get(self, fmt: str) -> Response:
         """Every request type of the jurisdiction; with lat and long, only those offered at that point."""
         check_format(fmt)
+        mark_static()
         gateway = get_gateway()
         jurisdiction = _jurisdiction_arg(gateway)
         locale = catalog_locale(jurisdiction.catalog)
@@ -107,6 +110,7 @@ class ServiceDefinition(MethodView):
     def get(self, service_code: str, fmt: str) -> Response:
         """The questions (attributes) of one service."""
         check_format(fmt)
+        mark_static()
         gateway = get_gateway()
         jurisdiction = _jurisdiction_arg(gateway)
         locale = catalog_locale(jurisdiction.catalog)

@@ -1,0 +1,58 @@
+"""The response cache in front of the app: a repeated GET gets the very same answer, and never a stale one."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy import update
+
+from open311.gateway import Gateway
+from open311.georeport.response_cache import ResponseCache
+from open311.models import ServiceRequest
+from tests.api.test_feed_paging import seed
+from tests.helpers import json_of
+
+FEED = "/open311/v2/requests.json?page_size=5"
+
+
+def _cache(client: FlaskClient) -> ResponseCache:
+    cache = client.application.wsgi_app
+    assert isinstance(cache, ResponseCache)
+    return cache
+
+
+def test_a_repeated_get_is_answered_from_the_cache_with_the_same_bytes_and_headers(
+        client: FlaskClient, gateway: Gateway) -> None:
+    seed(gateway, 8)
+    for url in ("/open311/v2/services.json", "/open311/v2/services.xml?callback=x", FEED,
+                "/open311/v2/requests.xml?page_size=5&callback=cb", "/open311/v2/requests.json?callback=cb"):
+        first, second = client.get(url), client.get(url)
+        assert first.status_code == second.status_code == 200
+        assert first.data == second.data
+        assert sorted(first.headers.items()) == sorted(second.headers.items())
+    sqlite = gateway.engine.url.get_backend_name() == "sqlite"  # PostgreSQL: no data version, feeds not kept
+    assert len(_cache(client).entries) == (5 if sqlite else 2)
+
+
+def test_a_change_to_the_data_is_seen_at_once(client: FlaskClient, gateway: Gateway) -> None:
+    seed(gateway, 3)
+    before = client.get(FEED)
+    assert json_of(client.get(FEED)) == json_of(before)
+    with gateway.session() as session, session.begin():
+        session.execute(update(ServiceRequest).where(ServiceRequest.id == 1).values(status="open"))
+    after = client.get(FEED)
+    assert json_of(before)[0]["status"] == "closed" and json_of(after)[0]["status"] == "open"
+    assert after.headers["ETag"] != before.headers["ETag"]
+
+
+def test_conditionals_errors_and_languages_are_not_mixed_up(client: FlaskClient, gateway: Gateway) -> None:
+    seed(gateway, 2)
+    first = client.get(FEED)
+    assert client.get(FEED, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    assert client.get(FEED).status_code == 200
+    assert client.get("/open311/v2/requests.json?page_size=0").status_code == 400
+    assert client.get("/open311/v2/requests.json?page_size=0").status_code == 400
+    english = client.get("/open311/v2/services.json", headers={"Accept-Language": "en"})
+    spanish = client.get("/open311/v2/services.json", headers={"Accept-Language": "es"})
+    assert english.headers["Content-Language"] == "en" and spanish.headers["Content-Language"] == "es"
+    assert english.data != spanish.data
+    assert client.get("/open311/v2/services.json", headers={"Accept-Language": "es"}).data == spanish.data
