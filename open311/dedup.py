@@ -14,9 +14,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,13 +24,18 @@ from .config import Jurisdiction
 from .errors import BadRequest, Conflict, Unprocessable
 from .geo import ServiceAreas
 from .media import MediaPolicy
-from .models import ApiKey, ServiceRequest, SubmissionKey
-from .service_requests import Submission, Submitted, prepare_request, store_request
+from .models import ApiKey, SubmissionKey
+from .service_requests import StoredHook, Submission, Submitted, prepare_request, store_request
 
 IDEMPOTENCY, FINGERPRINT = "idempotency", "fingerprint"
 # Visible ASCII only: keys are echoed in logs by nobody and compared byte for byte.
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 ATTEMPTS = 3
+CLAIMS = cast(Table, SubmissionKey.__table__)
+INSERT_CLAIM = insert(CLAIMS)
+DELETE_EXPIRED = delete(CLAIMS).where(
+    SubmissionKey.kind == bindparam("kind"), SubmissionKey.scope == bindparam("scope"),
+    SubmissionKey.key == bindparam("key"), SubmissionKey.expires_at <= bindparam("now"))
 
 
 @dataclass(frozen=True)
@@ -151,19 +156,19 @@ def _replay(existing: SubmissionKey, claim: Claim) -> Outcome:
                    replayed=True)
 
 
-def _recorder(claim: Claim, now: datetime) -> Any:
-    """The on_stored hook: insert the claim next to the new request (an expired holder is removed first)."""
+def _recorder(claim: Claim, now: datetime, *, sweep: bool) -> StoredHook:
+    """The on_stored hook: insert the claim next to the new request (with `sweep`, an expired holder of the
+    same key is removed first)."""
 
-    def record(session: Session, row: ServiceRequest, result: Submitted) -> None:
-        session.execute(delete(SubmissionKey).where(
-            SubmissionKey.kind == claim.kind, SubmissionKey.scope == claim.scope, SubmissionKey.key == claim.key,
-            SubmissionKey.expires_at <= now))
-        session.add(SubmissionKey(
-            kind=claim.kind, scope=claim.scope, key=claim.key, payload_hash=claim.payload_hash, request_id=row.id,
-            result={"service_request_id": result.service_request_id, "token": result.token,
-                    "service_notice": result.service_notice},
-            created_at=now, expires_at=claim.expires_at))
-        session.flush()
+    def record(connection: Connection, request_id: int, result: Submitted) -> None:
+        if sweep:
+            connection.execute(DELETE_EXPIRED, {"kind": claim.kind, "scope": claim.scope, "key": claim.key,
+                                                "now": now})
+        connection.execute(INSERT_CLAIM, {
+            "kind": claim.kind, "scope": claim.scope, "key": claim.key, "payload_hash": claim.payload_hash,
+            "request_id": request_id, "created_at": now, "expires_at": claim.expires_at,
+            "result": {"service_request_id": result.service_request_id, "token": result.token,
+                       "service_notice": result.service_notice}})
 
     return record
 
@@ -174,19 +179,22 @@ def submit_once(session: Session, jurisdiction: Jurisdiction, submission: Submis
     """Submit, unless this Idempotency-Key or (without one) this fingerprint already made a request.
 
     The submission is validated first: an invalid one gets its 400 even when it resembles a request
-    already made.
+    already made. A new submission (the common case) is stored in one transaction with its claim; only
+    when the claim's insert fails is the holder looked up: live, its answer is replayed; expired, the
+    next attempt removes it first. With photos the look-up comes first, as saving photos costs more.
     """
     prepared = prepare_request(jurisdiction, submission, api_key, now, areas, media)
     claim = _claim(jurisdiction, submission, api_key, now, idempotency_key, policy or DedupPolicy())
     if claim is None:
         return Outcome(store_request(session, prepared, now))
-    for _ in range(ATTEMPTS):
-        existing = _live_claim(session, claim, now)
-        if existing is not None:
-            return _replay(existing, claim)
+    look_first = bool(prepared.photos)
+    for attempt in range(ATTEMPTS):
+        if look_first:
+            existing = _live_claim(session, claim, now)
+            if existing is not None:
+                return _replay(existing, claim)
         try:
-            return Outcome(store_request(session, prepared, now, on_stored=_recorder(claim, now)))
+            return Outcome(store_request(session, prepared, now, on_stored=_recorder(claim, now, sweep=attempt > 0)))
         except IntegrityError:
-            continue  # a concurrent submission committed this claim first: replay its answer
+            look_first = True  # taken by a live claim (replay it) or an expired one (swept next time)
     raise Conflict("The same submission is being processed concurrently; retry shortly.")
-
