@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from limits import parse_many
-from sqlalchemy import bindparam, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from .errors import Forbidden
@@ -90,13 +90,20 @@ def set_rate_limit(session: Session, ident: str, rate_limit: str | None) -> ApiK
 def find_key(session: Session, key: str) -> ApiKey | None:
     """The stored row of a presented key (revoked or not), or None.
 
-    Read with a Core SELECT built once (every POST asks): the row comes back as a detached ApiKey, for
-    reading only. No cache: a key revoked by another process stops working at once.
+    Every POST asks, so this is one Core SELECT (built once) in autocommit, outside any session
+    transaction; the row comes back as a detached ApiKey, for reading only. Nothing is cached: a key
+    revoked by another process stops working at once.
     """
     if not key or len(key) > 200:
         return None
-    with session.begin():
-        row = session.connection().execute(KEY_BY_HASH, {"key_hash": hash_key(key)}).first()
+    params = {"key_hash": hash_key(key)}
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            row = connection.execution_options(isolation_level="AUTOCOMMIT").execute(KEY_BY_HASH, params).first()
+    else:
+        with session.begin():
+            row = session.connection().execute(KEY_BY_HASH, params).first()
     return None if row is None else ApiKey(**row._mapping)
 
 

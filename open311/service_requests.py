@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Engine, Table, insert, select
 from sqlalchemy.orm import Session
 
 from .attributes import DECIMAL, validate_answers
@@ -20,7 +21,7 @@ from .errors import BadRequest, NotFound
 from .geo import ServiceAreas, swap_hint
 from .media import MediaPolicy, StoredPhoto, Upload, discard_photos, media_rows, precheck, save_photos, take_photos
 from .media_store import MediaStore
-from .models import ApiKey, OutboxMessage, RequestContact, ServiceRequest
+from .models import ApiKey, OutboxMessage, RequestContact, RequestMedia, ServiceRequest
 from .placing import place_request
 
 MAX_DESCRIPTION = 4000
@@ -129,6 +130,21 @@ StoredHook = Callable[[Connection, int, Submitted], None]
 INSERT_REQUEST = insert(ServiceRequest).returning(ServiceRequest.id)
 INSERT_CONTACT = insert(cast(Table, RequestContact.__table__))
 INSERT_OUTBOX = insert(cast(Table, OutboxMessage.__table__))
+INSERT_MEDIA = insert(cast(Table, RequestMedia.__table__))
+MEDIA_COLUMNS = tuple(c.key for c in RequestMedia.__table__.columns if c.key != "id")
+
+
+@contextmanager
+def _transaction(session: Session) -> Iterator[Connection]:
+    """A transaction for Core statements: straight on the session's engine (the ORM's bookkeeping is not
+    needed), or the session's own when it is bound to a connection."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        with bind.begin() as connection:
+            yield connection
+    else:
+        with session.begin():
+            yield session.connection()
 
 
 @dataclass(frozen=True)
@@ -196,12 +212,13 @@ def store_request(session: Session, prepared: Prepared, now: datetime, *,
             raise ValueError("prepared photos without a media store")
         save_photos(store, prepared.photos)
     try:
-        with session.begin():
-            connection = session.connection()
+        with _transaction(session) as connection:
             request_id: int = connection.execute(INSERT_REQUEST, {**prepared.values, "token": token}).scalar_one()
             if any(prepared.contact.values()):
                 connection.execute(INSERT_CONTACT, {"request_id": request_id, **prepared.contact})
-            session.add_all(media_rows(request_id, prepared.photos, prepared.link))
+            media = media_rows(request_id, prepared.photos, prepared.link)
+            if media:
+                connection.execute(INSERT_MEDIA, [{c: getattr(m, c) for c in MEDIA_COLUMNS} for m in media])
             connection.execute(INSERT_OUTBOX, {
                 "request_id": request_id, "kind": "deliver", "department": prepared.department, "state": "pending",
                 "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now})
