@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Row, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.expression import Executable
 
 from .models import Base
 
@@ -51,3 +53,14 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def create_schema(engine: Engine) -> None:
     """Create every table that does not exist yet."""
     Base.metadata.create_all(engine)
+
+
+def read_row(session: Session, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+    """The first row of a one-statement read, in autocommit on a connection of the session's engine: no
+    session transaction (and on PostgreSQL no BEGIN/COMMIT round trips) for a look-up that needs none."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            return connection.execution_options(isolation_level="AUTOCOMMIT").execute(statement, params).first()
+    with session.begin():
+        return session.connection().execute(statement, params).first()

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .config import Jurisdiction
+from .db import read_row
 from .errors import BadRequest, Conflict, Unprocessable
 from .geo import ServiceAreas
 from .media import MediaPolicy
@@ -36,6 +37,9 @@ INSERT_CLAIM = insert(CLAIMS)
 DELETE_EXPIRED = delete(CLAIMS).where(
     SubmissionKey.kind == bindparam("kind"), SubmissionKey.scope == bindparam("scope"),
     SubmissionKey.key == bindparam("key"), SubmissionKey.expires_at <= bindparam("now"))
+LIVE_CLAIM = select(CLAIMS).where(
+    SubmissionKey.kind == bindparam("kind"), SubmissionKey.scope == bindparam("scope"),
+    SubmissionKey.key == bindparam("key"), SubmissionKey.expires_at > bindparam("now"))
 
 
 @dataclass(frozen=True)
@@ -139,11 +143,9 @@ def _claim(jurisdiction: Jurisdiction, submission: Submission, api_key: ApiKey |
 
 
 def _live_claim(session: Session, claim: Claim, now: datetime) -> SubmissionKey | None:
-    """The unexpired claim already holding this key, if any."""
-    with session.begin():
-        return session.scalars(select(SubmissionKey).where(
-            SubmissionKey.kind == claim.kind, SubmissionKey.scope == claim.scope, SubmissionKey.key == claim.key,
-            SubmissionKey.expires_at > now)).first()
+    """The unexpired claim already holding this key, if any (a detached row, for reading)."""
+    row = read_row(session, LIVE_CLAIM, {"kind": claim.kind, "scope": claim.scope, "key": claim.key, "now": now})
+    return None if row is None else SubmissionKey(**row._mapping)
 
 
 def _replay(existing: SubmissionKey, claim: Claim) -> Outcome:
@@ -156,14 +158,11 @@ def _replay(existing: SubmissionKey, claim: Claim) -> Outcome:
                    replayed=True)
 
 
-def _recorder(claim: Claim, now: datetime, *, sweep: bool) -> StoredHook:
-    """The on_stored hook: insert the claim next to the new request (with `sweep`, an expired holder of the
-    same key is removed first)."""
+def _recorder(claim: Claim, now: datetime) -> StoredHook:
+    """The on_stored hook: insert the claim next to the new request (an expired holder is removed first)."""
 
     def record(connection: Connection, request_id: int, result: Submitted) -> None:
-        if sweep:
-            connection.execute(DELETE_EXPIRED, {"kind": claim.kind, "scope": claim.scope, "key": claim.key,
-                                                "now": now})
+        connection.execute(DELETE_EXPIRED, {"kind": claim.kind, "scope": claim.scope, "key": claim.key, "now": now})
         connection.execute(INSERT_CLAIM, {
             "kind": claim.kind, "scope": claim.scope, "key": claim.key, "payload_hash": claim.payload_hash,
             "request_id": request_id, "created_at": now, "expires_at": claim.expires_at,
@@ -179,22 +178,19 @@ def submit_once(session: Session, jurisdiction: Jurisdiction, submission: Submis
     """Submit, unless this Idempotency-Key or (without one) this fingerprint already made a request.
 
     The submission is validated first: an invalid one gets its 400 even when it resembles a request
-    already made. A new submission (the common case) is stored in one transaction with its claim; only
-    when the claim's insert fails is the holder looked up: live, its answer is replayed; expired, the
-    next attempt removes it first. With photos the look-up comes first, as saving photos costs more.
+    already made. The look-up comes first so that a replay inserts nothing (PostgreSQL would spend a
+    sequence number on a rolled-back insert, and ids would have gaps).
     """
     prepared = prepare_request(jurisdiction, submission, api_key, now, areas, media)
     claim = _claim(jurisdiction, submission, api_key, now, idempotency_key, policy or DedupPolicy())
     if claim is None:
         return Outcome(store_request(session, prepared, now))
-    look_first = bool(prepared.photos)
-    for attempt in range(ATTEMPTS):
-        if look_first:
-            existing = _live_claim(session, claim, now)
-            if existing is not None:
-                return _replay(existing, claim)
+    for _ in range(ATTEMPTS):
+        existing = _live_claim(session, claim, now)
+        if existing is not None:
+            return _replay(existing, claim)
         try:
-            return Outcome(store_request(session, prepared, now, on_stored=_recorder(claim, now, sweep=attempt > 0)))
+            return Outcome(store_request(session, prepared, now, on_stored=_recorder(claim, now)))
         except IntegrityError:
-            look_first = True  # taken by a live claim (replay it) or an expired one (swept next time)
+            continue  # a concurrent submission committed this claim first: replay its answer
     raise Conflict("The same submission is being processed concurrently; retry shortly.")

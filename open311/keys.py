@@ -8,9 +8,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from limits import parse_many
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from .db import read_row
 from .errors import Forbidden
 from .models import ApiKey
 
@@ -96,14 +97,7 @@ def find_key(session: Session, key: str) -> ApiKey | None:
     """
     if not key or len(key) > 200:
         return None
-    params = {"key_hash": hash_key(key)}
-    bind = session.get_bind()
-    if isinstance(bind, Engine):
-        with bind.connect() as connection:
-            row = connection.execution_options(isolation_level="AUTOCOMMIT").execute(KEY_BY_HASH, params).first()
-    else:
-        with session.begin():
-            row = session.connection().execute(KEY_BY_HASH, params).first()
+    row = read_row(session, KEY_BY_HASH, {"key_hash": hash_key(key)})
     return None if row is None else ApiKey(**row._mapping)
 
 
