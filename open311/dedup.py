@@ -37,9 +37,8 @@ INSERT_CLAIM = insert(CLAIMS)
 DELETE_EXPIRED = delete(CLAIMS).where(
     SubmissionKey.kind == bindparam("kind"), SubmissionKey.scope == bindparam("scope"),
     SubmissionKey.key == bindparam("key"), SubmissionKey.expires_at <= bindparam("now"))
-LIVE_CLAIM = select(CLAIMS).where(
-    SubmissionKey.kind == bindparam("kind"), SubmissionKey.scope == bindparam("scope"),
-    SubmissionKey.key == bindparam("key"), SubmissionKey.expires_at > bindparam("now"))
+HOLDER = select(CLAIMS).where(SubmissionKey.kind == bindparam("kind"), SubmissionKey.scope == bindparam("scope"),
+                              SubmissionKey.key == bindparam("key"))
 
 
 @dataclass(frozen=True)
@@ -142,10 +141,19 @@ def _claim(jurisdiction: Jurisdiction, submission: Submission, api_key: ApiKey |
     return None
 
 
-def _live_claim(session: Session, claim: Claim, now: datetime) -> SubmissionKey | None:
-    """The unexpired claim already holding this key, if any (a detached row, for reading)."""
-    row = read_row(session, LIVE_CLAIM, {"kind": claim.kind, "scope": claim.scope, "key": claim.key, "now": now})
-    return None if row is None else SubmissionKey(**row._mapping)
+def _live_claim(session: Session, claim: Claim, now: datetime,
+                expired: list[SubmissionKey] | None = None) -> SubmissionKey | None:
+    """The unexpired claim already holding this key, if any (a detached row, for reading). An expired holder
+    is added to `expired` instead: the insert of the new claim has to remove it first."""
+    row = read_row(session, HOLDER, {"kind": claim.kind, "scope": claim.scope, "key": claim.key})
+    if row is None:
+        return None
+    holder = SubmissionKey(**row._mapping)
+    if holder.expires_at > now:
+        return holder
+    if expired is not None:
+        expired.append(holder)
+    return None
 
 
 def _replay(existing: SubmissionKey, claim: Claim) -> Outcome:
@@ -158,11 +166,14 @@ def _replay(existing: SubmissionKey, claim: Claim) -> Outcome:
                    replayed=True)
 
 
-def _recorder(claim: Claim, now: datetime) -> StoredHook:
-    """The on_stored hook: insert the claim next to the new request (an expired holder is removed first)."""
+def _recorder(claim: Claim, now: datetime, *, sweep: bool) -> StoredHook:
+    """The on_stored hook: insert the claim next to the new request (with `sweep`, an expired holder is
+    removed first)."""
 
     def record(connection: Connection, request_id: int, result: Submitted) -> None:
-        connection.execute(DELETE_EXPIRED, {"kind": claim.kind, "scope": claim.scope, "key": claim.key, "now": now})
+        if sweep:
+            connection.execute(DELETE_EXPIRED, {"kind": claim.kind, "scope": claim.scope, "key": claim.key,
+                                                "now": now})
         connection.execute(INSERT_CLAIM, {
             "kind": claim.kind, "scope": claim.scope, "key": claim.key, "payload_hash": claim.payload_hash,
             "request_id": request_id, "created_at": now, "expires_at": claim.expires_at,
@@ -186,11 +197,12 @@ def submit_once(session: Session, jurisdiction: Jurisdiction, submission: Submis
     if claim is None:
         return Outcome(store_request(session, prepared, now))
     for _ in range(ATTEMPTS):
-        existing = _live_claim(session, claim, now)
+        expired: list[SubmissionKey] = []
+        existing = _live_claim(session, claim, now, expired)
         if existing is not None:
             return _replay(existing, claim)
         try:
-            return Outcome(store_request(session, prepared, now, on_stored=_recorder(claim, now)))
+            return Outcome(store_request(session, prepared, now, on_stored=_recorder(claim, now, sweep=bool(expired))))
         except IntegrityError:
             continue  # a concurrent submission committed this claim first: replay its answer
     raise Conflict("The same submission is being processed concurrently; retry shortly.")
