@@ -56,11 +56,14 @@ def create_schema(engine: Engine) -> None:
 
 
 def read_row(session: Session, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
-    """The first row of a one-statement read, in autocommit on a connection of the session's engine: no
-    session transaction (and on PostgreSQL no BEGIN/COMMIT round trips) for a look-up that needs none."""
+    """The first row of a one-statement read on a connection of the session's engine, outside any session
+    transaction: in autocommit on PostgreSQL (no BEGIN/ROLLBACK round trips); SQLite's driver begins no
+    transaction for a SELECT anyway, and switching its isolation level costs more than the read."""
     bind = session.get_bind()
     if isinstance(bind, Engine):
         with bind.connect() as connection:
-            return connection.execution_options(isolation_level="AUTOCOMMIT").execute(statement, params).first()
+            if bind.dialect.name != "sqlite":
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            return connection.execute(statement, params).first()
     with session.begin():
         return session.connection().execute(statement, params).first()
