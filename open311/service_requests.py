@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -11,7 +12,7 @@ from datetime import datetime
 from typing import cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Engine, Table, insert, select
+from sqlalchemy import Connection, Engine, Insert, Integer, String, Table, bindparam, insert, literal, select
 from sqlalchemy.orm import Session
 
 from .attributes import DECIMAL, validate_answers
@@ -134,6 +135,36 @@ INSERT_MEDIA = insert(cast(Table, RequestMedia.__table__))
 MEDIA_COLUMNS = tuple(c.key for c in RequestMedia.__table__.columns if c.key != "id")
 
 
+@functools.lru_cache(maxsize=8)
+def _request_with_outbox(keys: tuple[str, ...]) -> Insert:
+    """PostgreSQL: the request row (these columns) and its outbox row in one statement (a data-modifying CTE)."""
+    requests, outbox = cast(Table, ServiceRequest.__table__), cast(Table, OutboxMessage.__table__)
+    new = insert(requests).values({k: bindparam(k, type_=requests.c[k].type) for k in keys}) \
+        .returning(requests.c.id).cte("new_request")
+    at = outbox.c.created_at.type
+    row = select(new.c.id, literal("deliver", String()), bindparam("outbox_department", type_=String()),
+                 literal("pending", String()), literal(0, Integer()), bindparam("outbox_at", type_=at),
+                 bindparam("outbox_at", type_=at), bindparam("outbox_at", type_=at))
+    return insert(outbox).from_select(["request_id", "kind", "department", "state", "attempts", "next_attempt_at",
+                                       "created_at", "updated_at"], row).returning(outbox.c.request_id)
+
+
+def _insert_request(connection: Connection, prepared: Prepared, token: str, now: datetime) -> int:
+    """Insert the request row and its outbox row; return the request's id. On PostgreSQL one statement (one
+    round trip instead of two), elsewhere two."""
+    values = {**prepared.values, "token": token}
+    if connection.dialect.name == "postgresql":
+        statement = _request_with_outbox(tuple(values))
+        found: int = connection.execute(statement, {**values, "outbox_department": prepared.department,
+                                                    "outbox_at": now}).scalar_one()
+        return found
+    request_id: int = connection.execute(INSERT_REQUEST, values).scalar_one()
+    connection.execute(INSERT_OUTBOX, {
+        "request_id": request_id, "kind": "deliver", "department": prepared.department, "state": "pending",
+        "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now})
+    return request_id
+
+
 @contextmanager
 def _transaction(session: Session) -> Iterator[Connection]:
     """A transaction for Core statements: straight on the session's engine (the ORM's bookkeeping is not
@@ -213,15 +244,12 @@ def store_request(session: Session, prepared: Prepared, now: datetime, *,
         save_photos(store, prepared.photos)
     try:
         with _transaction(session) as connection:
-            request_id: int = connection.execute(INSERT_REQUEST, {**prepared.values, "token": token}).scalar_one()
+            request_id = _insert_request(connection, prepared, token, now)
             if any(prepared.contact.values()):
                 connection.execute(INSERT_CONTACT, {"request_id": request_id, **prepared.contact})
             media = media_rows(request_id, prepared.photos, prepared.link)
             if media:
                 connection.execute(INSERT_MEDIA, [{c: getattr(m, c) for c in MEDIA_COLUMNS} for m in media])
-            connection.execute(INSERT_OUTBOX, {
-                "request_id": request_id, "kind": "deliver", "department": prepared.department, "state": "pending",
-                "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now})
             result = _answer(prepared.service, request_id, token, prepared.values["service_notice"])
             if on_stored is not None:
                 on_stored(connection, request_id, result)
