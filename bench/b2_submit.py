@@ -9,8 +9,12 @@ own description, so no fingerprint matches an earlier one.
 B (bare baseline): SQLAlchemy Core inserts of the same request row and outbox row in one transaction, on the
 app's own engine (same database, same pragmas: SQLite WAL + synchronous=FULL, so both pay the same fsync).
 
-Both run on SQLite (a file in a temp dir) and, when it answers, on PostgreSQL (127.0.0.1:5432 db test, a fresh
-schema dropped afterwards). Rounds interleaved A B A B, medians. Run: `python -m bench.b2_submit`.
+C (for reading only): a bare Flask app whose one view reads the same form and runs B's inserts: what Flask
+alone leaves of the baseline.
+
+All run on SQLite (a file in a temp dir) and, when it answers, on PostgreSQL (127.0.0.1:5432 db test, a fresh
+schema dropped afterwards). Rounds interleaved A B C A B C, each side's fastest batch per round, medians.
+Run: `python -m bench.b2_submit`.
 """
 
 from __future__ import annotations
