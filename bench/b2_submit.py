@@ -58,9 +58,11 @@ Reading it / what was tried:
   is the CPU the gateway adds on top. On a loaded machine that CPU time stretches while the baseline waits
   on the disk, so the ratio falls with the load average (compare the rounds).
 - C (for reading only): a bare Flask view that parses the same form and runs the baseline's two inserts
-  keeps about 0.65-0.7 of the baseline on SQLite and 0.85 on PostgreSQL. Ours adds about 1 ms over it on
-  SQLite and about 2.3 ms on PostgreSQL, where each extra statement (the key and claim look-ups, the claim
-  INSERT) is a round trip and each look-up's connection checkout another (pool_pre_ping).
+  keeps about 0.7-0.85 of the baseline. Ours adds 1-1.5 ms over it on SQLite and about 1.6 ms on
+  PostgreSQL, where each extra statement (the key and claim look-ups, the claim INSERT) is a round trip and
+  each look-up's connection checkout another (pool_pre_ping). With a fast disk (SQLite's fsync about
+  0.3 ms) the goal would need the whole POST within about 2.5 times a bare insert pair; Flask alone uses
+  up most of that.
 - Profile of the POST before this work (cProfile, 300 POSTs, SQLite): about 5.2 ms of CPU per POST
   against 0.25 ms for the baseline (CPU time, so the disk does not count). Where it went: the ORM unit of
   work for the request, outbox and claim rows (flushes, identity map, events), the duplicate claim looked up
