@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Row, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.expression import Executable
 
 from .models import Base
 
@@ -51,3 +53,17 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def create_schema(engine: Engine) -> None:
     """Create every table that does not exist yet."""
     Base.metadata.create_all(engine)
+
+
+def read_row(session: Session, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+    """The first row of a one-statement read on a connection of the session's engine, outside any session
+    transaction: in autocommit on PostgreSQL (no BEGIN/ROLLBACK round trips); SQLite's driver begins no
+    transaction for a SELECT anyway, and switching its isolation level costs more than the read."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            if bind.dialect.name != "sqlite":
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            return connection.execute(statement, params).first()
+    with session.begin():
+        return session.connection().execute(statement, params).first()

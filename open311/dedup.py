@@ -14,23 +14,31 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .config import Jurisdiction
+from .db import read_row
 from .errors import BadRequest, Conflict, Unprocessable
 from .geo import ServiceAreas
 from .media import MediaPolicy
-from .models import ApiKey, ServiceRequest, SubmissionKey
-from .service_requests import Submission, Submitted, prepare_request, store_request
+from .models import ApiKey, SubmissionKey
+from .service_requests import StoredHook, Submission, Submitted, prepare_request, store_request
 
 IDEMPOTENCY, FINGERPRINT = "idempotency", "fingerprint"
 # Visible ASCII only: keys are echoed in logs by nobody and compared byte for byte.
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 ATTEMPTS = 3
+CLAIMS = cast(Table, SubmissionKey.__table__)
+INSERT_CLAIM = insert(CLAIMS)
+DELETE_EXPIRED = delete(CLAIMS).where(
+    SubmissionKey.kind == bindparam("kind"), SubmissionKey.scope == bindparam("scope"),
+    SubmissionKey.key == bindparam("key"), SubmissionKey.expires_at <= bindparam("now"))
+HOLDER = select(CLAIMS).where(SubmissionKey.kind == bindparam("kind"), SubmissionKey.scope == bindparam("scope"),
+                              SubmissionKey.key == bindparam("key"))
 
 
 @dataclass(frozen=True)
@@ -133,12 +141,19 @@ def _claim(jurisdiction: Jurisdiction, submission: Submission, api_key: ApiKey |
     return None
 
 
-def _live_claim(session: Session, claim: Claim, now: datetime) -> SubmissionKey | None:
-    """The unexpired claim already holding this key, if any."""
-    with session.begin():
-        return session.scalars(select(SubmissionKey).where(
-            SubmissionKey.kind == claim.kind, SubmissionKey.scope == claim.scope, SubmissionKey.key == claim.key,
-            SubmissionKey.expires_at > now)).first()
+def _live_claim(session: Session, claim: Claim, now: datetime,
+                expired: list[SubmissionKey] | None = None) -> SubmissionKey | None:
+    """The unexpired claim already holding this key, if any (a detached row, for reading). An expired holder
+    is added to `expired` instead: the insert of the new claim has to remove it first."""
+    row = read_row(session, HOLDER, {"kind": claim.kind, "scope": claim.scope, "key": claim.key})
+    if row is None:
+        return None
+    holder = SubmissionKey(**row._mapping)
+    if holder.expires_at > now:
+        return holder
+    if expired is not None:
+        expired.append(holder)
+    return None
 
 
 def _replay(existing: SubmissionKey, claim: Claim) -> Outcome:
@@ -151,19 +166,19 @@ def _replay(existing: SubmissionKey, claim: Claim) -> Outcome:
                    replayed=True)
 
 
-def _recorder(claim: Claim, now: datetime) -> Any:
-    """The on_stored hook: insert the claim next to the new request (an expired holder is removed first)."""
+def _recorder(claim: Claim, now: datetime, *, sweep: bool) -> StoredHook:
+    """The on_stored hook: insert the claim next to the new request (with `sweep`, an expired holder is
+    removed first)."""
 
-    def record(session: Session, row: ServiceRequest, result: Submitted) -> None:
-        session.execute(delete(SubmissionKey).where(
-            SubmissionKey.kind == claim.kind, SubmissionKey.scope == claim.scope, SubmissionKey.key == claim.key,
-            SubmissionKey.expires_at <= now))
-        session.add(SubmissionKey(
-            kind=claim.kind, scope=claim.scope, key=claim.key, payload_hash=claim.payload_hash, request_id=row.id,
-            result={"service_request_id": result.service_request_id, "token": result.token,
-                    "service_notice": result.service_notice},
-            created_at=now, expires_at=claim.expires_at))
-        session.flush()
+    def record(connection: Connection, request_id: int, result: Submitted) -> None:
+        if sweep:
+            connection.execute(DELETE_EXPIRED, {"kind": claim.kind, "scope": claim.scope, "key": claim.key,
+                                                "now": now})
+        connection.execute(INSERT_CLAIM, {
+            "kind": claim.kind, "scope": claim.scope, "key": claim.key, "payload_hash": claim.payload_hash,
+            "request_id": request_id, "created_at": now, "expires_at": claim.expires_at,
+            "result": {"service_request_id": result.service_request_id, "token": result.token,
+                       "service_notice": result.service_notice}})
 
     return record
 
@@ -174,19 +189,20 @@ def submit_once(session: Session, jurisdiction: Jurisdiction, submission: Submis
     """Submit, unless this Idempotency-Key or (without one) this fingerprint already made a request.
 
     The submission is validated first: an invalid one gets its 400 even when it resembles a request
-    already made.
+    already made. The look-up comes first so that a replay inserts nothing (PostgreSQL would spend a
+    sequence number on a rolled-back insert, and ids would have gaps).
     """
     prepared = prepare_request(jurisdiction, submission, api_key, now, areas, media)
     claim = _claim(jurisdiction, submission, api_key, now, idempotency_key, policy or DedupPolicy())
     if claim is None:
         return Outcome(store_request(session, prepared, now))
     for _ in range(ATTEMPTS):
-        existing = _live_claim(session, claim, now)
+        expired: list[SubmissionKey] = []
+        existing = _live_claim(session, claim, now, expired)
         if existing is not None:
             return _replay(existing, claim)
         try:
-            return Outcome(store_request(session, prepared, now, on_stored=_recorder(claim, now)))
+            return Outcome(store_request(session, prepared, now, on_stored=_recorder(claim, now, sweep=bool(expired))))
         except IntegrityError:
             continue  # a concurrent submission committed this claim first: replay its answer
     raise Conflict("The same submission is being processed concurrently; retry shortly.")
-

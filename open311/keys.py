@@ -8,14 +8,16 @@ from collections.abc import Callable
 from datetime import datetime
 
 from limits import parse_many
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from .db import read_row
 from .errors import Forbidden
 from .models import ApiKey
 
 KEY_PREFIX = "o311_"
 Lookup = Callable[[Session, str], ApiKey | None]
+KEY_BY_HASH = select(ApiKey.__table__).where(ApiKey.__table__.c.key_hash == bindparam("key_hash"))
 
 
 def hash_key(key: str) -> str:
@@ -87,11 +89,16 @@ def set_rate_limit(session: Session, ident: str, rate_limit: str | None) -> ApiK
 
 
 def find_key(session: Session, key: str) -> ApiKey | None:
-    """The stored row of a presented key (revoked or not), or None."""
+    """The stored row of a presented key (revoked or not), or None.
+
+    Every POST asks, so this is one Core SELECT (built once) in autocommit, outside any session
+    transaction; the row comes back as a detached ApiKey, for reading only. Nothing is cached: a key
+    revoked by another process stops working at once.
+    """
     if not key or len(key) > 200:
         return None
-    with session.begin():
-        return session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).first()
+    row = read_row(session, KEY_BY_HASH, {"key_hash": hash_key(key)})
+    return None if row is None else ApiKey(**row._mapping)
 
 
 def _active_key(session: Session, jurisdiction_id: str, key: str | None, lookup: Lookup) -> ApiKey | None:

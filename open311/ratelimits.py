@@ -7,6 +7,8 @@ Counters live in OPEN311_RATELIMIT_STORAGE: memory:// (one process, the default)
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits.storage import MemoryStorage
 from werkzeug.exceptions import HTTPException
 
 from .errors import ConfigError, Open311Error
@@ -114,6 +117,31 @@ def _posts_through(limited: Any, original: Any) -> Any:
     return view
 
 
+SWEEP_INTERVAL = 1.0
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """limits' memory storage, sweeping expired counters at most once a second.
+
+    The stock storage starts a new timer thread on nearly every hit once traffic is sparser than one request
+    per 10 ms (each start waits for the thread to be scheduled: about 0.5 ms on a busy machine). Expired
+    entries never count (every check compares timestamps), so sweeping less often only keeps them in memory
+    a little longer.
+    """
+
+    _next_sweep = 0.0
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # overrides the name-mangled hook
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + SWEEP_INTERVAL
+        if not self.timer.is_alive():
+            self.timer = threading.Timer(SWEEP_INTERVAL, self._MemoryStorage__expire_events)  # type: ignore[attr-defined]
+            self.timer.daemon = True
+            self.timer.start()
+
+
 def init_app(app: Flask) -> Limiter:
     """Create the limiter from the OPEN311_RATELIMIT_* settings and attach the POST limits."""
     config = app.config
@@ -137,6 +165,9 @@ def init_app(app: Flask) -> Limiter:
     limiter.init_app(app)
     # Only POSTs are limited: reads skip the limiter's per-request bookkeeping altogether.
     limiter.request_filter(_is_read)
+    storage = limiter._storage  # None when the limits are switched off
+    if type(storage) is MemoryStorage:
+        storage.__class__ = SweptMemoryStorage
     for endpoint in LIMITED_ENDPOINTS:
         original: Any = app.view_functions[endpoint]
         view = original
