@@ -38,6 +38,7 @@ SECRET = "bench-webhook-secret-0123456789"
 
 SERVER = r"""
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class BackOffice(BaseHTTPRequestHandler):
@@ -60,8 +61,9 @@ class BackOffice(BaseHTTPRequestHandler):
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), BackOffice)
 server.daemon_threads = True
+threading.Thread(target=server.serve_forever, daemon=True).start()
 print(server.server_address[1], flush=True)
-server.serve_forever()
+sys.stdin.read()    # returns when the benchmark closes the pipe or dies: then stop too
 """
 
 READING = """\
@@ -80,7 +82,7 @@ Reading it / what was tried:
 
 def start_back_office() -> tuple[subprocess.Popen[str], str]:
     """The loopback back office in a subprocess; returns it and its URL."""
-    proc = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     port = int(proc.stdout.readline())
     return proc, f"http://127.0.0.1:{port}/tickets"

@@ -10,7 +10,22 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, ColumnElement, Select, Table, Update, and_, bindparam, exists, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    case,
+    exists,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from .adapter import Contact, Receipt, Ticket
@@ -63,29 +78,46 @@ def _when(name: str) -> BindParameter[datetime]:
     return bindparam(name, type_=UTCDateTime())
 
 
-def _due() -> ColumnElement[bool]:
-    """Rows to claim (bound parameter `b_now`): pending and due, or leased by a relay whose lease ran out (it
-    died).
-
-    A subscriber's callbacks go out one at a time and in order: a callback waits while an earlier one
-    of the same subscription is still pending or in flight (so `closed` never overtakes `open`).
-    """
-    t, earlier, now = _OUTBOX.c, _OUTBOX.alias("earlier").c, _when("b_now")
-    in_order = or_(t.subscription_id.is_(None), ~exists().where(
+def _in_order() -> ColumnElement[bool]:
+    """A subscriber's callbacks go out one at a time and in order: a callback waits while an earlier one
+    of the same subscription is still pending or in flight (so `closed` never overtakes `open`)."""
+    t, earlier = _OUTBOX.c, _OUTBOX.alias("earlier").c
+    return or_(t.subscription_id.is_(None), ~exists().where(
         earlier.subscription_id == t.subscription_id, earlier.id < t.id,
         or_(earlier.state == PENDING, earlier.state == IN_FLIGHT)))   # not IN (...): that is rewritten per execution
+
+
+def _due() -> ColumnElement[bool]:
+    """Rows to claim (bound parameter `b_now`): pending and due, or leased by a relay whose lease ran out (it
+    died), and not waiting behind an earlier callback."""
+    t, now = _OUTBOX.c, _when("b_now")
     return and_(or_(and_(t.state == PENDING, t.next_attempt_at <= now),
-                    and_(t.state == IN_FLIGHT, t.lease_expires_at < now)), in_order)
+                    and_(t.state == IN_FLIGHT, t.lease_expires_at < now)), _in_order())
 
 
 @cache
 def _claim_statement(dialect: str) -> Update:
-    """The claim, built once per dialect (Core, bound parameters: every claim reuses its compiled form)."""
-    t = _OUTBOX.c
-    candidates = select(t.id).where(_due()).order_by(t.next_attempt_at, t.id).limit(bindparam("b_limit"))
+    """The claim, built once per dialect (Core, bound parameters: every claim reuses its compiled form).
+
+    SQLite: the due pending rows and the expired leases are found by two index scans that stop at the
+    batch size (ix_outbox_due is (state, next_attempt_at, rowid), already in claim order), instead of
+    reading and sorting every due row on each claim, which costs in proportion to the backlog.
+    PostgreSQL cannot lock rows (FOR UPDATE SKIP LOCKED) through a UNION, so it keeps the single query.
+    """
+    t, limit = _OUTBOX.c, bindparam("b_limit", type_=Integer())
     if dialect == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    return (update(_OUTBOX).where(t.id.in_(candidates.scalar_subquery()))
+        ids = (select(t.id).where(_due()).order_by(t.next_attempt_at, t.id).limit(limit)
+               .with_for_update(skip_locked=True).scalar_subquery())
+    else:
+        now = _when("b_now")
+        pending = (select(t.id, t.next_attempt_at).where(t.state == PENDING, t.next_attempt_at <= now, _in_order())
+                   .order_by(t.next_attempt_at, t.id).limit(limit).subquery())
+        expired = (select(t.id, t.next_attempt_at).where(t.state == IN_FLIGHT, t.lease_expires_at < now, _in_order())
+                   .order_by(t.next_attempt_at, t.id).limit(limit).subquery())
+        both = union_all(select(pending.c.id, pending.c.next_attempt_at),
+                         select(expired.c.id, expired.c.next_attempt_at)).subquery()
+        ids = select(both.c.id).order_by(both.c.next_attempt_at, both.c.id).limit(limit).scalar_subquery()
+    return (update(_OUTBOX).where(t.id.in_(ids))
             .values(state=IN_FLIGHT, leased_by=bindparam("b_worker"), lease_expires_at=_when("b_lease_until"),
                     attempts=t.attempts + 1, updated_at=_when("b_now"))
             .returning(t.id, t.request_id, t.department, t.attempts, t.kind, t.subscription_id,
@@ -240,6 +272,37 @@ def _set(session: Session, stmt: Update, claimed: Claimed, worker: str, now: dat
 def record_delivered(session: Session, claimed: Claimed, worker: str, receipt: Receipt, now: datetime) -> bool:
     """Mark the row done with the back office's id for the ticket."""
     return _set(session, _DONE, claimed, worker, now, b_external_id=clean_text(receipt.external_id, 200))
+
+
+@cache
+def _done_many(size: int) -> Update:
+    """Mark `size` claimed rows done in one statement (each with its own external id), returning the ids
+    of those whose lease this worker still held."""
+    t = _OUTBOX.c
+    ids: list[BindParameter[int]] = [bindparam(f"b_id{i}") for i in range(size)]
+    external = case(*((t.id == ids[i], bindparam(f"b_external_id{i}")) for i in range(size)), else_=t.external_id)
+    return (update(_OUTBOX).where(t.id.in_(ids), t.state == IN_FLIGHT, t.leased_by == bindparam("b_worker"))
+            .values(state=DONE, external_id=external, last_error=None, lease_expires_at=None, leased_by=None,
+                    updated_at=_when("b_now"))
+            .returning(t.id))
+
+
+def record_delivered_many(session: Session, delivered: Sequence[tuple[Claimed, Receipt]], worker: str,
+                          now: datetime) -> set[int]:
+    """Mark rows done with their back-office ids, in one statement per chunk (in the open transaction, if
+    any); return the outbox ids recorded (a row whose lease another relay took is left to that relay)."""
+    kept: set[int] = set()
+    with _transaction(session):
+        for start in range(0, len(delivered), _CHUNK):
+            chunk = list(delivered[start:start + _CHUNK])
+            size = 1 << (len(chunk) - 1).bit_length()
+            chunk += chunk[-1:] * (size - len(chunk))   # repeats of the last row change nothing
+            params: dict[str, object] = {"b_worker": worker, "b_now": now}
+            for i, (claimed, receipt) in enumerate(chunk):
+                params[f"b_id{i}"] = claimed.id
+                params[f"b_external_id{i}"] = clean_text(receipt.external_id, 200)
+            kept.update(session.execute(_done_many(size), params).scalars())
+    return kept
 
 
 def backoff_delay(attempts: int, settings: DeliverySettings, rng: random.Random,

@@ -27,7 +27,7 @@ from .outbox import (
     Undeliverable,
     build_tickets,
     claim_due,
-    record_delivered,
+    record_delivered_many,
     record_failure,
     release,
 )
@@ -171,7 +171,10 @@ class Relay:
         tickets: dict[int, Ticket | Undeliverable] = {}
         with gateway.session() as session:
             with session.begin():
-                states = [self._record(session, attempt, now) for attempt in attempts]
+                done = record_delivered_many(session, [(a.claimed, a.receipt) for a in attempts
+                                                       if a.receipt is not None], self.worker, now)
+                states = [(DONE if a.claimed.id in done else None) if a.receipt is not None
+                          else self._record_failure(session, a, now) for a in attempts]
                 released = release(session, unattempted, self.worker, now) if unattempted else 0
                 claimed = claim_due(session, self.worker, self.settings, now) if claim else []
                 deliveries = [c for c in claimed if c.kind != CALLBACK_KIND]
@@ -192,11 +195,9 @@ class Relay:
             log.info("relay %s stopping: released %d claimed row(s)", self.worker, released)
         return claimed, tickets
 
-    def _record(self, session: Session, attempt: Attempt, now: datetime) -> str | None:
-        """Write one outcome; return the row's new state (None: the lease was lost, nothing written)."""
+    def _record_failure(self, session: Session, attempt: Attempt, now: datetime) -> str:
+        """Write a failed attempt: retry later or dead letter; return the row's new state."""
         claimed = attempt.claimed
-        if attempt.receipt is not None:
-            return DONE if record_delivered(session, claimed, self.worker, attempt.receipt, now) else None
         settings = self.callback_settings if claimed.kind == CALLBACK_KIND else self.settings
         return record_failure(session, claimed, self.worker, attempt.error, permanent=attempt.permanent,
                               settings=settings, now=now, rng=self.rng, retry_after=attempt.retry_after)
