@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.harness import Goal, fmt, interleave, machine, median, write_section
 
@@ -105,14 +106,14 @@ Reading it / what was tried:
 """
 
 
-def run_json(code: str, *args: str, cwd: Path) -> dict[str, object]:
+def run_json(code: str, *args: str, cwd: Path) -> dict[str, Any]:
     """Run a fresh interpreter on `code` and return the JSON it prints last."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=cwd,
                          check=False)
     if out.returncode:
         raise RuntimeError(f"benchmark process failed:\n{out.stderr[-3000:]}")
-    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if (SHARED / "gis" / NEIGHBORHOODS).exists() and (SHARED / "gis" / DPR_PARKS).exists():
             (folder / "real").mkdir()
             configs["real"] = real_gis_config(folder / "real", SHARED)
-        results: dict[str, list[dict[str, object]]] = {name: [] for name in [*configs, "bare"]}
+        results: dict[str, list[dict[str, Any]]] = {name: [] for name in [*configs, "bare"]}
         first = run_json(WORKER, str(configs["demo"]), str(folder / "warm"), cwd=folder)   # also: the libraries
         libraries = json.dumps(first["libraries"])
         count = 0
@@ -141,15 +142,15 @@ def main(argv: list[str] | None = None) -> int:
             (folder / f"w{count}").mkdir()
             result = run_json(WORKER, str(configs[name]), str(folder / f"w{count}"), cwd=folder)
             codes = result["codes"]
-            if set(codes) != {"200"}:  # type: ignore[arg-type]
+            if set(codes) != {"200"}:
                 raise RuntimeError(f"{name}: some requests failed: {codes}")
             results[name].append(result)
-            return float(result["peak"])  # type: ignore[arg-type]
+            return float(result["peak"])
 
         def bare() -> float:
             result = run_json(BASELINE, libraries, cwd=folder)
             results["bare"].append(result)
-            return float(result["peak"])  # type: ignore[arg-type]
+            return float(result["peak"])
 
         runs = {f"A {name}": (lambda name=name: worker(name)) for name in configs}
         values = interleave({**runs, "B": bare}, args.rounds)
@@ -168,17 +169,17 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| A: worker peak RSS, {labels[name]} | {median(values[f'A {name}']):.0f} MB "
                      f"| {fmt(values[f'A {name}'], 0)} |")
         lines.append(f"| A: RSS after create_app, {labels[name]} | "
-                     f"{median([float(r['started']) for r in runs_of]):.0f} MB "  # type: ignore[arg-type]
-                     f"| {fmt([float(r['started']) for r in runs_of], 0)} |")  # type: ignore[arg-type]
+                     f"{median([float(r['started']) for r in runs_of]):.0f} MB "
+                     f"| {fmt([float(r['started']) for r in runs_of], 0)} |")
     failed = results["bare"][-1]["failed"]
-    lines += [f"| B: bare process importing the same {len(first['libraries'])} libraries | {base:.0f} MB "  # type: ignore[arg-type]
+    lines += [f"| B: bare process importing the same {len(first['libraries'])} libraries | {base:.0f} MB "
               f"| {fmt(values['B'], 0)} |", "",
               "| figure | value | goal | met |", "|---|---|---|---|",
               f"| **peak RSS of one worker** (the larger configuration) | **{worst:.0f} MB** | ≤ {GOAL_MB:.0f} MB "
               f"| {'yes' if met else '**no**'} |",
               f"| A / B (worker ÷ bare imports) | {worst / base:.2f} | | |", "",
-              f"Libraries imported by B: {', '.join(first['libraries'])}"  # type: ignore[arg-type]
-              + (f" (not importable on their own: {', '.join(failed)})" if failed else "") + ".", "",  # type: ignore[arg-type]
+              f"Libraries imported by B: {', '.join(first['libraries'])}"
+              + (f" (not importable on their own: {', '.join(failed)})" if failed else "") + ".", "",
               f"Run time: {time.monotonic() - started:.0f} s.", "", READING]
     goals = [Goal("B7", "peak RSS of one serving worker (MB)", worst, f"<= {GOAL_MB:.0f} MB", met,
                   f"bare imports {base:.0f} MB")]
