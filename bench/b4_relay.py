@@ -74,7 +74,7 @@ Reading it / what was tried:
 
 - The ratio is **ours ÷ baseline** in tickets per second (1.0: the relay delivers as fast as a bare
   POST loop). Both sides pay the same back office (http.server parses each request in Python, in
-  another process). The relay's own cost per ticket (A's time per ticket minus B's: 0.5-0.8 ms in
+  another process). The relay's own cost per ticket (A's time per ticket minus B's: 0.4-0.8 ms in
   these runs) is fixed, so against a back office that takes a few milliseconds per ticket it weighs
   correspondingly less.
 - Per ticket the relay does, beyond the POST: its share of one transaction per batch (record the
@@ -96,13 +96,16 @@ Reading it / what was tried:
     once per back-office origin: requests scans the whole environment twice per request, about a
     third of its own client-side time. The baseline, plain `requests`, still pays it.
 - Tried and left out: relaxing the disk flush of the relay's own transactions (SQLite
-  `synchronous=NORMAL`, PostgreSQL `synchronous_commit=off`): safe in principle (a lost outcome means
-  a redelivery under the same idempotency key) but it measured within the noise here, so durability
-  stays as it is. A larger batch (row C) amortises the transaction further; it is an operator's
-  choice because `OPEN311_DELIVERY_LEASE` must exceed batch x adapter timeout (docs/adapters.md).
-- What would close the rest: delivering while the previous batch's transaction commits (a writer
-  thread and a claimed-ahead batch, which doubles the time a claimed row waits for its lease), or a
-  cheaper JSON log line and ticket serialisation; not done in this round.
+  `synchronous=NORMAL`; on PostgreSQL it would be `synchronous_commit=off`). It would be safe in
+  principle (a lost outcome means a redelivery under the same idempotency key), but back-to-back runs
+  gave 0.70 with it and 0.68 without: the flush is not where the remaining time goes, so durability
+  stays as it is. What remains is mostly fixed CPU per batch (the claim, three ticket queries, the
+  commit, the session; about 1.5 ms for a batch), which is why a batch of 20 (row C) comes close to
+  the baseline. The batch size is an operator's choice because `OPEN311_DELIVERY_LEASE` must exceed
+  batch x adapter timeout (docs/adapters.md); the default stays 5.
+- What would close the rest at the default batch: reading the next batch while this one is being
+  delivered (a second thread and a batch claimed ahead, which doubles the time a claimed row waits
+  under its lease), or a cheaper JSON log line per delivery; not done in this round.
 """
 
 
