@@ -9,21 +9,25 @@ import secrets
 import socket
 import threading
 import time
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from . import metrics
-from .adapter import PermanentError, Receipt, TemporaryError
+from .adapter import PermanentError, Receipt, TemporaryError, Ticket
 from .callbacks import build_callback, send_callback
 from .gateway import Gateway
 from .outbox import (
     DEAD,
+    DONE,
     Claimed,
     Undeliverable,
-    build_ticket,
+    build_tickets,
     claim_due,
-    record_delivered,
+    record_delivered_many,
     record_failure,
     release,
 )
@@ -38,13 +42,34 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+@dataclass
+class Attempt:
+    """One delivery attempt, recorded with the rest of its batch: a receipt, or why it failed."""
+
+    claimed: Claimed
+    receipt: Receipt | None = None
+    error: str = ""
+    permanent: bool = False
+    retry_after: float | None = None
+    seconds: float | None = None    # time in the adapter (None: it was not called), for the metrics
+
+
 class Relay:
-    """Delivers the outbox; one instance per thread or process, any number of them per database."""
+    """Delivers the outbox; one instance per thread or process, any number of them per database.
+
+    A batch costs two write transactions, whatever its size: the claim, and the outcomes. In `run` the
+    outcomes of one batch and the claim of the next share one transaction (one commit, one disk flush on
+    SQLite), and the batch's tickets are read with three queries. Outcomes are recorded when the whole
+    batch has been attempted: a relay that dies before leaves its attempted rows leased, and they are
+    delivered again when the lease runs out, under the same idempotency key, as after any crash between
+    a delivery and its record.
+    """
 
     def __init__(self, gateway: Gateway, settings: DeliverySettings, *, stop: threading.Event | None = None,
                  rng: random.Random | None = None) -> None:
         self.gateway = gateway
         self.settings = settings
+        self.callback_settings = replace(settings, max_attempts=gateway.callbacks.max_attempts)
         self.stop = stop or threading.Event()
         self.rng = rng or random.SystemRandom()
         self.worker = worker_name()
@@ -52,117 +77,146 @@ class Relay:
 
     def run(self, *, once: bool = False) -> int:
         """Deliver until stopped (or, with `once`, until nothing is due); return how many were delivered."""
-        while not self.stop.is_set():
+        attempts: list[Attempt] = []
+        unattempted: list[Claimed] = []
+        while True:
+            claim = not self.stop.is_set()
             try:
-                claimed = self.run_batch()
+                claimed, tickets = self._settle(attempts, unattempted, claim=claim)
             except SQLAlchemyError as exc:  # the database is unavailable: the rows wait there, so do we
-                if once:
+                if once or not claim:
                     raise
                 log.error("relay %s: database error, retrying shortly: %s", self.worker, type(exc).__name__)
                 self.stop.wait(max(self.settings.poll, 1.0))
-                continue
-            if claimed == 0:
+                continue                    # the outcomes in hand are recorded on the next try
+            attempts, unattempted = [], []
+            if not claim:
+                break
+            if not claimed:
                 if once:
                     break
                 self.stop.wait(self.settings.poll)
+                continue
+            attempts, unattempted = self._attempt(claimed, tickets)
         return self.delivered
 
     def run_batch(self) -> int:
-        """Claim one batch and deliver it; rows not yet attempted when a stop comes are released."""
-        with self.gateway.session() as session:
-            claimed = claim_due(session, self.worker, self.settings, self.gateway.clock())
-        for index, item in enumerate(claimed):
-            if self.stop.is_set():
-                with self.gateway.session() as session:
-                    count = release(session, claimed[index:], self.worker, self.gateway.clock())
-                log.info("relay %s stopping: released %d claimed row(s)", self.worker, count)
-                break
-            self.deliver(item)
+        """Claim one batch, deliver it and record the outcomes; rows not yet attempted when a stop comes are
+        released. Returns how many rows were claimed."""
+        claimed, tickets = self._settle([], [], claim=True)
+        attempts, unattempted = self._attempt(claimed, tickets)
+        self._settle(attempts, unattempted, claim=False)
         return len(claimed)
 
-    def deliver(self, claimed: Claimed) -> None:
-        """One attempt: build the ticket, call the adapter outside any transaction, record the outcome."""
-        if claimed.kind == CALLBACK_KIND:
-            self.deliver_callback(claimed)
-            return
-        gateway = self.gateway
-        with gateway.session() as session:
-            try:
-                ticket = build_ticket(session, gateway.config, claimed, gateway.media)
-            except Undeliverable as exc:
-                self._fail(claimed, str(exc), permanent=True)
-                return
+    def _attempt(self, claimed: list[Claimed], tickets: Mapping[int, Ticket | Undeliverable],
+                 ) -> tuple[list[Attempt], list[Claimed]]:
+        """Attempt each claimed row in turn, with no transaction open; stop early when asked (the rest is
+        returned, to be released)."""
+        attempts: list[Attempt] = []
+        for index, item in enumerate(claimed):
+            if self.stop.is_set():
+                return attempts, claimed[index:]
+            if item.kind == CALLBACK_KIND:
+                attempts.append(self.deliver_callback(item))
+            else:
+                attempts.append(self.deliver(item, tickets[item.id]))
+        return attempts, []
+
+    def deliver(self, claimed: Claimed, ticket: Ticket | Undeliverable) -> Attempt:
+        """One attempt: call the adapter (outside any transaction) with the row's ticket."""
+        if isinstance(ticket, Undeliverable):
+            return Attempt(claimed, error=str(ticket), permanent=True)
         if claimed.attempts > self.settings.max_attempts:  # its relays kept dying mid-delivery
-            self._fail(claimed, "lease expired on every attempt", permanent=True)
-            return
-        adapter = gateway.adapters.get((ticket.jurisdiction_id, claimed.department))
+            return Attempt(claimed, error="lease expired on every attempt", permanent=True)
+        adapter = self.gateway.adapters.get((ticket.jurisdiction_id, claimed.department))
         if adapter is None:
-            self._fail(claimed, f"no adapter for {ticket.jurisdiction_id}/{claimed.department}", permanent=True)
-            return
+            return Attempt(claimed, error=f"no adapter for {ticket.jurisdiction_id}/{claimed.department}",
+                           permanent=True)
         started = time.monotonic()
         try:
             receipt = adapter.deliver(ticket)
         except TemporaryError as exc:
-            self._fail(claimed, str(exc), permanent=False, retry_after=exc.retry_after, started=started)
-            return
+            return Attempt(claimed, error=str(exc), retry_after=exc.retry_after, seconds=time.monotonic() - started)
         except PermanentError as exc:
-            self._fail(claimed, str(exc), permanent=True, started=started)
-            return
+            return Attempt(claimed, error=str(exc), permanent=True, seconds=time.monotonic() - started)
         except Exception as exc:  # an adapter bug must not kill the relay; the row is retried
             log.exception("adapter for %s failed unexpectedly on outbox %s", claimed.department, claimed.id)
-            self._fail(claimed, f"unexpected {type(exc).__name__} in adapter", permanent=False, started=started)
-            return
-        metrics.record_delivery(claimed.department, time.monotonic() - started, True)
-        self._done(claimed, receipt)
+            return Attempt(claimed, error=f"unexpected {type(exc).__name__} in adapter",
+                           seconds=time.monotonic() - started)
+        return Attempt(claimed, receipt=receipt, seconds=time.monotonic() - started)
 
-    def deliver_callback(self, claimed: Claimed) -> None:
-        """One attempt of a subscriber's callback; a callback given up on drops its subscription."""
+    def deliver_callback(self, claimed: Claimed) -> Attempt:
+        """One attempt of a subscriber's callback."""
         gateway = self.gateway
         assert claimed.subscription_id is not None and claimed.status_update_id is not None
         with gateway.session() as session:
             callback = build_callback(session, gateway.config, claimed.subscription_id, claimed.status_update_id)
         if callback is None:
-            self._fail(claimed, "subscription deleted or disabled", permanent=True)
-            return
+            return Attempt(claimed, error="subscription deleted or disabled", permanent=True)
         try:
             send_callback(gateway.http, callback, gateway.callbacks)
         except TemporaryError as exc:
-            self._fail(claimed, str(exc), permanent=False, retry_after=exc.retry_after)
-            return
+            return Attempt(claimed, error=str(exc), retry_after=exc.retry_after)
         except PermanentError as exc:
-            self._fail(claimed, str(exc), permanent=True)
-            return
+            return Attempt(claimed, error=str(exc), permanent=True)
+        return Attempt(claimed, receipt=Receipt(external_id=callback.event_id))
+
+    def _settle(self, attempts: list[Attempt], unattempted: list[Claimed], *,
+                claim: bool) -> tuple[list[Claimed], dict[int, Ticket | Undeliverable]]:
+        """In one transaction: record the outcomes, release the rows not attempted, and (with `claim`) lease
+        the next batch and read its tickets. Then log, count, and update the subscriptions of callbacks."""
+        if not attempts and not unattempted and not claim:
+            return [], {}
+        gateway, now = self.gateway, self.gateway.clock()
+        tickets: dict[int, Ticket | Undeliverable] = {}
         with gateway.session() as session:
-            record_callback_outcome(session, claimed.subscription_id, delivered=True, dead=False, reason=None,
-                                    now=gateway.clock())
-        self._done(claimed, Receipt(external_id=callback.event_id))
+            with session.begin():
+                done = record_delivered_many(session, [(a.claimed, a.receipt) for a in attempts
+                                                       if a.receipt is not None], self.worker, now)
+                states = [(DONE if a.claimed.id in done else None) if a.receipt is not None
+                          else self._record_failure(session, a, now) for a in attempts]
+                released = release(session, unattempted, self.worker, now) if unattempted else 0
+                claimed = claim_due(session, self.worker, self.settings, now) if claim else []
+                deliveries = [c for c in claimed if c.kind != CALLBACK_KIND]
+                if deliveries:
+                    tickets = build_tickets(session, gateway.config, deliveries, gateway.media)
+            for attempt, state in zip(attempts, states, strict=True):
+                subscription = attempt.claimed.subscription_id
+                if attempt.claimed.kind != CALLBACK_KIND or subscription is None:
+                    continue
+                if attempt.receipt is not None:
+                    record_callback_outcome(session, subscription, delivered=True, dead=False, reason=None, now=now)
+                elif state == DEAD:  # a callback given up on drops its subscription
+                    record_callback_outcome(session, subscription, delivered=False, dead=True, reason=attempt.error,
+                                            now=now)
+        for attempt, state in zip(attempts, states, strict=True):
+            self._report(attempt, state)
+        if unattempted:
+            log.info("relay %s stopping: released %d claimed row(s)", self.worker, released)
+        return claimed, tickets
 
-    def _done(self, claimed: Claimed, receipt: Receipt) -> None:
-        """Record a delivery and log it."""
-        with self.gateway.session() as session:
-            kept = record_delivered(session, claimed, self.worker, receipt, self.gateway.clock())
-        self.delivered += 1
-        if kept:
-            log.info("delivered outbox %d (request %d) to %s as %s", claimed.id, claimed.request_id,
-                     claimed.department, receipt.external_id[:100])
-        else:
-            log.warning("delivered outbox %d after its lease expired; another relay owns it now", claimed.id)
+    def _record_failure(self, session: Session, attempt: Attempt, now: datetime) -> str:
+        """Write a failed attempt: retry later or dead letter; return the row's new state."""
+        claimed = attempt.claimed
+        settings = self.callback_settings if claimed.kind == CALLBACK_KIND else self.settings
+        return record_failure(session, claimed, self.worker, attempt.error, permanent=attempt.permanent,
+                              settings=settings, now=now, rng=self.rng, retry_after=attempt.retry_after)
 
-    def _fail(self, claimed: Claimed, message: str, *, permanent: bool, retry_after: float | None = None,
-              started: float | None = None) -> None:
-        """Record a failed attempt and log it (the message never holds personal data)."""
-        callback = claimed.kind == CALLBACK_KIND
-        settings = replace(self.settings, max_attempts=self.gateway.callbacks.max_attempts) if callback \
-            else self.settings
-        now = self.gateway.clock()
-        with self.gateway.session() as session:
-            state = record_failure(session, claimed, self.worker, message, permanent=permanent,
-                                   settings=settings, now=now, rng=self.rng, retry_after=retry_after)
-            if callback and state == DEAD and claimed.subscription_id is not None:
-                record_callback_outcome(session, claimed.subscription_id, delivered=False, dead=True,
-                                        reason=message, now=now)
-        if started is not None:
-            metrics.record_delivery(claimed.department, time.monotonic() - started, False, permanent=state == DEAD)
+    def _report(self, attempt: Attempt, state: str | None) -> None:
+        """Log an outcome once recorded, and count it (the messages never hold personal data)."""
+        claimed = attempt.claimed
+        if attempt.receipt is not None:
+            self.delivered += 1
+            if attempt.seconds is not None:
+                metrics.record_delivery(claimed.department, attempt.seconds, True)
+            if state == DONE:
+                log.info("delivered outbox %d (request %d) to %s as %s", claimed.id, claimed.request_id,
+                         claimed.department, attempt.receipt.external_id[:100])
+            else:
+                log.warning("delivered outbox %d after its lease expired; another relay owns it now", claimed.id)
+            return
+        if attempt.seconds is not None:
+            metrics.record_delivery(claimed.department, attempt.seconds, False, permanent=state == DEAD)
         level = logging.ERROR if state == DEAD else logging.WARNING
         log.log(level, "outbox %d (request %d, %s) attempt %d failed: %s -> %s", claimed.id, claimed.request_id,
-                claimed.department, claimed.attempts, message[:300], "dead letter" if state == DEAD else "retry")
+                claimed.department, claimed.attempts, attempt.error[:300], "dead letter" if state == DEAD else "retry")

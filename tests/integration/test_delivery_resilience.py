@@ -31,14 +31,14 @@ def test_down_then_slow_then_500s_then_recovered(make_app: Callable[..., Flask],
     gateway: Gateway = app.extensions["open311"]
     ids = seed_requests(gateway, TICKETS)
     office = WebhookBackOffice(SECRET)
+    office.mode, office.slow_seconds = "slow", 0.5   # set before it listens: no attempt may find it healthy early
     runner = Relay(gateway, FAST)
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()
     try:
         time.sleep(0.5)                    # down: nothing listens on the port
         assert office.posts.total() == 0
-        with http_peer(office, port):
-            office.mode, office.slow_seconds = "slow", 0.5   # answers after our timeout: stored, reply lost
+        with http_peer(office, port):                        # slow: answers after our timeout: stored, reply lost
             assert wait_until(lambda: office.posts.total() >= 8, 10)
             office.mode = "record-then-500"                   # stores the ticket, then fails the reply
             assert wait_until(lambda: office.posts.total() >= 20, 10)
