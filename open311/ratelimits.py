@@ -104,6 +104,16 @@ def _is_read() -> bool:
     return request.method in ("GET", "HEAD", "OPTIONS")
 
 
+def _posts_only(check: Any) -> Any:
+    """A before-request hook that runs for writes only."""
+
+    @functools.wraps(check)
+    def hook() -> Any:
+        return None if _is_read() else check()
+
+    return hook
+
+
 def _posts_through(limited: Any, original: Any) -> Any:
     """The view a route runs: POSTs through the limiter's wrappers, reads straight to the view."""
 
@@ -137,6 +147,10 @@ def init_app(app: Flask) -> Limiter:
     limiter.init_app(app)
     # Only POSTs are limited: reads skip the limiter's per-request bookkeeping altogether.
     limiter.request_filter(_is_read)
+    # That filter makes every limit skip reads, yet the limiter's before-request pass would still look its
+    # limits up on each one: reads do not enter it at all (nothing else it does applies to them).
+    funcs = app.before_request_funcs.setdefault(None, [])
+    funcs[:] = [_posts_only(f) if f == limiter._check_request_limit else f for f in funcs]
     for endpoint in LIMITED_ENDPOINTS:
         original: Any = app.view_functions[endpoint]
         view = original

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Row, Select, bindparam, case, func, literal_column, select, tuple_
+from sqlalchemy import Connection, Integer, Row, Select, bindparam, case, func, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from .config import Jurisdiction
@@ -238,6 +238,16 @@ def counted_in_feed_order(query: RequestQuery) -> bool:
     return not (query.updated_after or query.updated_before or query.near or query.bbox)
 
 
+def _count_statement(where: Filtered, ordered: bool) -> Select[tuple[int]]:
+    probe: Select[tuple[int]] = where.stmt.with_only_columns(literal_column("1"))
+    if ordered:  # ascending: any matches will do, and PostgreSQL walks an index forwards faster than back
+        probe = probe.order_by(ServiceRequest.requested_datetime, ServiceRequest.id)
+    found = probe.offset(bindparam("c_cap", type_=Integer)).limit(1).scalar_subquery()
+    matches = probe.limit(bindparam("c_more", type_=Integer)).subquery()
+    exact = select(func.count()).select_from(matches).scalar_subquery()
+    return select(case((found.is_not(None), bindparam("c_over", type_=Integer)), else_=exact))
+
+
 def count_capped(session: Session, where: Filtered, cap: int, *, ordered: bool = True) -> int:
     """How many rows match, or cap + 1 when more than cap do, in one statement reading at most cap + 1 matches.
 
@@ -246,17 +256,12 @@ def count_capped(session: Session, where: Filtered, cap: int, *, ordered: bool =
     `ordered` walks the feed order (counted_in_feed_order); without it the planner picks the index that
     answers the filters alone, usually without reading the table, and never sorts.
     """
-    def build() -> Select[tuple[int]]:
-        probe: Select[tuple[int]] = where.stmt.with_only_columns(literal_column("1"))
-        if ordered:  # ascending: any matches will do, and PostgreSQL walks an index forwards faster than back
-            probe = probe.order_by(ServiceRequest.requested_datetime, ServiceRequest.id)
-        found = probe.offset(bindparam("c_cap", type_=Integer)).limit(1).scalar_subquery()
-        matches = probe.limit(bindparam("c_more", type_=Integer)).subquery()
-        exact = select(func.count()).select_from(matches).scalar_subquery()
-        return select(case((found.is_not(None), bindparam("c_over", type_=Integer)), else_=exact))
+    return _count(session.connection(), where, cap, ordered)
 
-    stmt = _kept(("count", where.shape, ordered), build)
-    counted = session.connection().execute(stmt, {**where.params, "c_cap": cap, "c_more": cap + 1, "c_over": cap + 1})
+
+def _count(connection: Connection, where: Filtered, cap: int, ordered: bool) -> int:
+    stmt = _kept(("count", where.shape, ordered), lambda: _count_statement(where, ordered))
+    counted = connection.execute(stmt, {**where.params, "c_cap": cap, "c_more": cap + 1, "c_over": cap + 1})
     return int(counted.scalar() or 0)
 
 
@@ -292,8 +297,9 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
     elif query.page is not None:
         params["p_offset"] = (query.page - 1) * query.page_size
     with session.begin():
-        total = count_capped(session, where, count_cap, ordered=counted_in_feed_order(query)) if count_cap else None
-        rows = list(session.connection().execute(page, params).all())
+        connection = session.connection()
+        total = _count(connection, where, count_cap, counted_in_feed_order(query)) if count_cap else None
+        rows = list(connection.execute(page, params).all())
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
     following = Cursor(rows[-1].requested_datetime, rows[-1].id) if more and rows else None
