@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Row, Select, bindparam, case, func, literal_column, select, tuple_
+from sqlalchemy import Connection, Engine, Integer, Row, Select, bindparam, case, func, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from .config import Jurisdiction
@@ -265,6 +267,19 @@ def _count(connection: Connection, where: Filtered, cap: int, ordered: bool) -> 
     return int(counted.scalar() or 0)
 
 
+@contextmanager
+def _reading(session: Session) -> Iterator[Connection]:
+    """One transaction for the count and the page: a plain connection of the session's engine when it has
+    one (the ORM's transaction bookkeeping costs more than the two statements' own Python), else the session's."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and not session.in_transaction():
+        with bind.connect() as connection, connection.begin():
+            yield connection
+    else:
+        with session.begin():
+            yield session.connection()
+
+
 def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQuery, now: datetime,
                   *, count_cap: int = 0, extended: bool = True) -> RequestPage:
     """GET requests: ids override every other filter; newest first; a page and the cursor after it.
@@ -296,8 +311,7 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
         params.update(p_requested=query.after.requested, p_id=query.after.id)
     elif query.page is not None:
         params["p_offset"] = (query.page - 1) * query.page_size
-    with session.begin():
-        connection = session.connection()
+    with _reading(session) as connection:
         total = _count(connection, where, count_cap, counted_in_feed_order(query)) if count_cap else None
         rows = list(connection.execute(page, params).all())
     more = len(rows) > query.page_size
