@@ -71,19 +71,36 @@ READING = """\
   (about 8 us to format, then the write), the metrics (about 4 us), the data-version read (feed only) and
   a larger header block. Rounds swing between 0.4 and 0.8 because three other benchmark runs share the
   two cores; the per-round ratios show it.
-- **Cold** pages are short of their goals. Done: rows are read as Core rows of the spec's columns (no ORM
-  objects, no JSON decoding of attributes unless extensions=true), each `<request>` is rendered once and
-  kept by its content (format, zone and every field shown, so a changed row simply misses), and a page is
-  a join of those bytes (rendering fell from ~20 % of a request to ~2 %); GETs skip the rate limiter.
-  Where a cold request's time goes now (cProfile under the Flask test client, 400 varied URLs, ~4-5 ms
-  CPU each on this loaded machine): `find_requests` 60 % of it: the capped count (`count_capped`, an ORM
-  `session.scalar` over a subquery: SQLite walks every matching row of the window up to the cap) ~25 %,
-  building the filtered statement (`filtered`) ~10 %, the page query itself ~25 % (statement cache key,
-  execute, 50 rows with UTC datetime conversion); Flask dispatch and hooks ~25 %; paging headers ~5 %.
-  The bare callable needs 0.2-0.3 ms: a ratio of 0.45 would need the whole cold request (two SQL
-  statements included) in about 0.5 ms. Next steps, outside the feed's rendering: statements built once
-  with bind parameters for the common filter shapes, and a count that is not recomputed for every page
-  (both in request_search, owned with the indexes).
+- **Cold** pages are short of their goals. Done earlier: rows are read as Core rows of the spec's columns
+  (no ORM objects, no JSON decoding of attributes unless extensions=true), each `<request>` is rendered
+  once and kept by its content (format, zone and every field shown, so a changed row simply misses), and a
+  page is a join of those bytes (rendering fell from ~20 % of a request to ~2 %).
+- Cold path trimmed since (same SQL text, same answers): the feed's statements (the filtered selection,
+  the capped count, the page) are built once per filter shape (which filters are present, never their
+  values) with bind parameters and kept, so a request neither builds SQL expressions nor computes a cache
+  key, and SQLAlchemy's compiled cache answers at once; count and page run as Core on one plain connection
+  of the session's engine (no ORM execute, no ORM transaction bookkeeping). `find_requests`' own Python
+  went from ~1,050 us to ~200 us per call (empty table, 2 statements). Reads no longer enter flask-limiter's
+  before/after hooks (its request filter already exempted them from every limit); a GET without
+  If-None-Match / If-Modified-Since / If-Match skips make_conditional's re-parsing of our own
+  Last-Modified (the same Date and Content-Length are set); paging links read the URL and arguments once.
+  In-process (the WSGI app called directly, 800 varied URLs, fragments warm) a cold request went from
+  2.7-3.3 ms to 1.3-1.7 ms of CPU. Under gunicorn: server CPU per cold request, JSON 3.83 ms before (the
+  previous run of this benchmark) and 3.68 ms in the table above, XML 4.13 and 3.33 ms; those runs swing
+  with the load three other benchmark runs put on the two cores, so the change was also measured as an
+  interleaved A/B (old and new code served side by side from the same database, 4 rounds of 2 s per
+  format): JSON 3.95 -> 3.06 ms (median; 183-277 -> 335-377 req/s), XML 4.61 -> 2.46 ms (201-250 ->
+  358-506 req/s). In a quieter moment a cold JSON request took 2.2-2.4 ms under gunicorn.
+- What a cold request still costs (py-spy under this benchmark's load, GIL-holding samples): gunicorn's
+  parsing and writing ~12 %, SQLAlchemy's execute and result plumbing for the two statements ~25 % (the
+  UTC datetime conversion of each row's three dates ~5 %), Flask/werkzeug request and response objects and
+  hooks ~25 % (ETag, Last-Modified/Date formatting, CORS, metrics, the JSON access line ~3 % each), paging
+  headers ~4 %, the joined fragments ~3 %; SQLite itself (the capped count walks every match of the window
+  twice under the cap: probe, then count; the page) runs outside the GIL, about 0.5-0.6 ms per request.
+  With the bare callable at 0.2-0.4 ms, SQLite alone bounds the cold ratio near 0.3; 0.45 would need a
+  count that is not recomputed per request (per filter while SQLite's data_version holds; in this pool
+  nearly every filter is distinct: dates are random to the second, so it would not show here) or a
+  cheaper count statement under the cap (B6's plans at 1M rows depend on the current one: left alone).
 - The naive Flask reference (plain sqlite3 + json.dumps, no count, no paging headers, no CORS/ETag) sits
   at 0.13-0.23 of bare on the feed here, and about 0.4 on services.json.
 """

@@ -107,6 +107,26 @@ def _is_read() -> bool:
     return request.method in ("GET", "HEAD", "OPTIONS")
 
 
+def _posts_only(hook: Any, *, response: bool = False) -> Any:
+    """A before-request hook (or, with `response`, an after-request hook) that runs for writes only."""
+    if response:
+        def after(answer: Response) -> Response:
+            return answer if _is_read() else hook(answer)
+
+        return after
+
+    @functools.wraps(hook)
+    def before() -> Any:
+        return None if _is_read() else hook()
+
+    return before
+
+
+def _belongs_to(hook: Any, limiter: Limiter) -> bool:
+    """Whether an after-request hook is the limiter's own (a partial of one of its methods bound to it)."""
+    return isinstance(hook, functools.partial) and hook.args == (limiter,)
+
+
 def _posts_through(limited: Any, original: Any) -> Any:
     """The view a route runs: POSTs through the limiter's wrappers, reads straight to the view."""
 
@@ -168,6 +188,12 @@ def init_app(app: Flask) -> Limiter:
     storage = limiter._storage  # None when the limits are switched off
     if type(storage) is MemoryStorage:
         storage.__class__ = SweptMemoryStorage
+    # That filter makes every limit skip reads, yet the limiter's hooks would still look its limits up and
+    # check for deductions and headers on each one: reads do not enter them (none of it applies to them).
+    before = app.before_request_funcs.setdefault(None, [])
+    before[:] = [_posts_only(f) if f == limiter._check_request_limit else f for f in before]
+    after = app.after_request_funcs.setdefault(None, [])
+    after[:] = [_posts_only(f, response=True) if _belongs_to(f, limiter) else f for f in after]
     for endpoint in LIMITED_ENDPOINTS:
         original: Any = app.view_functions[endpoint]
         view = original

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, case, func, literal, literal_column, select, tuple_
+from sqlalchemy import Connection, Engine, Integer, Row, Select, bindparam, case, func, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from .config import Jurisdiction
@@ -131,41 +133,100 @@ def window(query: RequestQuery, now: datetime) -> tuple[datetime, datetime] | No
     return start, end
 
 
-def _place(stmt: Select[ServiceRequest], near: Near | None, bbox: BBox | None) -> Select[ServiceRequest]:
-    """Circle and box filters; the circle uses an equirectangular distance (error < 0.5 % up to 50 km)."""
-    lat, lon = ServiceRequest.lat, ServiceRequest.long
+@dataclass(frozen=True)
+class Filtered:
+    """The filtered selection (no order, no limit) and the values of its parameters.
+
+    The statement depends only on which filters are present (its shape), never on their values: it is
+    built once per shape with bind parameters and kept, so a request neither builds SQL expressions nor
+    computes a new cache key, and SQLAlchemy's compiled cache finds the SQL at once.
+    """
+
+    stmt: Select[ServiceRequest]
+    params: dict[str, Any]
+    shape: tuple[Any, ...]
+
+
+_COL = ServiceRequest.__table__.c
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}  # by shape (and what is built on it); a few dozen entries at most
+
+
+def _kept(key: tuple[Any, ...], build: Any) -> Any:
+    """The statement kept under key, built on first use (a race builds it twice, harmlessly)."""
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = _STATEMENTS[key] = build()
+    return found
+
+
+def _where(shape: tuple[Any, ...]) -> Select[ServiceRequest]:
+    """The filtered selection of a shape, with a bind parameter for every value."""
+    ids, span, after_, before_, codes, statuses, bbox, near = shape
+    stmt = select(ServiceRequest).where(_COL.jurisdiction_id == bindparam("f_jurisdiction"))
+    if ids:
+        return stmt.where(_COL.id.in_(bindparam("f_ids", expanding=True)))
+    if span:
+        stmt = stmt.where(_COL.requested_datetime >= bindparam("f_start"),
+                          _COL.requested_datetime <= bindparam("f_end"))
+    if after_:
+        stmt = stmt.where(_COL.updated_datetime >= bindparam("f_updated_after"))
+    if before_:
+        stmt = stmt.where(_COL.updated_datetime <= bindparam("f_updated_before"))
+    if codes:
+        stmt = stmt.where(_COL.service_code.in_(bindparam("f_codes", expanding=True)))
+    if statuses:
+        stmt = stmt.where(_COL.status.in_(bindparam("f_statuses", expanding=True)))
+    lat, lon = _COL.lat, _COL.long
+    if bbox:
+        stmt = stmt.where(lat >= bindparam("f_south"), lat <= bindparam("f_north"), lon >= bindparam("f_west"),
+                          lon <= bindparam("f_east"))
+    if near:
+        dy = (lat - bindparam("f_lat")) * METRES_PER_DEGREE_LAT
+        dx = (lon - bindparam("f_long")) * bindparam("f_x_scale")
+        stmt = stmt.where(lat.between(bindparam("f_lat_low"), bindparam("f_lat_high")),
+                          lon.between(bindparam("f_long_low"), bindparam("f_long_high")),
+                          dx * dx + dy * dy <= bindparam("f_radius2"))
+    return stmt
+
+
+def _place(params: dict[str, Any], near: Near | None, bbox: BBox | None) -> None:
+    """Circle and box values; the circle uses an equirectangular distance (error < 0.5 % up to 50 km)."""
     if bbox is not None:
-        stmt = stmt.where(lat >= bbox.south, lat <= bbox.north, lon >= bbox.west, lon <= bbox.east)
+        params.update(f_south=bbox.south, f_north=bbox.north, f_west=bbox.west, f_east=bbox.east)
     if near is not None:
         dlat = near.radius / METRES_PER_DEGREE_LAT
         x_scale = METRES_PER_DEGREE_LONG_AT_EQUATOR * math.cos(math.radians(near.lat))
         dlon = near.radius / max(x_scale, 1.0)
-        dy = (lat - near.lat) * METRES_PER_DEGREE_LAT
-        dx = (lon - near.long) * x_scale
-        stmt = stmt.where(lat.between(near.lat - dlat, near.lat + dlat),
-                          lon.between(near.long - dlon, near.long + dlon),
-                          dx * dx + dy * dy <= near.radius * near.radius)
-    return stmt
+        params.update(f_lat=near.lat, f_long=near.long, f_x_scale=x_scale, f_lat_low=near.lat - dlat,
+                      f_lat_high=near.lat + dlat, f_long_low=near.long - dlon, f_long_high=near.long + dlon,
+                      f_radius2=near.radius * near.radius)
 
 
-def filtered(jurisdiction: Jurisdiction, query: RequestQuery, now: datetime) -> Select[ServiceRequest] | None:
+def filtered(jurisdiction: Jurisdiction, query: RequestQuery, now: datetime) -> Filtered | None:
     """The filtered selection (no order, no limit), or None when nothing can match."""
-    stmt = select(ServiceRequest).where(ServiceRequest.jurisdiction_id == jurisdiction.id)
+    params: dict[str, Any] = {"f_jurisdiction": jurisdiction.id}
     if query.service_request_ids:
         ids = parse_ids(query.service_request_ids)
-        return stmt.where(ServiceRequest.id.in_(ids)) if ids else None
-    span = window(query, now)
-    if span is not None:
-        stmt = stmt.where(ServiceRequest.requested_datetime >= span[0], ServiceRequest.requested_datetime <= span[1])
-    if query.updated_after is not None:
-        stmt = stmt.where(ServiceRequest.updated_datetime >= query.updated_after)
-    if query.updated_before is not None:
-        stmt = stmt.where(ServiceRequest.updated_datetime <= query.updated_before)
-    if query.service_codes:
-        stmt = stmt.where(ServiceRequest.service_code.in_(query.service_codes))
-    if query.statuses:
-        stmt = stmt.where(ServiceRequest.status.in_(query.statuses))
-    return _place(stmt, query.near, query.bbox)
+        if not ids:
+            return None
+        params["f_ids"] = list(ids)
+        shape: tuple[Any, ...] = (True, False, False, False, False, False, False, False)
+    else:
+        span = window(query, now)
+        if span is not None:
+            params["f_start"], params["f_end"] = span
+        if query.updated_after is not None:
+            params["f_updated_after"] = query.updated_after
+        if query.updated_before is not None:
+            params["f_updated_before"] = query.updated_before
+        if query.service_codes:
+            params["f_codes"] = list(query.service_codes)
+        if query.statuses:
+            params["f_statuses"] = list(query.statuses)
+        _place(params, query.near, query.bbox)
+        shape = (False, span is not None, query.updated_after is not None, query.updated_before is not None,
+                 bool(query.service_codes), bool(query.statuses), query.bbox is not None, query.near is not None)
+    return Filtered(_kept(("where", shape), lambda: _where(shape)), params, shape)
 
 
 def counted_in_feed_order(query: RequestQuery) -> bool:
@@ -179,7 +240,17 @@ def counted_in_feed_order(query: RequestQuery) -> bool:
     return not (query.updated_after or query.updated_before or query.near or query.bbox)
 
 
-def count_capped(session: Session, stmt: Select[ServiceRequest], cap: int, *, ordered: bool = True) -> int:
+def _count_statement(where: Filtered, ordered: bool) -> Select[tuple[int]]:
+    probe: Select[tuple[int]] = where.stmt.with_only_columns(literal_column("1"))
+    if ordered:  # ascending: any matches will do, and PostgreSQL walks an index forwards faster than back
+        probe = probe.order_by(ServiceRequest.requested_datetime, ServiceRequest.id)
+    found = probe.offset(bindparam("c_cap", type_=Integer)).limit(1).scalar_subquery()
+    matches = probe.limit(bindparam("c_more", type_=Integer)).subquery()
+    exact = select(func.count()).select_from(matches).scalar_subquery()
+    return select(case((found.is_not(None), bindparam("c_over", type_=Integer)), else_=exact))
+
+
+def count_capped(session: Session, where: Filtered, cap: int, *, ordered: bool = True) -> int:
     """How many rows match, or cap + 1 when more than cap do, in one statement reading at most cap + 1 matches.
 
     A probe `SELECT 1 ... LIMIT 1 OFFSET cap` asks whether a (cap + 1)-th match exists (skipping rows is
@@ -187,13 +258,26 @@ def count_capped(session: Session, stmt: Select[ServiceRequest], cap: int, *, or
     `ordered` walks the feed order (counted_in_feed_order); without it the planner picks the index that
     answers the filters alone, usually without reading the table, and never sorts.
     """
-    probe: Select[tuple[int]] = stmt.with_only_columns(literal_column("1"))
-    if ordered:  # ascending: any matches will do, and PostgreSQL walks an index forwards faster than back
-        probe = probe.order_by(ServiceRequest.requested_datetime, ServiceRequest.id)
-    found = probe.offset(cap).limit(1).scalar_subquery()
-    matches = probe.limit(cap + 1).subquery()
-    exact = select(func.count()).select_from(matches).scalar_subquery()
-    return int(session.scalar(select(case((found.is_not(None), cap + 1), else_=exact))) or 0)
+    return _count(session.connection(), where, cap, ordered)
+
+
+def _count(connection: Connection, where: Filtered, cap: int, ordered: bool) -> int:
+    stmt = _kept(("count", where.shape, ordered), lambda: _count_statement(where, ordered))
+    counted = connection.execute(stmt, {**where.params, "c_cap": cap, "c_more": cap + 1, "c_over": cap + 1})
+    return int(counted.scalar() or 0)
+
+
+@contextmanager
+def _reading(session: Session) -> Iterator[Connection]:
+    """One transaction for the count and the page: a plain connection of the session's engine when it has
+    one (the ORM's transaction bookkeeping costs more than the two statements' own Python), else the session's."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and not session.in_transaction():
+        with bind.connect() as connection, connection.begin():
+            yield connection
+    else:
+        with session.begin():
+            yield session.connection()
 
 
 def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQuery, now: datetime,
@@ -204,22 +288,32 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
     client following next links sees every row once even while requests are added or updated.
     Rows carry the spec's fields, and with `extended` what extensions=true shows as well.
     """
-    stmt = filtered(jurisdiction, query, now)
-    if stmt is None:
+    where = filtered(jurisdiction, query, now)
+    if where is None:
         return RequestPage([], 0 if count_cap else None, None)
-    with session.begin():
-        total = count_capped(session, stmt, count_cap, ordered=counted_in_feed_order(query)) if count_cap else None
-        if query.after is not None:
+    mode = "after" if query.after is not None else "page" if query.page is not None else "first"
+
+    def build() -> Select[Any]:
+        stmt = where.stmt
+        if mode == "after":
             key = tuple_(ServiceRequest.requested_datetime, ServiceRequest.id)
-            bound = tuple_(literal(query.after.requested, ServiceRequest.requested_datetime.type),
-                           literal(query.after.id, ServiceRequest.id.type))
-            stmt = stmt.where(key < bound)
-        elif query.page is not None:
-            stmt = stmt.offset((query.page - 1) * query.page_size)
+            stmt = stmt.where(key < tuple_(bindparam("p_requested", type_=ServiceRequest.requested_datetime.type),
+                                           bindparam("p_id", type_=ServiceRequest.id.type)))
+        elif mode == "page":
+            stmt = stmt.offset(bindparam("p_offset", type_=Integer))
         # Core rows rather than ORM objects: a page is read, rendered and dropped, never changed.
         columns = FEED_COLUMNS if extended else SPEC_COLUMNS
-        page = stmt.with_only_columns(*columns).order_by(*ORDER).limit(query.page_size + 1)
-        rows = list(session.connection().execute(page).all())
+        return stmt.with_only_columns(*columns).order_by(*ORDER).limit(bindparam("p_limit", type_=Integer))
+
+    page = _kept(("page", where.shape, mode, extended), build)
+    params = {**where.params, "p_limit": query.page_size + 1}
+    if query.after is not None:
+        params.update(p_requested=query.after.requested, p_id=query.after.id)
+    elif query.page is not None:
+        params["p_offset"] = (query.page - 1) * query.page_size
+    with _reading(session) as connection:
+        total = _count(connection, where, count_cap, counted_in_feed_order(query)) if count_cap else None
+        rows = list(connection.execute(page, params).all())
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
     following = Cursor(rows[-1].requested_datetime, rows[-1].id) if more and rows else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Response, request
+from werkzeug.http import http_date
 
 from ..errors import BadRequest
 from .blueprint import blp
@@ -14,6 +15,8 @@ JSONP_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]{0,63}(?:\.[A-Za-z_$][\w$]{0,63}){
 EXPOSED = "Link, ETag, Last-Modified, X-Total-Count, X-Total-Count-At-Least, X-Page, X-Page-Size, X-Page-Count, " \
           "X-Next-Page-URL, X-Previous-Page-URL, X-Next-Cursor"
 CATALOG_MAX_AGE = 300
+# The request headers make_conditional compares (Range is not served: accept_ranges stays off).
+_VALIDATORS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH")
 _CATALOG = re.compile(r"/(discovery|services)(/[^/]+)?\.[a-z]+$")
 
 
@@ -55,5 +58,14 @@ def finish_get(response: Response) -> Response:
                                              else "public, no-cache")
     if "ETag" not in response.headers:
         response.add_etag()
-    response.make_conditional(request)
+    if any(name in request.environ for name in _VALIDATORS):
+        response.make_conditional(request)
+        return response
+    # What make_conditional does when no validator is sent (it answers 200), without parsing our own headers.
+    if "Date" not in response.headers:
+        response.headers["Date"] = http_date()
+    if response.automatically_set_content_length and "Content-Length" not in response.headers:
+        length = response.calculate_content_length()
+        if length is not None:
+            response.headers["Content-Length"] = str(length)
     return response

@@ -11,16 +11,25 @@ from ..request_search import RequestPage, RequestQuery
 
 def url_with(**changes: str | int | None) -> str:
     """The current URL with some query parameters replaced (None removes one)."""
-    args = [(k, v) for k, v in request.args.items(multi=True) if k not in changes]
+    return _url_with(request.base_url, list(request.args.items(multi=True)), changes)
+
+
+def _url_with(base: str, current: list[tuple[str, str]], changes: dict[str, str | int | None]) -> str:
+    args = [(k, v) for k, v in current if k not in changes]
     args += [(k, str(v)) for k, v in changes.items() if v is not None]
     query = urlencode(args)
-    return request.base_url + (f"?{query}" if query else "")
+    return base + (f"?{query}" if query else "")
 
 
 def paging_headers(query: RequestQuery, page: RequestPage, count_cap: int) -> dict[str, str]:
     """Link rel=next (a cursor: stable while rows change), prev/first, and counts when known."""
     headers: dict[str, str] = {"X-Page-Size": str(query.page_size)}
     links: list[str] = []
+    base, current = request.base_url, list(request.args.items(multi=True))  # once, for every link
+
+    def url_with(**changes: str | int | None) -> str:
+        return _url_with(base, current, changes)
+
     if page.next is not None:
         nxt = url_with(after=page.next.encode(), page=None, page_size=query.page_size)
         links.append(f'<{nxt}>; rel="next"')
