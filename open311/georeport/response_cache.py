@@ -36,6 +36,8 @@ from ..logs import ROUTE_KEY
 MARK = "open311.cacheable"
 ENTRIES = 512
 MAX_BODY = 1024 * 1024
+# Bodies kept at most, all entries together: varied query strings must not grow a worker without bound.
+MAX_BYTES = 32 * 1024 * 1024
 # Any of these makes the answer depend on more than the key (304, 412, 206): the app answers them.
 _BYPASS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE",
            "HTTP_RANGE", "HTTP_IF_RANGE")
@@ -90,13 +92,14 @@ class Entry:
 
 
 class ResponseCache:
-    """WSGI middleware keeping marked 200 answers (LRU, at most ENTRIES)."""
+    """WSGI middleware keeping marked 200 answers (LRU, at most ENTRIES and MAX_BYTES of bodies)."""
 
     def __init__(self, app: WSGIApp, clock: Callable[[], datetime], version: Callable[[], int | None]) -> None:
         self.app = app
         self.clock = clock
         self.version = version
         self.entries: OrderedDict[tuple[str, ...], Entry] = OrderedDict()
+        self.size = 0
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -146,10 +149,11 @@ class ResponseCache:
         if len(body) <= MAX_BODY:
             entry = Entry(sent[0], list(sent[1]), body, str(environ.get(ROUTE_KEY) or "unmatched"), mark, version)
             with self.lock:
+                old = self.entries.pop(key, None)
+                self.size += len(body) - (len(old.body) if old is not None else 0)
                 self.entries[key] = entry
-                self.entries.move_to_end(key)
-                while len(self.entries) > ENTRIES:
-                    self.entries.popitem(last=False)
+                while len(self.entries) > ENTRIES or self.size > MAX_BYTES:
+                    self.size -= len(self.entries.popitem(last=False)[1].body)
         return [body]
 
 

@@ -56,3 +56,17 @@ def test_conditionals_errors_and_languages_are_not_mixed_up(client: FlaskClient,
     assert english.headers["Content-Language"] == "en" and spanish.headers["Content-Language"] == "es"
     assert english.data != spanish.data
     assert client.get("/open311/v2/services.json", headers={"Accept-Language": "es"}).data == spanish.data
+
+
+def test_varied_query_strings_cannot_grow_the_cache_beyond_its_byte_budget(
+        client: FlaskClient, monkeypatch: object) -> None:
+    from open311.georeport import response_cache
+
+    services = len(client.get("/open311/v2/services.json").data)
+    monkeypatch.setattr(response_cache, "MAX_BYTES", 3 * services)  # type: ignore[attr-defined]
+    for i in range(10):  # an unknown parameter changes the key, not the answer
+        assert client.get(f"/open311/v2/services.json?x={i}").status_code == 200
+    cache = _cache(client)
+    assert 0 < cache.size <= 3 * services
+    assert cache.size == sum(len(entry.body) for entry in cache.entries.values())
+    assert len(cache.entries) == 3
