@@ -29,9 +29,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.harness import MIN_ROUNDS, Goal, fmt, machine, median, ratios, write_section
 from open311.config import Jurisdiction, load_config
 from open311.db import make_engine, make_session_factory
-from open311.georeport.feed import DEFAULT_COUNT_CAP
 from open311.request_search import BBox, RequestQuery, find_requests
 from open311.schema import upgrade
+from open311.settings import default_of
+
+COUNT_CAP: int = default_of("OPEN311_COUNT_CAP")  # what the view counts up to by default
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL, LARGE = 10_000, 1_000_000
@@ -206,7 +208,7 @@ def cursor_case(db: Database, jurisdiction: Jurisdiction, case: Case) -> Case:
     if not case.cursor:
         return case
     with db.sessions() as session:
-        first = find_requests(session, jurisdiction, case.query, NOW, count_cap=DEFAULT_COUNT_CAP)
+        first = find_requests(session, jurisdiction, case.query, NOW, count_cap=COUNT_CAP)
     return Case(case.label, case.url, replace(case.query, after=first.next))
 
 
@@ -214,7 +216,7 @@ def timed_ms(db: Database, jurisdiction: Jurisdiction, case: Case) -> float:
     """One execution as the view runs it: a fresh session, the page and its capped count; in ms."""
     started = time.perf_counter()
     with db.sessions() as session:
-        find_requests(session, jurisdiction, case.query, NOW, count_cap=DEFAULT_COUNT_CAP)
+        find_requests(session, jurisdiction, case.query, NOW, count_cap=COUNT_CAP)
     return (time.perf_counter() - started) * 1000
 
 
@@ -235,7 +237,7 @@ def paired_round(large: tuple[Database, Case], small: tuple[Database, Case],
 def facts(db: Database, jurisdiction: Jurisdiction, case: Case) -> tuple[int, int | None]:
     """Rows on the page and the capped total, for the table."""
     with db.sessions() as session:
-        page = find_requests(session, jurisdiction, case.query, NOW, count_cap=DEFAULT_COUNT_CAP)
+        page = find_requests(session, jurisdiction, case.query, NOW, count_cap=COUNT_CAP)
     return len(page.rows), page.total
 
 
@@ -251,7 +253,7 @@ def plans(db: Database, jurisdiction: Jurisdiction, case: Case) -> list[str]:
     event.listen(db.engine, "before_cursor_execute", record)
     try:
         with db.sessions() as session:
-            find_requests(session, jurisdiction, case.query, NOW, count_cap=DEFAULT_COUNT_CAP)
+            find_requests(session, jurisdiction, case.query, NOW, count_cap=COUNT_CAP)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     out = []
@@ -463,7 +465,7 @@ def main() -> int:
     lines = ["## B6 scale (bench/b6_scale.py)", "", (__doc__ or "").strip(), "",
              f"Machine: {load}.", "",
              f"{ROUNDS} rounds, {REPS} executions of each query per round and database (alternating 1M, 10k); "
-             f"figures are p50 per round, then the median over rounds. Count cap {DEFAULT_COUNT_CAP} (the view's "
+             f"figures are p50 per round, then the median over rounds. Count cap {COUNT_CAP} (the view's "
              f"default); page_size 50; now = {NOW.isoformat()}.", ""]
     goals: list[Goal] = []
     for result in results:

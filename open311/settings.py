@@ -48,6 +48,11 @@ SETTINGS: tuple[Setting, ...] = (
        key="MAX_FORM_PARTS"),
     _s("OPEN311_MAX_DOCUMENT_SIZE", int, 1024 * 1024, 1024, "bytes: largest JSON or XML body (413 above)"),
     _s("OPEN311_MAX_QUERY_VALUES", int, 2000, 10, "values in one query string, list items included (400 above)"),
+    # feed paging (docs/feeds.md)
+    _s("OPEN311_PAGE_SIZE", int, 1000, 1, "rows of a paged feed page when the client names no page_size"),
+    _s("OPEN311_MAX_PAGE_SIZE", int, 1000, 1, "largest page_size a client may ask for (400 above)"),
+    _s("OPEN311_COUNT_CAP", int, 10_000, 0,
+       "matches counted for a paged feed's X-Total-Count; beyond it X-Total-Count-At-Least (0: no totals)"),
     # duplicates and retention
     _s("OPEN311_IDEMPOTENCY_TTL", int, DAY, 60, "seconds an Idempotency-Key is remembered"),
     _s("OPEN311_DUPLICATE_WINDOW", int, 600, 0,
@@ -122,6 +127,11 @@ def _parse(setting: Setting, raw: Any) -> Any:
     if setting.minimum is not None and value < setting.minimum:
         raise ValueError(f"{setting.env} must be at least {setting.minimum:g} ({setting.doc}), got {raw!r}")
     return value
+
+
+def default_of(env: str) -> Any:
+    """The default value of the setting read from environment variable `env`."""
+    return next(setting.default for setting in SETTINGS if setting.env == env)
 
 
 def apply_settings(config: MutableMapping[str, Any], environ: Mapping[str, str] | None = None,

@@ -21,8 +21,6 @@ from .parsing import param
 from .respond import raw_response, respond
 from .response_cache import mark_data
 
-DEFAULT_COUNT_CAP = 10_000
-
 
 @dataclass(frozen=True)
 class FeedPage:
@@ -41,7 +39,7 @@ def read_feed(*, with_history: bool = True) -> FeedPage:
     gateway = get_gateway()
     jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
     query, extensions = request_query(jurisdiction.timezone)
-    cap = int(current_app.config.get("OPEN311_COUNT_CAP", DEFAULT_COUNT_CAP)) if query.paged else 0
+    cap: int = current_app.config["OPEN311_COUNT_CAP"] if query.paged else 0
     now = gateway.clock()
     wanted = extensions and with_history
     with gateway.feed_session() as session:  # the replica, when there is one

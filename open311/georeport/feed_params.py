@@ -99,8 +99,8 @@ def flag(args: Any, name: str, problems: Problems) -> bool:
 
 
 def _paging(args: Any, problems: Problems) -> tuple[int | None, int, Cursor | None]:
-    default = int(current_app.config.get("OPEN311_PAGE_SIZE", MAX_RESULTS))
-    largest = int(current_app.config.get("OPEN311_MAX_PAGE_SIZE", MAX_RESULTS))
+    largest: int = current_app.config["OPEN311_MAX_PAGE_SIZE"]
+    default = min(int(current_app.config["OPEN311_PAGE_SIZE"]), largest)
     page = int_param(args, "page", 0, 10_000_000, problems)
     size = int_param(args, "page_size", 1, largest, problems)
     if size is None:

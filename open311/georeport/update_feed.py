@@ -10,7 +10,6 @@ from ..dates import format_w3c
 from ..errors import BadRequest
 from ..gateway import get_gateway
 from ..models import StatusUpdate
-from ..request_search import MAX_RESULTS
 from ..service_requests import parse_ids
 from ..updates_feed import UpdateCursor, UpdatesQuery, find_updates
 from .feed_params import Problems, date_param, int_param
@@ -38,7 +37,7 @@ def _query(tz: Any) -> UpdatesQuery:
     args = request.args
     problems = Problems()
     start, end = date_param(args, "start_date", tz, problems), date_param(args, "end_date", tz, problems)
-    largest = int(current_app.config.get("OPEN311_MAX_PAGE_SIZE", MAX_RESULTS))
+    largest: int = current_app.config["OPEN311_MAX_PAGE_SIZE"]
     size = int_param(args, "page_size", 1, largest, problems) or largest
     after = None
     raw = param(args, "after")

@@ -15,6 +15,7 @@ from open311 import create_app
 from open311.gateway import Gateway
 from open311.keys import create_key
 from open311.service_requests import FIELD_LIMITS, MAX_ID
+from tests.api.test_feed_paging import seed
 from tests.helpers import GRAFFITI, errors_of, json_of
 
 TOO_LARGE = "The request body is too large."
@@ -66,7 +67,23 @@ class TestBodyLimitsFromTheEnvironment:
                         content_type="application/json")
         assert errors_of(r, "json") == [(413, "The request body is larger than 2048 bytes.")]
 
+    def test_feed_paging_and_count_cap(self, make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("OPEN311_PAGE_SIZE", "2")
+        monkeypatch.setenv("OPEN311_MAX_PAGE_SIZE", "3")
+        monkeypatch.setenv("OPEN311_COUNT_CAP", "3")
+        app = make_app()
+        seed(app.extensions["open311"], 5)
+        client = app.test_client()
+        page = client.get("/open311/v2/requests.json?page=1")
+        assert len(json_of(page)) == 2
+        assert "X-Total-Count" not in page.headers and page.headers["X-Total-Count-At-Least"] == "4"
+        assert len(json_of(client.get("/open311/v2/requests.json?page_size=3"))) == 3
+        too_big = client.get("/open311/v2/requests.json?page_size=4")
+        assert too_big.status_code == 400 and "page_size" in errors_of(too_big, "json")[0][1]
+        assert client.get("/open311/v2/servicerequestupdates.json?page_size=4").status_code == 400
+
     @pytest.mark.parametrize(("name", "value", "message"), [
+        ("OPEN311_PAGE_SIZE", "0", "OPEN311_PAGE_SIZE must be at least 1"),
         ("OPEN311_MAX_FORM_PARTS", "lots", "OPEN311_MAX_FORM_PARTS must be a whole number"),
         ("OPEN311_MAX_CONTENT_LENGTH", "10", "OPEN311_MAX_CONTENT_LENGTH must be at least 1024"),
         ("OPEN311_DUPLICATE_WINDOW", "-1", "OPEN311_DUPLICATE_WINDOW must be at least 0"),
