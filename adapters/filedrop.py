@@ -15,7 +15,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from open311.adapter import Adapter, PermanentError, Receipt, RemoteUpdate, TemporaryError, Ticket
-from open311.dates import parse_datetime
+from open311.core.dates import parse_datetime
 
 log = logging.getLogger(__name__)
 MAX_REPLY_BYTES = 256 * 1024

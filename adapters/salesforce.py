@@ -14,7 +14,7 @@ from urllib.parse import quote
 from marshmallow import fields, validate
 
 from open311.adapter import Adapter, PermanentError, Receipt, RemoteUpdate, TemporaryError, Ticket
-from open311.dates import parse_datetime
+from open311.core.dates import parse_datetime
 
 from .smtp_ticket import ticket_text
 from .transport import HTTP_URL, HttpOptions, Reply, check, send

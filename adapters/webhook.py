@@ -12,8 +12,8 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from marshmallow import fields, validate
 
 from open311.adapter import Adapter, Receipt, RemoteUpdate, TemporaryError, Ticket
-from open311.dates import format_w3c, parse_datetime
-from open311.signing import sign
+from open311.core.dates import format_w3c, parse_datetime
+from open311.core.signing import sign
 
 from .transport import HTTP_URL, HttpOptions, check, send
 

@@ -205,8 +205,8 @@ def seed(database_url: str, now: datetime) -> list[tuple[str, str]]:
     """Insert SEEDED requests over the 81 services in the last 80 days; return (service_code, department)."""
     from sqlalchemy import create_engine
 
-    from open311.config import load_config
-    from open311.models import ServiceRequest
+    from open311.config.jurisdictions import load_config
+    from open311.storage.models import ServiceRequest
 
     config = load_config(ROOT / "jurisdictions.yaml")
     jurisdiction = config.jurisdictions["lacounty.gov"]

@@ -37,8 +37,8 @@ from sqlalchemy import Engine, insert
 
 from bench.harness import ROOT, Goal, fmt, interleave, machine, median, ratios, write_section
 from open311 import create_app
-from open311.keys import create_key
-from open311.models import OutboxMessage, ServiceRequest
+from open311.intake.keys import create_key
+from open311.storage.models import OutboxMessage, ServiceRequest
 
 ROUNDS = 9
 BATCHES, PER_BATCH = 4, 10   # per round and side; a round's figure is the side's fastest batch

@@ -153,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     import requests
     from shapely import STRtree
 
-    from open311.config import load_config
-    from open311.geo import build_service_areas
+    from open311.config.jurisdictions import load_config
+    from open311.gis.areas import build_service_areas
     from tests.gisconfigs import real_gis_config
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -120,7 +120,7 @@ def start_back_office() -> tuple[subprocess.Popen[str], str]:
 def build_gateway(folder: Path, url: str) -> Any:
     """An app whose DPW department delivers with the webhook adapter to `url`; its gateway."""
     from open311 import create_app
-    from open311.logs import configure_logging
+    from open311.core.logs import configure_logging
     from tests.delivery import write_config
 
     config = write_config(folder, {"DPW": {"adapter": "webhook", "options": {"url": url, "secret": SECRET}}})
@@ -134,8 +134,8 @@ def build_gateway(folder: Path, url: str) -> Any:
 
 def payloads(gateway: Any, count: int) -> list[tuple[bytes, dict[str, str]]]:
     """Bodies and headers the webhook adapter sends for `count` freshly seeded tickets (then released)."""
-    from open311.outbox import build_ticket, claim_due, release
-    from open311.tuning import DeliverySettings
+    from open311.delivery.outbox import build_ticket, claim_due, release
+    from open311.settings import DeliverySettings
     from tests.delivery import seed_requests
 
     seed_requests(gateway, count, "DPW", email="bench@example.org")
@@ -162,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="profile one extra relay round and print it")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    from open311.relay import Relay
-    from open311.tuning import DeliverySettings
+    from open311.delivery.relay import Relay
+    from open311.settings import DeliverySettings
     from tests.delivery import outbox_states, seed_requests
 
     server, url = start_back_office()

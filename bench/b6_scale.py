@@ -27,11 +27,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.harness import MIN_ROUNDS, Goal, fmt, machine, median, ratios, write_section
-from open311.config import Jurisdiction, load_config
-from open311.db import make_engine, make_session_factory
-from open311.request_search import BBox, RequestQuery, find_requests
-from open311.schema import upgrade
+from open311.config.jurisdictions import Jurisdiction, load_config
+from open311.feeds.request_query import BBox, RequestQuery, find_requests
 from open311.settings import default_of
+from open311.storage.db import make_engine, make_session_factory
+from open311.storage.schema import upgrade
 
 COUNT_CAP: int = default_of("OPEN311_COUNT_CAP")  # what the view counts up to by default
 

@@ -47,7 +47,7 @@ def status(field):
 
 config, folder = sys.argv[1], sys.argv[2]
 from open311 import create_app
-from open311.keys import create_key
+from open311.intake.keys import create_key
 
 app = create_app({"OPEN311_CONFIG": config, "OPEN311_DATABASE_URL": f"sqlite:///{folder}/b7.sqlite3",
                   "OPEN311_CREATE_SCHEMA": True, "OPEN311_DUPLICATE_WINDOW": 0, "OPEN311_RATELIMIT_ENABLED": "false",

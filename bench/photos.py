@@ -16,8 +16,8 @@ import PIL
 from PIL import Image
 
 from open311 import create_app
-from open311.keys import create_key
-from open311.photos import PhotoLimits, process_photo
+from open311.intake.keys import create_key
+from open311.media.photos import PhotoLimits, process_photo
 from tests.images import gps_exif
 
 ROUNDS = 5

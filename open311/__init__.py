@@ -12,17 +12,17 @@ from flask import Flask
 from sqlalchemy import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .adapter import Adapter, load_adapter_class, make_http_session, validate_options
-from .config import GatewayConfig, load_config
-from .dates import utcnow
-from .db import create_schema, default_database_url, make_engine, make_session_factory
-from .gateway import Gateway
-from .media import photo_limits
-from .media_store import build_media_store
-from .photos import configure_pillow
-from .settings import apply_settings
-from .subscriptions import CallbackPolicy
-from .yamlfile import expand_env
+from open311.adapter import Adapter, load_adapter_class, make_http_session, validate_options
+from open311.config.jurisdictions import GatewayConfig, load_config
+from open311.core.dates import utcnow
+from open311.core.yamlfile import expand_env
+from open311.feeds.subscriptions import CallbackPolicy
+from open311.media.photos import configure_pillow
+from open311.media.store import build_media_store
+from open311.media.uploads import photo_limits
+from open311.services import Gateway
+from open311.settings import apply_settings
+from open311.storage.db import create_schema, default_database_url, make_engine, make_session_factory
 
 __all__ = ["create_app"]
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def _assemble(app: Flask, config: GatewayConfig, engine: Engine, registry: Mappi
     if app.config["OPEN311_CREATE_SCHEMA"]:
         create_schema(engine)
     http = make_http_session()
-    from .geo import build_geo  # shapely and geopandas load only when an app is built
+    from open311.gis.areas import build_geo  # shapely and geopandas load only when an app is built
 
     geo = build_geo(config, http)
     media = build_media_store(app.config, app.instance_path)
@@ -98,7 +98,8 @@ def _assemble(app: Flask, config: GatewayConfig, engine: Engine, registry: Mappi
         adapters=build_adapters(config, registry, http), clock=app.config.get("OPEN311_CLOCK") or utcnow,
         geo=geo, http=http, callbacks=CallbackPolicy.from_config(app.config), media=media,
     )
-    from . import georeport, monitoring, ratelimits, webapp
+    from open311 import georeport
+    from open311.georeport import monitoring, ratelimits, webapp
 
     api = georeport.init_app(app)
     monitoring.init_app(app, api)
@@ -108,6 +109,6 @@ def _assemble(app: Flask, config: GatewayConfig, engine: Engine, registry: Mappi
 
 def _installed() -> dict[str, Any]:
     """Installed adapter entry points, to be overridden by create_app(adapters=...)."""
-    from .adapter import available_adapters
+    from open311.adapter import available_adapters
 
     return available_adapters()

@@ -19,9 +19,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from open311 import create_app
-from open311.db import create_schema
-from open311.gateway import Gateway
-from open311.keys import create_key
+from open311.intake.keys import create_key
+from open311.services import Gateway
+from open311.storage.db import create_schema
 from tests import databases
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -80,7 +80,7 @@ def drop_schema(admin: Engine, name: str) -> None:
 
 def empty_tables(engine: Engine) -> None:
     """Delete every row of the models' tables and restart their id sequences (a fresh database, fast)."""
-    from open311.models import Base
+    from open311.storage.models import Base
 
     with engine.begin() as connection:
         connection.execute(text("SET LOCAL lock_timeout = '30s'"))

@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
-from open311.gateway import Gateway
-from open311.models import OutboxMessage, RequestContact, ServiceRequest
+from open311.services import Gateway
+from open311.storage.models import OutboxMessage, RequestContact, ServiceRequest
 from tests.conftest import ROOT
 
 DEPARTMENTS = {"DPW": "Public Works", "DPR": "Parks and Recreation", "DPH": "Public Health",

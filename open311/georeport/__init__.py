@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from . import errors, guard, parsing, response_cache
-from .blueprint import blp
+from open311.georeport import errors, guard, parsing, response_cache
+from open311.georeport.blueprint import blp
 
 
 def init_app(app: Flask) -> Api:
     """Register the GeoReport routes, the OpenAPI document and the error handlers."""
-    from . import http_cache, locate, lookups, media_files, push, updates, views  # noqa: F401 - register routes and hooks on the blueprint
+    from open311.georeport import http_cache, locate, lookups, media_files, push, updates, views  # noqa: F401 - register routes and hooks on the blueprint
 
     app.request_class = parsing.GatewayRequest
     api = Api(app)

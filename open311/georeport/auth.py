@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Request, g
 from sqlalchemy.orm import Session
 
-from ..keys import find_key
-from ..models import ApiKey
-from ..service_requests import Submission
-from .parsing import param
+from open311.georeport.parsing import param
+from open311.intake.keys import find_key
+from open311.intake.submit import Submission
+from open311.storage.models import ApiKey
 
 
 def api_key_of(request: Request, submission: Submission) -> str | None:

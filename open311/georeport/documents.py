@@ -7,13 +7,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any, cast
 
-from ..catalog import Attribute, Catalog, Service
-from ..dates import format_w3c
-from ..media import public_urls
-from ..models import RequestMedia, ServiceRequest, StatusUpdate
-from ..request_search import SPEC_FIELDS, FeedRow
-from ..service_requests import Submitted
-from .render import Many, container_bytes, item_bytes, render
+from open311.catalog.definitions import Attribute, Catalog, Service
+from open311.core.dates import format_w3c
+from open311.feeds.request_query import SPEC_FIELDS, FeedRow
+from open311.georeport.render import Many, container_bytes, item_bytes, render
+from open311.intake.submit import Submitted
+from open311.media.uploads import public_urls
+from open311.storage.models import RequestMedia, ServiceRequest, StatusUpdate
 
 # A request as the documents read it: an ORM object (one request) or a feed row (request_search.FEED_COLUMNS).
 RequestRecord = ServiceRequest | FeedRow

@@ -8,9 +8,9 @@ import traceback
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from ..errors import Open311Error
-from .parsing import fmt_of
-from .respond import error_response
+from open311.errors import Open311Error
+from open311.georeport.parsing import fmt_of
+from open311.georeport.respond import error_response
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Response
 
-from .documents import request_entry
-from .feed import read_feed
+from open311.georeport.documents import request_entry
+from open311.georeport.feed import read_feed
 
 CSV_COLUMNS = ("service_request_id", "status", "status_notes", "service_name", "service_code", "description",
                "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",

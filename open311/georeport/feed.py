@@ -8,18 +8,18 @@ from datetime import datetime
 
 from flask import Response, current_app, request
 
-from ..config import Jurisdiction
-from ..gateway import get_gateway
-from ..history import updates_by_request
-from ..media import media_by_request
-from ..models import RequestMedia, StatusUpdate
-from ..request_search import RequestPage, find_requests
-from . import documents
-from .feed_params import request_query
-from .paging import paging_headers
-from .parsing import param
-from .respond import raw_response, respond
-from .response_cache import mark_data
+from open311.config.jurisdictions import Jurisdiction
+from open311.feeds.history import updates_by_request
+from open311.feeds.request_query import RequestPage, find_requests
+from open311.georeport import documents
+from open311.georeport.feed_params import request_query
+from open311.georeport.paging import paging_headers
+from open311.georeport.parsing import param
+from open311.georeport.respond import raw_response, respond
+from open311.georeport.response_cache import mark_data
+from open311.media.uploads import media_by_request
+from open311.services import get_gateway
+from open311.storage.models import RequestMedia, StatusUpdate
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import current_app, request
 
-from ..dates import parse_datetime
-from ..errors import BadRequest
-from ..request_search import MAX_RESULTS, BBox, Cursor, Near, RequestQuery
-from .parsing import param, param_list
+from open311.core.dates import parse_datetime
+from open311.errors import BadRequest
+from open311.feeds.request_query import MAX_RESULTS, BBox, Cursor, Near, RequestQuery
+from open311.georeport.parsing import param, param_list
 
 STATUSES = ("open", "closed")
 DEFAULT_RADIUS, MAX_RADIUS = 1000.0, 50_000.0

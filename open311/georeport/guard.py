@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request
 
-from ..errors import BadRequest
-from .parsing import clean
+from open311.errors import BadRequest
+from open311.georeport.parsing import clean
 
 
 def check_query_and_path() -> None:

@@ -7,8 +7,8 @@ import re
 from flask import Response, request
 from werkzeug.http import http_date
 
-from ..errors import BadRequest
-from .blueprint import blp
+from open311.errors import BadRequest
+from open311.georeport.blueprint import blp
 
 # A JavaScript identifier path such as `cb` or `app.handlers.cb`: nothing that could inject script.
 JSONP_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]{0,63}(?:\.[A-Za-z_$][\w$]{0,63}){0,4}$")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from ..catalog import Catalog, Service
-from ..errors import BadRequest
-from .parsing import param
+from open311.catalog.definitions import Catalog, Service
+from open311.errors import BadRequest
+from open311.georeport.parsing import param
 
 
 def catalog_locale(catalog: Catalog) -> str:

@@ -10,17 +10,17 @@ from typing import Any
 from flask import Response, request
 from flask.views import MethodView
 
-from ..errors import BadRequest, NotFound
-from ..facilities import Facility, FacilityIndex
-from ..gateway import Gateway, get_gateway
-from ..geo import ServiceAreas, swap_hint
-from ..publish import area_collection
-from . import openapi
-from .blueprint import blp
-from .documents import service_entry
-from .parsing import param, param_list
-from .render import Many
-from .respond import respond
+from open311.errors import BadRequest, NotFound
+from open311.georeport import openapi
+from open311.georeport.blueprint import blp
+from open311.georeport.documents import service_entry
+from open311.georeport.parsing import param, param_list
+from open311.georeport.render import Many
+from open311.georeport.respond import respond
+from open311.gis.area_geojson import area_collection
+from open311.gis.areas import ServiceAreas, swap_hint
+from open311.gis.facilities import Facility, FacilityIndex
+from open311.services import Gateway, get_gateway
 
 GEOJSON_TYPE = "application/geo+json"
 DEFAULT_RADIUS_M = 5000.0

@@ -8,19 +8,19 @@ from typing import Any
 from flask import Response, request
 from flask.views import MethodView
 
-from ..areas import Location, referral_for
-from ..catalog import Service
-from ..errors import BadRequest, NotFound, ServiceUnavailable
-from ..gateway import get_gateway
-from ..geo import ServiceAreas
-from ..geocoding import GeocoderUnavailable
-from ..service_requests import FIELD_LIMITS
-from . import openapi
-from .blueprint import blp
-from .locate import parse_point
-from .parsing import param
-from .render import Many
-from .respond import respond
+from open311.catalog.definitions import Service
+from open311.errors import BadRequest, NotFound, ServiceUnavailable
+from open311.georeport import openapi
+from open311.georeport.blueprint import blp
+from open311.georeport.locate import parse_point
+from open311.georeport.parsing import param
+from open311.georeport.render import Many
+from open311.georeport.respond import respond
+from open311.gis.areas import ServiceAreas
+from open311.gis.geocoders import GeocoderUnavailable
+from open311.gis.rules import Location, referral_for
+from open311.intake.submit import FIELD_LIMITS
+from open311.services import get_gateway
 
 FORMATS = ("xml", "json")
 _TEXT = {"type": "string", "nullable": True}

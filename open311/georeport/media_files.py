@@ -6,10 +6,10 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..errors import NotFound, ServiceUnavailable
-from ..gateway import get_gateway
-from ..media import served_photo
-from ..media_store import NAME, MediaStoreError
+from open311.errors import NotFound, ServiceUnavailable
+from open311.media.store import NAME, MediaStoreError
+from open311.media.uploads import served_photo
+from open311.services import get_gateway
 
 blp = Blueprint("media", __name__, url_prefix="/media",
                 description="Photos sent with requests, re-encoded without metadata; the URLs are in media_url.")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from ..service_requests import FIELD_LIMITS, MAX_DESCRIPTION
-from .blueprint import blp
+from open311.georeport.blueprint import blp
+from open311.intake.submit import FIELD_LIMITS, MAX_DESCRIPTION
 
 View = TypeVar("View", bound=Callable[..., Any])
 

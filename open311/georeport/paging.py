@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from flask import request
 
-from ..request_search import RequestPage, RequestQuery
+from open311.feeds.request_query import RequestPage, RequestQuery
 
 
 def url_with(**changes: str | int | None) -> str:

@@ -15,11 +15,11 @@ from lxml import etree
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException
 
-from ..errors import BadRequest, Open311Error, PayloadTooLarge
-from ..media import Upload, decode_data_url, is_data_url, is_upload_field
-from ..service_requests import Submission
-from .render import NOT_XML
-from .xmlsafe import parse_xml
+from open311.errors import BadRequest, Open311Error, PayloadTooLarge
+from open311.georeport.render import NOT_XML
+from open311.georeport.xmlsafe import parse_xml
+from open311.intake.submit import Submission
+from open311.media.uploads import Upload, decode_data_url, is_data_url, is_upload_field
 
 # attribute[code], attribute[code][] (the spec's multivaluelist form) and attribute[code][0] (indexed
 # arrays, as qs/axios and PHP clients send them).

@@ -7,19 +7,19 @@ from typing import Any
 from flask import Response, request
 from flask.views import MethodView
 
-from ..dates import format_w3c
-from ..gateway import Gateway, get_gateway
-from ..keys import check_key
-from ..models import ApiKey, Subscription
-from ..service_requests import Submission
-from ..subscriptions import create_subscription, delete_subscription, list_subscriptions
-from . import openapi
-from .auth import api_key_of
-from .blueprint import blp
-from .parsing import param, parse_submission
-from .render import Many
-from .respond import respond
-from .views import check_format
+from open311.core.dates import format_w3c
+from open311.feeds.subscriptions import create_subscription, delete_subscription, list_subscriptions
+from open311.georeport import openapi
+from open311.georeport.auth import api_key_of
+from open311.georeport.blueprint import blp
+from open311.georeport.parsing import param, parse_submission
+from open311.georeport.render import Many
+from open311.georeport.respond import respond
+from open311.georeport.views import check_format
+from open311.intake.keys import check_key
+from open311.intake.submit import Submission
+from open311.services import Gateway, get_gateway
+from open311.storage.models import ApiKey, Subscription
 
 XML_ROOTS = ("subscription", "request")
 PRIVATE = {"Cache-Control": "private, no-store"}

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response
 
-from .render import CONTENT_TYPES, NOT_XML, Many, render
+from open311.georeport.render import CONTENT_TYPES, NOT_XML, Many, render
 
 
 def respond(fmt: str, root: str, document: Any, status: int = 200,

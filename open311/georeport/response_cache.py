@@ -29,9 +29,9 @@ from urllib.request import pathname2url
 
 from flask import Flask, request
 
-from .. import metrics
-from ..gateway import Gateway
-from ..logs import ROUTE_KEY
+from open311.core import metrics
+from open311.core.logs import ROUTE_KEY
+from open311.services import Gateway
 
 MARK = "open311.cacheable"
 ENTRIES = 512

@@ -6,18 +6,18 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from ..dates import format_w3c
-from ..errors import BadRequest
-from ..gateway import get_gateway
-from ..models import StatusUpdate
-from ..service_requests import parse_ids
-from ..updates_feed import UpdateCursor, UpdatesQuery, find_updates
-from .feed_params import Problems, date_param, int_param
-from .paging import url_with
-from .parsing import param, param_list
-from .render import Many
-from .respond import respond
-from .views import check_format
+from open311.core.dates import format_w3c
+from open311.errors import BadRequest
+from open311.feeds.update_query import UpdateCursor, UpdatesQuery, find_updates
+from open311.georeport.feed_params import Problems, date_param, int_param
+from open311.georeport.paging import url_with
+from open311.georeport.parsing import param, param_list
+from open311.georeport.render import Many
+from open311.georeport.respond import respond
+from open311.georeport.views import check_format
+from open311.intake.submit import parse_ids
+from open311.services import get_gateway
+from open311.storage.models import StatusUpdate
 
 
 def update_entry(update: StatusUpdate, tz: Any) -> dict[str, Any]:

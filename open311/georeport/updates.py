@@ -9,22 +9,22 @@ from datetime import tzinfo
 from flask import Response, request
 from flask.views import MethodView
 
-from ..adapter import RemoteUpdate
-from ..config import Department, Jurisdiction
-from ..dates import parse_datetime
-from ..errors import BadRequest, Conflict, Forbidden, NotFound
-from ..gateway import get_gateway
-from ..keys import check_department_key
-from ..models import StatusUpdate
-from ..status_updates import InvalidUpdate, clean_update, find_request, map_status, record_update
-from . import openapi
-from .auth import api_key_of
-from .blueprint import blp
-from .parsing import param, parse_submission
-from .render import Many
-from .respond import respond
-from .update_feed import updates_feed
-from .views import check_format
+from open311.adapter import RemoteUpdate
+from open311.config.jurisdictions import Department, Jurisdiction
+from open311.core.dates import parse_datetime
+from open311.delivery.status import InvalidUpdate, clean_update, find_request, map_status, record_update
+from open311.errors import BadRequest, Conflict, Forbidden, NotFound
+from open311.georeport import openapi
+from open311.georeport.auth import api_key_of
+from open311.georeport.blueprint import blp
+from open311.georeport.parsing import param, parse_submission
+from open311.georeport.render import Many
+from open311.georeport.respond import respond
+from open311.georeport.update_feed import updates_feed
+from open311.georeport.views import check_format
+from open311.intake.keys import check_department_key
+from open311.services import get_gateway
+from open311.storage.models import StatusUpdate
 
 REQUIRED = ("service_request_id", "update_id", "status", "updated_datetime")
 XML_ROOTS = ("request_update", "service_request_update", "update", "request")

@@ -9,26 +9,26 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
 
-from ..dedup import DedupPolicy, check_idempotency_key, submit_once
-from ..errors import NotFound
-from ..gateway import Gateway, get_gateway
-from ..history import updates_by_request
-from ..keys import check_key
-from ..media import MediaPolicy, media_by_request
-from ..models import CatalogVersion
-from ..service_requests import find_service, get_request, resolve_token
-from . import documents, openapi
-from .auth import api_key_of, key_row
-from .blueprint import blp
-from .exports import EXPORTS
-from .feed import feed_response
-from .feed_params import Problems, flag
-from .languages import catalog_locale, mark_language, translate_notice
-from .locate import services_here
-from .media_files import media_url_prefix
-from .parsing import param, submission_of
-from .respond import raw_response, respond
-from .response_cache import mark_static
+from open311.errors import NotFound
+from open311.feeds.history import updates_by_request
+from open311.georeport import documents, openapi
+from open311.georeport.auth import api_key_of, key_row
+from open311.georeport.blueprint import blp
+from open311.georeport.exports import EXPORTS
+from open311.georeport.feed import feed_response
+from open311.georeport.feed_params import Problems, flag
+from open311.georeport.languages import catalog_locale, mark_language, translate_notice
+from open311.georeport.locate import services_here
+from open311.georeport.media_files import media_url_prefix
+from open311.georeport.parsing import param, submission_of
+from open311.georeport.respond import raw_response, respond
+from open311.georeport.response_cache import mark_static
+from open311.intake.dedup import DedupPolicy, check_idempotency_key, submit_once
+from open311.intake.keys import check_key
+from open311.intake.submit import find_service, get_request, resolve_token
+from open311.media.uploads import MediaPolicy, media_by_request
+from open311.services import Gateway, get_gateway
+from open311.storage.models import CatalogVersion
 
 FORMATS = ("xml", "json")
 

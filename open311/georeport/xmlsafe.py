@@ -7,7 +7,7 @@ import threading
 
 from lxml import etree
 
-from ..errors import BadRequest, PayloadTooLarge
+from open311.errors import BadRequest, PayloadTooLarge
 
 MAX_XML_BYTES = 1024 * 1024
 MAX_DEPTH = 32

@@ -17,7 +17,7 @@ from open311_adapters.webhook import WebhookAdapter
 from werkzeug.wrappers import Request, Response
 
 from open311.adapter import PermanentError, TemporaryError, load_adapter_class, validate_options
-from open311.keys import create_key
+from open311.intake.keys import create_key
 from tests.adapters.peers import GeoReportUpstream, SalesforceOrg, WebhookBackOffice, http_peer, json_response
 from tests.adapters.test_email import TICKET
 from tests.integration.live import serve

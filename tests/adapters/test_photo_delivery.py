@@ -19,10 +19,10 @@ from open311_adapters.salesforce import SalesforceAdapter
 from open311_adapters.upstream import UpstreamAdapter
 
 from open311.adapter import TemporaryError, Ticket, TicketPhoto, validate_options
-from open311.gateway import Gateway
-from open311.keys import create_key
-from open311.relay import Relay
-from open311.tuning import DeliverySettings
+from open311.delivery.relay import Relay
+from open311.intake.keys import create_key
+from open311.services import Gateway
+from open311.settings import DeliverySettings
 from tests.adapters.peers import SalesforceOrg, WebhookBackOffice, free_port, http_peer
 from tests.adapters.test_email import TICKET, Inbox
 from tests.delivery import write_config
@@ -133,7 +133,7 @@ def test_filedrop_copies_the_photos_beside_the_ticket(make_app: Callable[..., Fl
 
 
 def test_a_hidden_request_is_delivered_without_its_photos(make_app: Callable[..., Flask], tmp_path: Path) -> None:
-    from open311.moderation import hide_request
+    from open311.intake.moderation import hide_request
 
     app = make_app(write_config(tmp_path))
     gateway: Gateway = app.extensions["open311"]

@@ -11,11 +11,11 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from open311.gateway import Gateway
-from open311.keys import create_key
-from open311.relay import Relay
-from open311.sync import sync_all
-from open311.tuning import DeliverySettings, SyncSettings
+from open311.delivery.relay import Relay
+from open311.delivery.sync import sync_all
+from open311.intake.keys import create_key
+from open311.services import Gateway
+from open311.settings import DeliverySettings, SyncSettings
 from tests.adapters.peers import GeoReportUpstream, SalesforceOrg, WebhookBackOffice, http_peer
 from tests.conftest import FIXED_NOW, Clock
 from tests.delivery import seed_requests, write_config

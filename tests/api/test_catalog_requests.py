@@ -12,12 +12,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from open311 import create_app
-from open311.catalog import Attribute, Service
-from open311.config import load_config
-from open311.dates import format_w3c
-from open311.gateway import Gateway
-from open311.keys import create_key
-from open311.models import ServiceRequest
+from open311.catalog.definitions import Attribute, Service
+from open311.config.jurisdictions import load_config
+from open311.core.dates import format_w3c
+from open311.intake.keys import create_key
+from open311.services import Gateway
+from open311.storage.models import ServiceRequest
 from tests.conftest import FIXED_NOW, ROOT, Clock
 from tests.helpers import errors_of, json_of, xml_of
 

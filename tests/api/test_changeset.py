@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from open311.dates import format_w3c
+from open311.core.dates import format_w3c
 from tests.conftest import FIXED_NOW, ROOT, Clock
 from tests.helpers import json_of
 

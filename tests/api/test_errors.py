@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from open311.gateway import Gateway
-from open311.keys import create_key, revoke_key
+from open311.intake.keys import create_key, revoke_key
+from open311.services import Gateway
 from tests.conftest import DATA
 from tests.helpers import GRAFFITI, errors_of
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from open311.request_search import BBox, RequestQuery, count_capped, counted_in_feed_order, filtered
+from open311.feeds.request_query import BBox, RequestQuery, count_capped, counted_in_feed_order, filtered
 from tests.api.test_feed_paging import seed
 from tests.conftest import FIXED_NOW
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from flask.testing import FlaskClient
 
-from open311.gateway import Gateway
-from open311.models import ServiceRequest, StatusUpdate
+from open311.services import Gateway
+from open311.storage.models import ServiceRequest, StatusUpdate
 from tests.conftest import FIXED_NOW
 from tests.helpers import GRAFFITI, errors_of, json_of, xml_of
 

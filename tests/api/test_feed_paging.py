@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import insert, update
 
-from open311.gateway import Gateway
-from open311.models import ServiceRequest
+from open311.services import Gateway
+from open311.storage.models import ServiceRequest
 from tests.conftest import FIXED_NOW
 from tests.helpers import errors_of, json_of, xml_of
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from open311.db import create_schema, make_engine, make_session_factory
-from open311.models import ServiceRequest
-from open311.schema import upgrade
+from open311.storage.db import create_schema, make_engine, make_session_factory
+from open311.storage.models import ServiceRequest
+from open311.storage.schema import upgrade
 from tests.conftest import FIXED_NOW
 from tests.helpers import GRAFFITI, json_of
 

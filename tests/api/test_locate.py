@@ -8,7 +8,7 @@ import pytest
 import shapely
 from flask.testing import FlaskClient
 
-from open311.gateway import Gateway
+from open311.services import Gateway
 from tests.helpers import errors_of, json_of, xml_of, xml_records
 
 FORMATS = ("xml", "json")

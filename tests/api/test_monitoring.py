@@ -9,11 +9,11 @@ import requests
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 
-from open311 import metrics
-from open311.gateway import Gateway
-from open311.models import OutboxMessage, ServiceRequest
-from open311.monitoring import expected_heads
-from open311.schema import upgrade
+from open311.core import metrics
+from open311.georeport.monitoring import expected_heads
+from open311.services import Gateway
+from open311.storage.models import OutboxMessage, ServiceRequest
+from open311.storage.schema import upgrade
 from tests.conftest import FIXED_NOW, Clock
 from tests.helpers import GRAFFITI
 

@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from open311.gateway import Gateway
-from open311.media_store import MediaStore, MediaStoreError
-from open311.models import RequestMedia, ServiceRequest
-from open311.moderation import hide_request, unhide_request
+from open311.intake.moderation import hide_request, unhide_request
+from open311.media.store import MediaStore, MediaStoreError
+from open311.services import Gateway
+from open311.storage.models import RequestMedia, ServiceRequest
 from tests.helpers import GRAFFITI, errors_of, json_of, xml_of
 from tests.images import (
     HOME,

@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from open311.gateway import Gateway
-from open311.models import OutboxMessage, RequestContact, ServiceRequest
+from open311.services import Gateway
+from open311.storage.models import OutboxMessage, RequestContact, ServiceRequest
 from tests.helpers import GRAFFITI, errors_of, json_of, xml_of
 
 

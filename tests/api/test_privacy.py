@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from open311.gateway import Gateway
-from open311.models import RequestContact, ServiceRequest
+from open311.services import Gateway
+from open311.storage.models import RequestContact, ServiceRequest
 from tests.crawl import crawl, get_rules
 from tests.helpers import GRAFFITI, json_of, xml_of
 

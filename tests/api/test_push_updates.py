@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 from lxml import etree
 from sqlalchemy import select
 
-from open311.gateway import Gateway
-from open311.keys import create_key, revoke_key
-from open311.models import ServiceRequest, StatusUpdate
+from open311.intake.keys import create_key, revoke_key
+from open311.services import Gateway
+from open311.storage.models import ServiceRequest, StatusUpdate
 from tests.conftest import FIXED_NOW, Clock, shared_path
 from tests.delivery import seed_requests
 from tests.helpers import errors_of, json_of, xml_of

@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from open311.errors import ConfigError
-from open311.gateway import Gateway
-from open311.keys import create_key, set_rate_limit
+from open311.intake.keys import create_key, set_rate_limit
+from open311.services import Gateway
 from tests.helpers import GRAFFITI, errors_of
 
 POST = "/open311/v2/requests.{fmt}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from open311.gateway import Gateway
 from open311.georeport.response_cache import ResponseCache
-from open311.models import ServiceRequest
+from open311.services import Gateway
+from open311.storage.models import ServiceRequest
 from tests.api.test_feed_paging import seed
 from tests.helpers import json_of
 

@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from open311.gateway import Gateway
-from open311.keys import create_key
-from open311.models import ServiceRequest
+from open311.intake.keys import create_key
+from open311.services import Gateway
+from open311.storage.models import ServiceRequest
 from tests.census_fake import census_server
 from tests.gisconfigs import config_variant
 from tests.helpers import GRAFFITI, errors_of, json_of, xml_of

@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from open311 import webapp
-from open311.keys import find_key, revoke_key
+from open311.georeport import webapp
+from open311.intake.keys import find_key, revoke_key
 from tests.conftest import ROOT
 
 

@@ -19,9 +19,9 @@ from flask.testing import FlaskClient
 from lxml import etree
 from sqlalchemy import func, select
 
-from open311.gateway import Gateway
 from open311.georeport.xmlsafe import MAX_DEPTH, MAX_ELEMENTS, make_parser
-from open311.models import ServiceRequest
+from open311.services import Gateway
+from open311.storage.models import ServiceRequest
 from tests.helpers import errors_of
 from tests.loopback import FifoWitness, RecordingServer, recording_server
 

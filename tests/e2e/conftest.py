@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from open311.keys import create_key
+from open311.intake.keys import create_key
 from tests import databases
 from tests.conftest import ROOT
 from tests.integration.live import serve

@@ -14,7 +14,7 @@ import pytest
 import requests
 from flask import Flask
 
-from open311.keys import create_key
+from open311.intake.keys import create_key
 from tests.conftest import ROOT
 from tests.e2e.conftest import AXE
 

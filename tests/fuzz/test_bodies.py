@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
-from open311.gateway import Gateway
-from open311.keys import create_key
+from open311.intake.keys import create_key
+from open311.services import Gateway
 from tests.crawl import get_rules
 from tests.fuzz.checks import check_answer
 from tests.fuzz.strategies import (

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from open311.gateway import Gateway
-from open311.keys import create_key
+from open311.intake.keys import create_key
+from open311.services import Gateway
 from tests.fuzz.checks import check_answer
 from tests.fuzz.tally import FUZZ
 

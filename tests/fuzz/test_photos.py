@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from open311.photos import PhotoError, PhotoLimits, process_photo
+from open311.media.photos import PhotoError, PhotoLimits, process_photo
 from tests.fuzz.tally import CASES, EXAMPLES, FUZZ
 from tests.images import assert_clean, jpeg_with_gps, png_with_text, webp_with_exif
 

@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import MetaData, select
 
 from open311.cli import main
-from open311.gateway import Gateway
-from open311.keys import create_key
-from open311.models import ServiceRequest
+from open311.intake.keys import create_key
+from open311.services import Gateway
+from open311.storage.models import ServiceRequest
 from tests.conftest import ROOT
 from tests.crawl import crawl
 from tests.helpers import GRAFFITI, json_of

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from flask import Flask
 
 from open311.cli import main
-from open311.gateway import Gateway
-from open311.models import OutboxMessage
+from open311.services import Gateway
+from open311.storage.models import OutboxMessage
 from tests.adapters.peers import WebhookBackOffice, free_port, http_peer
 from tests.conftest import ROOT
 from tests.delivery import outbox_states, seed_requests, wait_until, write_config

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from open311.gateway import Gateway
-from open311.outbox import list_messages
-from open311.relay import Relay
-from open311.tuning import DeliverySettings
+from open311.delivery.outbox import list_messages
+from open311.delivery.relay import Relay
+from open311.services import Gateway
+from open311.settings import DeliverySettings
 from tests.adapters.peers import WebhookBackOffice, free_port, http_peer
 from tests.delivery import outbox_states, precise_now, seed_requests, wait_until, write_config
 

@@ -17,9 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from open311.gateway import Gateway
-from open311.keys import create_key
-from open311.models import OutboxMessage, ServiceRequest, SubmissionKey
+from open311.intake.keys import create_key
+from open311.services import Gateway
+from open311.storage.models import OutboxMessage, ServiceRequest, SubmissionKey
 from tests.conftest import Clock
 from tests.helpers import GRAFFITI, errors_of, json_of
 from tests.integration.live import serve
@@ -226,7 +226,7 @@ def test_concurrent_duplicates_make_one_ticket(live_app: Flask, with_key: bool) 
 def test_the_unique_constraint_not_the_lookup_stops_the_second_ticket(
         dedup_client: FlaskClient, dedup_gateway: Gateway, monkeypatch: pytest.MonkeyPatch, with_key: bool) -> None:
     """Blind the look-up shortcut once, as a race would: the insert itself must fail and the answer replay."""
-    from open311 import dedup
+    from open311.intake import dedup
 
     key = new_key(dedup_gateway)
     headers = {"Idempotency-Key": "race-1"} if with_key else {}

@@ -14,8 +14,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event, insert, text, update
 
-from open311.gateway import Gateway
-from open311.models import ServiceRequest, StatusUpdate
+from open311.services import Gateway
+from open311.storage.models import ServiceRequest, StatusUpdate
 from tests.conftest import FIXED_NOW
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from open311.cli import main
-from open311.schema import alembic_config
+from open311.storage.schema import alembic_config
 from tests import databases
 from tests.conftest import ROOT
 from tests.helpers import GRAFFITI

@@ -12,7 +12,7 @@ import requests
 from flask import Flask
 
 from open311.errors import ConfigError
-from open311.media_store import MediaStoreError, S3MediaStore, build_media_store
+from open311.media.store import MediaStoreError, S3MediaStore, build_media_store
 from tests.adapters.peers import free_port
 from tests.helpers import GRAFFITI
 from tests.images import assert_clean, jpeg_with_gps

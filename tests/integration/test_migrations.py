@@ -14,9 +14,9 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import inspect
 
-from open311.db import make_engine, make_session_factory
-from open311.models import ApiKey, UTCDateTime
-from open311.schema import alembic_config, current_revision, differences, upgrade
+from open311.storage.db import make_engine, make_session_factory
+from open311.storage.models import ApiKey, UTCDateTime
+from open311.storage.schema import alembic_config, current_revision, differences, upgrade
 from tests.helpers import json_of
 
 EARLY = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import requests
 
-from open311.db import make_engine, make_session_factory
-from open311.keys import create_key
-from open311.schema import upgrade
+from open311.intake.keys import create_key
+from open311.storage.db import make_engine, make_session_factory
+from open311.storage.schema import upgrade
 from tests.api.test_privacy import SENTINELS
 from tests.conftest import FIXED_NOW, ROOT
 from tests.helpers import GRAFFITI

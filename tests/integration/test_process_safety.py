@@ -8,12 +8,13 @@ import sys
 from flask import Flask
 from sqlalchemy import text
 
-from open311.server import hooks
+from open311.cli.server import hooks
 
 IMPORT_EVERYTHING = """
 import logging, threading
-import open311, open311.cli, open311.server, open311.monitoring, open311.ratelimits, open311.logs
-from open311 import metrics
+import open311, open311.cli, open311.cli.server, open311.core.logs
+import open311.georeport.monitoring, open311.georeport.ratelimits
+from open311.core import metrics
 assert metrics.instruments.cache_info().currsize == 0, "metrics created at import"
 assert threading.active_count() == 1, threading.enumerate()
 assert not logging.getLogger().handlers, "logging configured at import"

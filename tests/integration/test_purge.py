@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from open311 import create_app
 from open311.cli import main
-from open311.dedup import IDEMPOTENCY
-from open311.gateway import Gateway
-from open311.models import OutboxMessage, RequestContact, ServiceRequest, SubmissionKey
-from open311.service_requests import Submission, submit_request
+from open311.intake.dedup import IDEMPOTENCY
+from open311.intake.submit import Submission, submit_request
+from open311.services import Gateway
+from open311.storage.models import OutboxMessage, RequestContact, ServiceRequest, SubmissionKey
 from tests.conftest import ROOT
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from pyproj import Geod
 
 from open311 import create_app
-from open311.gateway import Gateway
-from open311.keys import create_key
+from open311.intake.keys import create_key
+from open311.services import Gateway
 from tests.conftest import FIXED_NOW, shared_path
 from tests.gisconfigs import DPR_PARKS, NEIGHBORHOODS, real_gis_config
 from tests.helpers import errors_of, json_of

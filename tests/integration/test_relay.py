@@ -17,11 +17,11 @@ from flask.testing import FlaskClient
 
 from open311 import create_app
 from open311.adapter import Adapter, PermanentError, Receipt, TemporaryError, Ticket
-from open311.gateway import Gateway
-from open311.models import OutboxMessage
-from open311.outbox import claim_due, list_messages, record_delivered, requeue_dead
-from open311.relay import Relay
-from open311.tuning import DeliverySettings
+from open311.delivery.outbox import claim_due, list_messages, record_delivered, requeue_dead
+from open311.delivery.relay import Relay
+from open311.services import Gateway
+from open311.settings import DeliverySettings
+from open311.storage.models import OutboxMessage
 from tests.conftest import Clock
 from tests.delivery import outbox_states, seed_requests, write_config
 from tests.helpers import GRAFFITI
@@ -170,8 +170,8 @@ def test_undeliverable_rows_are_dead_letters(scripted: Gateway, clock: Clock) ->
 
 
 def test_background_threads_deliver_and_stop(scripted: Gateway) -> None:
-    from open311.tuning import SyncSettings
-    from open311.workers import BackgroundWorkers
+    from open311.delivery.workers import BackgroundWorkers
+    from open311.settings import SyncSettings
 
     seed_requests(scripted, 3)
     workers = BackgroundWorkers(scripted, SETTINGS, SyncSettings(interval=0.05))
@@ -192,7 +192,7 @@ def test_a_database_error_pauses_the_relay_loop_instead_of_ending_it(scripted: G
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy.exc import OperationalError
 
-    import open311.relay as relay_module
+    import open311.delivery.relay as relay_module
 
     seed_requests(scripted, 1)
     real, calls = relay_module.claim_due, []

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from open311 import create_app
-from open311.gateway import Gateway
+from open311.services import Gateway
 from tests.adapters.peers import WebhookBackOffice, http_peer
 from tests.delivery import outbox_states, seed_requests, write_config
 

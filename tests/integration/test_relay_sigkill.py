@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from open311.gateway import Gateway
+from open311.services import Gateway
 from tests.adapters.peers import WebhookBackOffice, http_peer
 from tests.delivery import outbox_states, seed_requests, wait_until, write_config
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 from sqlalchemy import Engine, create_engine, func, select
 
-from open311.models import OutboxMessage
+from open311.storage.models import OutboxMessage
 from tests import databases
 from tests.adapters.peers import WebhookBackOffice, http_peer
 from tests.delivery import wait_until, write_config

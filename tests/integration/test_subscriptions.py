@@ -13,11 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.wrappers import Request, Response
 
-from open311.gateway import Gateway
-from open311.keys import create_key
-from open311.relay import Relay
-from open311.signing import HEADER, verify
-from open311.tuning import DeliverySettings
+from open311.core.signing import HEADER, verify
+from open311.delivery.relay import Relay
+from open311.intake.keys import create_key
+from open311.services import Gateway
+from open311.settings import DeliverySettings
 from tests.adapters.peers import free_port, http_peer
 from tests.delivery import outbox_states, precise_now, wait_until
 from tests.helpers import GRAFFITI, errors_of, json_of, xml_of

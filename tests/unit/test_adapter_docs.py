@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from open311.config import load_config
+from open311.config.jurisdictions import load_config
 from tests.conftest import ROOT
 from tests.delivery import write_config
 

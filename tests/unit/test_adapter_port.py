@@ -10,10 +10,9 @@ import pytest
 from open311_adapters.transport import retry_after
 
 from open311.adapter import load_adapter_class
-from open311.outbox import backoff_delay
-from open311.settings import apply_settings
-from open311.tuning import DeliverySettings
-from open311.untrusted import clean_text, clean_token
+from open311.core.text import clean_text, clean_token
+from open311.delivery.outbox import backoff_delay
+from open311.settings import DeliverySettings, apply_settings
 
 
 class BrokenEntryPoint:

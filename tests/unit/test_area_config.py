@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from open311.config import load_config
+from open311.config.jurisdictions import load_config
 from open311.errors import ConfigError
-from open311.geo import build_geo
+from open311.gis.areas import build_geo
 from tests.conftest import ROOT
 
 CONFIG = ROOT / "jurisdictions.yaml"

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from open311.attributes import validate_answers
-from open311.catalog import Attribute, Service, Value
+from open311.catalog.answers import validate_answers
+from open311.catalog.definitions import Attribute, Service, Value
 
 YES_NO = (Value("yes", "Yes"), Value("no", "No"))
 SERVICE = Service(
@@ -114,7 +114,7 @@ def test_long_questions_are_shortened_in_messages() -> None:
 
 
 def test_unknown_codes_ignored_and_informational_never_required(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="open311.attributes"):
+    with caplog.at_level(logging.INFO, logger="open311.catalog.answers"):
         answers, problems = check(uprn=["123 Secret Lane"], fixmystreet_id=["9"], info=["ignored"])
     assert problems == []
     assert "uprn" not in answers and "info" not in answers
@@ -125,7 +125,7 @@ def test_unknown_codes_ignored_and_informational_never_required(caplog: pytest.L
 
 def test_logged_codes_are_bounded(caplog: pytest.LogCaptureFixture) -> None:
     raw = {f"extra{i:02}" + "x" * 100: ["v"] for i in range(25)}
-    with caplog.at_level(logging.INFO, logger="open311.attributes"):
+    with caplog.at_level(logging.INFO, logger="open311.catalog.answers"):
         check(**raw)
     message = caplog.records[-1].getMessage()
     assert message.endswith("and 5 more") and "x" * 100 not in message

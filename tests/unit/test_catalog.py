@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from open311.catalog import load_catalog
-from open311.dates import parse_duration
+from open311.catalog.definitions import load_catalog
+from open311.core.dates import parse_duration
 from tests.conftest import ROOT
 
 DEPARTMENTS = {"DPW", "DPR", "DPH", "DRP", "DEO"}

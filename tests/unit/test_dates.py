@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from open311.dates import format_w3c, parse_datetime
+from open311.core.dates import format_w3c, parse_datetime
 
 LA = ZoneInfo("America/Los_Angeles")
 

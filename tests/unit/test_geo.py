@@ -8,9 +8,9 @@ import pytest
 import requests
 from pyproj import Geod
 
-from open311.config import load_config
+from open311.config.jurisdictions import load_config
 from open311.errors import BadRequest
-from open311.geo import ServiceAreas, build_service_areas, swap_hint
+from open311.gis.areas import ServiceAreas, build_service_areas, swap_hint
 from tests.conftest import ROOT
 
 EAST_LA = (34.0239, -118.1720)

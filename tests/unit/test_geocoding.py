@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from open311.geocoding import CensusGeocoder, Gazetteer, Geocoded, GeocoderUnavailable, build_geocoder, normalise
+from open311.gis.geocoders import CensusGeocoder, Gazetteer, Geocoded, GeocoderUnavailable, build_geocoder, normalise
 from tests.census_fake import census_server
 from tests.conftest import ROOT
 

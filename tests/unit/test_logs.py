@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from open311.logs import JsonFormatter, scrub
+from open311.core.logs import JsonFormatter, scrub
 
 
 def record(message: str, *args: object, exc: BaseException | None = None, **extra: object) -> logging.LogRecord:

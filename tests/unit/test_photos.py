@@ -1,4 +1,4 @@
-"""open311.photos and the upload helpers of open311.media: orientation, colour, modes, sizes, refusals."""
+"""open311.media.photos and the upload helpers of open311.media.uploads: orientation, colour, modes, sizes, refusals."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from open311.errors import BadRequest
-from open311.media import Upload, decode_data_url, is_upload_field
-from open311.photos import Photo, PhotoError, PhotoLimits, describe, process_photo
+from open311.media.photos import Photo, PhotoError, PhotoLimits, describe, process_photo
+from open311.media.uploads import Upload, decode_data_url, is_upload_field
 from tests.images import assert_clean, gps_exif, jpeg_with_gps, picture
 
 LIMITS = PhotoLimits()

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import shapely
 
-from open311.geo import PolygonIndex
-from open311.layers import read_polygons
+from open311.gis.areas import PolygonIndex
+from open311.gis.layers import read_polygons
 from tests.conftest import ROOT, shared_path
 from tests.gisconfigs import NEIGHBORHOODS
 

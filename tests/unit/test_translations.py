@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from open311.cli import main
-from open311.config import load_config
+from open311.config.jurisdictions import load_config
 from open311.errors import ConfigError
 
 JURISDICTIONS = """\

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from open311.yamlfile import expand_env, load_yaml
+from open311.core.yamlfile import expand_env, load_yaml
 
 
 def test_yes_and_no_stay_strings(tmp_path: Path) -> None:

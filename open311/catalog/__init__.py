@@ -1,0 +1,1 @@
+"""The service catalog: service definitions, their checks, answer validation and translations."""

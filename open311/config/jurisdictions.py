@@ -1,0 +1,255 @@
+"""jurisdictions.yaml and service_definitions/ loaded into frozen dataclasses; every problem reported."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import marshmallow
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from open311.adapter import load_adapter_class, validate_options
+from open311.catalog.definitions import Catalog, fingerprint_of, load_catalog
+from open311.catalog.translations import iter_gaps, load_translations
+from open311.config.gis import (
+    AreaRule,
+    AreaRuleSchema,
+    GisSchema,
+    GisSettings,
+    Referral,
+    ReferralSchema,
+    build_gis,
+    build_referrals,
+    build_rule,
+    rule_problems,
+)
+from open311.core.validation import KeyedMapping, StrictBoolean, StrictString, error_paths
+from open311.core.yamlfile import YamlDocument, expand_env, load_yaml
+from open311.errors import ConfigError
+
+DEFAULT_CONFIG = "jurisdictions.yaml"
+CONTACT_POLICIES = ("full", "none")
+
+
+@dataclass(frozen=True)
+class Department:
+    """A department of a jurisdiction and how its back office is reached."""
+
+    code: str
+    name: str
+    adapter: str
+    options: Mapping[str, Any]
+    status_map: Mapping[str, str]
+    contact_policy: str = "full"
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    """One jurisdiction served by the gateway, with its departments and catalog."""
+
+    id: str
+    name: str
+    timezone: ZoneInfo
+    departments: Mapping[str, Department]
+    catalog: Catalog
+    api_key_required: bool = True
+    boundary: Path | None = None
+    service_areas: Mapping[str, AreaRule] = field(default_factory=dict)
+    referrals: Mapping[str, Referral] = field(default_factory=dict)
+    gis: GisSettings | None = None
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Everything loaded from the configuration files."""
+
+    path: Path
+    jurisdictions: Mapping[str, Jurisdiction]
+    contact: str
+    key_service: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def single(self) -> Jurisdiction | None:
+        """The only jurisdiction when exactly one is configured."""
+        return next(iter(self.jurisdictions.values())) if len(self.jurisdictions) == 1 else None
+
+
+class ApiKeysSchema(Schema):
+    """api_keys: {required: bool}."""
+
+    class Meta:
+        unknown = RAISE
+
+    required = StrictBoolean(load_default=True)
+
+
+class DepartmentSchema(Schema):
+    """One department entry."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = StrictString(required=True, validate=validate.Length(min=1))
+    adapter = StrictString(required=True)
+    options = KeyedMapping(keys=fields.String(), load_default=dict)
+    status_map = KeyedMapping(keys=StrictString(), values=StrictString(validate=validate.OneOf(("open", "closed"))),
+                             load_default=dict)
+    contact_policy = StrictString(load_default="full", validate=validate.OneOf(CONTACT_POLICIES))
+
+
+class JurisdictionSchema(Schema):
+    """One jurisdiction entry."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = StrictString(required=True, validate=validate.Length(min=1))
+    timezone = StrictString(load_default="UTC")
+    boundary = StrictString(load_default=None, allow_none=True)
+    service_definitions = StrictString(load_default=None, allow_none=True)
+    api_keys = fields.Nested(ApiKeysSchema, load_default=lambda: {"required": True})
+    # Layers, named service-area rules referenced by each service's `service_area`, and who serves
+    # the places a rule leaves out (docs/gis.md).
+    gis = fields.Nested(GisSchema, load_default=None)
+    service_areas = KeyedMapping(keys=StrictString(), values=fields.Nested(AreaRuleSchema), load_default=dict)
+    referrals = KeyedMapping(keys=StrictString(), values=fields.Nested(ReferralSchema), load_default=dict)
+    departments = KeyedMapping(keys=StrictString(), values=fields.Nested(DepartmentSchema), required=True,
+                              validate=validate.Length(min=1))
+
+
+class DiscoverySchema(Schema):
+    """The discovery document's human-readable fields."""
+
+    class Meta:
+        unknown = RAISE
+
+    contact = StrictString(load_default="See the operator of this gateway.")
+    key_service = StrictString(load_default="Ask the operator of this gateway for an API key.")
+
+
+class ConfigSchema(Schema):
+    """The whole jurisdictions.yaml."""
+
+    class Meta:
+        unknown = RAISE
+
+    # A missing section still gets its fields' defaults (a plain dict default would skip them).
+    discovery = fields.Nested(DiscoverySchema, load_default=lambda: DiscoverySchema().load({}))
+    jurisdictions = KeyedMapping(keys=StrictString(), values=fields.Nested(JurisdictionSchema), required=True,
+                                validate=validate.Length(min=1))
+    # Sections owned by other parts of the gateway (service areas, media, limits ...).
+    extensions = KeyedMapping(keys=fields.String(), load_default=dict)
+
+
+def _department_problems(doc: YamlDocument, jid: str, code: str, raw: Mapping[str, Any],
+                         registry: Mapping[str, Any] | None) -> list[str]:
+    """Check that a department's adapter is installed and its options validate."""
+    base = ("jurisdictions", jid, "departments", code)
+    try:
+        cls = load_adapter_class(raw["adapter"], registry)
+    except LookupError as exc:
+        return [f"{doc.where((*base, 'adapter'))}: {exc}."]
+    try:
+        validate_options(cls, expand_env(raw.get("options", {})))
+    except KeyError as exc:
+        return [f"{doc.where((*base, 'options'))}: environment variable {exc.args[0]} is not set."]
+    except marshmallow.ValidationError as exc:
+        return [f"{doc.where((*base, 'options', *p))}: {m}" for p, m in error_paths(exc.messages)]
+    return []
+
+
+def _geocoder_problems(doc: YamlDocument, jid: str, raw: Mapping[str, Any]) -> list[str]:
+    """Check that the configured geocoder exists and its options validate."""
+    from open311.gis.geocoders import validate_geocoder_options
+
+    base = ("jurisdictions", jid, "gis", "geocoder")
+    try:
+        validate_geocoder_options(raw["kind"], expand_env(raw["options"]))
+    except LookupError as exc:
+        return [f"{doc.where((*base, 'kind'))}: {exc}."]
+    except KeyError as exc:
+        return [f"{doc.where((*base, 'options'))}: environment variable {exc.args[0]} is not set."]
+    except marshmallow.ValidationError as exc:
+        return [f"{doc.where((*base, 'options', *p))}: {m}" for p, m in error_paths(exc.messages)]
+    return []
+
+
+def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[str, Any],
+                        problems: list[str], registry: Mapping[str, Any] | None) -> Jurisdiction | None:
+    """Validate the parts of one jurisdiction that need the file system; load its catalog."""
+    try:
+        tz = ZoneInfo(raw["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"{doc.where(('jurisdictions', jid, 'timezone'))}: Unknown time zone {raw['timezone']!r}.")
+        tz = ZoneInfo("UTC")
+    departments: dict[str, Department] = {}
+    for code, dept in raw["departments"].items():
+        problems.extend(_department_problems(doc, jid, code, dept, registry))
+        departments[code] = Department(code=code, name=dept["name"], adapter=dept["adapter"],
+                                       options=dept["options"], status_map=dept["status_map"],
+                                       contact_policy=dept["contact_policy"])
+    base = ("jurisdictions", jid)
+    rules = {name: build_rule(name, r, doc.where((*base, "service_areas", name)))
+             for name, r in raw["service_areas"].items()}
+    if raw["gis"] and raw["gis"]["geocoder"]:
+        found_geocoder = _geocoder_problems(doc, jid, raw["gis"]["geocoder"])
+        problems.extend(found_geocoder)
+        if not found_geocoder:
+            raw["gis"]["geocoder"]["options"] = expand_env(raw["gis"]["geocoder"]["options"])
+    gis = build_gis(root, raw["boundary"], raw["gis"], doc.where((*base, "gis")))
+    problems.extend(f"{doc.where((*base, 'service_areas', *p))}: {m}" for p, m in rule_problems(rules, gis))
+    services_dir = root / (raw["service_definitions"] or f"service_definitions/{jid}")
+    city_rules = {n for n, r in rules.items() if r.kind == "unincorporated_plus_contract"}
+    catalog, found = load_catalog(services_dir, jid, departments.keys(), set(rules) or None, city_rules)
+    problems.extend(found)
+    if not found:  # translations are checked against a valid catalog (else every failed file echoes)
+        catalog = _translated(catalog, services_dir, problems)
+    boundary = root / raw["boundary"] if raw["boundary"] else None
+    return Jurisdiction(id=jid, name=raw["name"], timezone=tz, departments=departments, catalog=catalog,
+                        api_key_required=raw["api_keys"]["required"], boundary=boundary,
+                        service_areas=rules, referrals=build_referrals(raw["referrals"]), gis=gis)
+
+
+def _translated(catalog: Catalog, services_dir: Path, problems: list[str]) -> Catalog:
+    """The catalog with its translations (i18n/<locale>.yaml beside the service files), checked."""
+    translations, found = load_translations(services_dir, catalog.services)
+    problems.extend(found)
+    if not translations:
+        return catalog
+    fingerprint = fingerprint_of([catalog.fingerprint, *(t.canonical for t in translations.values())])
+    return replace(catalog, fingerprint=fingerprint,
+                   translations={locale: t.services for locale, t in translations.items()},
+                   untranslated=tuple(iter_gaps(translations)))
+
+
+def load_config(path: Path | str, registry: Mapping[str, Any] | None = None) -> GatewayConfig:
+    """Load and validate the configuration; raise ConfigError listing every problem found.
+
+    `registry` maps adapter names to classes or entry points (default: the installed entry points).
+    """
+    path = Path(path)
+    try:
+        doc = load_yaml(path)
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read configuration: {exc.strerror}"]) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: invalid YAML: {exc}"]) from exc
+    try:
+        data = ConfigSchema().load(doc.data if isinstance(doc.data, Mapping) else {})
+    except ValidationError as exc:
+        raise ConfigError([f"{doc.where(p)}: {m}" for p, m in error_paths(exc.messages)]) from exc
+    problems: list[str] = []
+    jurisdictions: dict[str, Jurisdiction] = {}
+    for jid, raw in data["jurisdictions"].items():
+        built = _build_jurisdiction(doc, path.parent, jid, raw, problems, registry)
+        if built is not None:
+            jurisdictions[jid] = built
+    if problems:
+        raise ConfigError(problems)
+    return GatewayConfig(path=path, jurisdictions=jurisdictions, contact=data["discovery"]["contact"],
+                         key_service=data["discovery"]["key_service"], extra=data["extensions"])

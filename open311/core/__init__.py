@@ -1,0 +1,1 @@
+"""Building blocks every package may use: dates, signing, text cleaning, validation, YAML, logs, metrics."""

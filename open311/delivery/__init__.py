@@ -1,0 +1,1 @@
+"""Leaving for a department and coming back: outbox, relay, background workers, status sync and recording."""

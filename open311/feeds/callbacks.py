@@ -1,0 +1,82 @@
+"""Sending one signed status-change callback to a subscriber (called by the relay, no transaction open)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from sqlalchemy.orm import Session
+
+from open311.adapter import PermanentError, TemporaryError
+from open311.config.jurisdictions import GatewayConfig
+from open311.core.signing import HEADER, sign
+from open311.feeds.subscriptions import CallbackPolicy, UnsafeDestination, check_callback_url
+from open311.storage.models import ServiceRequest, StatusUpdate, Subscription
+
+TIMEOUT = (3.05, 10.0)
+MAX_REPLY = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Callback:
+    """What one callback sends, and where."""
+
+    url: str
+    secret: str
+    event_id: str
+    body: bytes
+
+
+def build_callback(session: Session, config: GatewayConfig, subscription_id: int,
+                   status_update_id: int) -> Callback | None:
+    """The callback for an outbox row, or None when its subscription is gone or disabled."""
+    from open311.georeport.documents import request_entry
+    from open311.georeport.update_feed import update_entry
+
+    with session.begin():
+        subscription = session.get(Subscription, subscription_id)
+        update = session.get(StatusUpdate, status_update_id)
+        request = session.get(ServiceRequest, update.request_id) if update is not None else None
+    if subscription is None or not subscription.active or update is None or request is None:
+        return None
+    jurisdiction = config.jurisdictions.get(request.jurisdiction_id)
+    if jurisdiction is None:
+        return None
+    event_id = f"{request.jurisdiction_id}:{update.id}:{subscription.id}"
+    payload: dict[str, Any] = {
+        "event": "status_change", "event_id": event_id, "subscription_id": str(subscription.id),
+        "jurisdiction_id": request.jurisdiction_id,
+        "service_request": request_entry(request, jurisdiction.timezone),
+        "update": update_entry(update, jurisdiction.timezone),
+    }
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Callback(subscription.callback_url, subscription.secret, event_id, body)
+
+
+def send_callback(http: requests.Session, callback: Callback, policy: CallbackPolicy) -> None:
+    """POST the callback; raise TemporaryError (retry) or PermanentError (give up and drop the subscription)."""
+    try:
+        check_callback_url(callback.url, policy)  # again at sending time: DNS may have changed since
+    except UnsafeDestination as exc:
+        raise PermanentError(str(exc)) from None
+    timestamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "open311-gateway callbacks",
+               "X-Open311-Event": "status_change", "X-Open311-Delivery": callback.event_id,
+               HEADER: sign(callback.secret, timestamp, callback.body)}
+    try:
+        with http.post(callback.url, data=callback.body, headers=headers, timeout=TIMEOUT, allow_redirects=False,
+                       stream=True) as reply:
+            reply.raw.read(MAX_REPLY, decode_content=False)  # read a bounded amount; the body is not used
+            status = reply.status_code
+            retry_after = reply.headers.get("Retry-After")
+    except requests.RequestException as exc:
+        raise TemporaryError(f"callback not delivered: {type(exc).__name__}") from None
+    if 200 <= status < 300:
+        return
+    if status in (408, 425, 429) or status >= 500:
+        delay = float(retry_after) if retry_after and retry_after.isdigit() else None
+        raise TemporaryError(f"callback answered HTTP {status}", retry_after=delay)
+    raise PermanentError(f"callback answered HTTP {status}")

@@ -1,0 +1,156 @@
+"""Reading boundary and facility layers with geopandas (any format and CRS) into WGS84 shapely arrays."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import shapely
+
+from open311.config.gis import FacilityLayer, PlaceLayer
+
+if TYPE_CHECKING:  # geopandas is imported only when a layer is read (it costs ~70 MB and ~2 s)
+    from geopandas import GeoDataFrame
+
+WGS84 = "EPSG:4326"
+POLYGONAL = ("Polygon", "MultiPolygon")
+
+
+class LayerError(Exception):
+    """A layer file is missing, unreadable, or lacks what the configuration expects of it."""
+
+
+@dataclass(frozen=True)
+class Place:
+    """A polygon of the places layer: a city (or a segment of one) or an unincorporated area."""
+
+    name: str
+    city: str | None            # None for unincorporated areas
+
+    @property
+    def unincorporated(self) -> bool:
+        """True outside every incorporated city."""
+        return self.city is None
+
+
+def read_frame(path: Path, geometry_types: Sequence[str] | None = None, layer: str | None = None,
+               where: str | None = None) -> GeoDataFrame:
+    """Read any vector file geopandas can (GeoJSON, Shapefile, GeoPackage ...) and reproject it to WGS84;
+    `layer` picks a layer of a multi-layer file, `where` is an OGR SQL filter on properties."""
+    import geopandas
+
+    if not path.exists():
+        raise LayerError(f"{path}: layer file not found.")
+    options = {k: v for k, v in (("layer", layer), ("where", where)) if v}
+    try:
+        frame = geopandas.read_file(path, **options)
+    except Exception as exc:  # pyogrio/GDAL raise many types; all mean "cannot read this file"
+        raise LayerError(f"{path}: cannot read as a vector layer: {exc}") from None
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    if frame.empty:
+        raise LayerError(f"{path}: the layer has no features with a geometry.")
+    if frame.crs is None:
+        raise LayerError(f"{path}: the layer has no coordinate reference system (a Shapefile needs its .prj).")
+    if not frame.crs.equals(WGS84):
+        frame = frame.to_crs(WGS84)
+    if geometry_types is not None:
+        wrong = sorted(set(frame.geom_type) - set(geometry_types))
+        if wrong:
+            raise LayerError(f"{path}: expected {' or '.join(geometry_types)} features, found {', '.join(wrong)}.")
+    invalid = ~frame.geometry.is_valid
+    if invalid.any():  # self-intersections in official files are common; repair rather than refuse
+        frame.loc[invalid, "geometry"] = shapely.make_valid(np.asarray(frame.geometry[invalid].values))
+    return frame
+
+
+def property_values(frame: GeoDataFrame, name: str, path: Path) -> list[Any]:
+    """Values of a property per feature; `a.b` reads key b of a nested (JSON) property a."""
+    column, *keys = name.split(".")
+    if column not in frame.columns:
+        known = ", ".join(c for c in frame.columns if c != "geometry")
+        raise LayerError(f"{path}: no property {column!r}; the layer has: {known}.")
+    values = []
+    for value in frame[column].tolist():
+        for key in keys:
+            if isinstance(value, str) and value.startswith("{"):
+                value = json.loads(value)
+            value = value.get(key) if isinstance(value, dict) else None
+        values.append(None if _missing(value) else value)
+    return values
+
+
+def _missing(value: Any) -> bool:
+    """True for None, NaN and empty strings (how each format spells "no value")."""
+    return value is None or value == "" or (isinstance(value, float) and value != value)
+
+
+def _names(frame: GeoDataFrame, prop: str, path: Path) -> list[str]:
+    """A required text property: every feature must have one."""
+    values = property_values(frame, prop, path)
+    if any(v is None for v in values):
+        raise LayerError(f"{path}: {values.count(None)} feature(s) have no {prop!r}.")
+    return [str(v).strip() for v in values]
+
+
+def geometries(frame: GeoDataFrame) -> np.ndarray[Any, Any]:
+    """The frame's geometries as a shapely array."""
+    return np.asarray(frame.geometry.values, dtype=object)
+
+
+def read_places(layer: PlaceLayer) -> tuple[list[Place], np.ndarray[Any, Any]]:
+    """The places layer: each polygon with its name and the city it belongs to (None if unincorporated)."""
+    frame = read_frame(layer.path, POLYGONAL)
+    names = _names(frame, layer.name, layer.path)
+    types = [None if t is None else str(t) for t in property_values(frame, layer.type, layer.path)]
+    places = []
+    for name, kind in zip(names, types, strict=True):
+        if kind in layer.unincorporated:
+            places.append(Place(name, None))
+        else:
+            places.append(Place(name, layer.city_segments.get(kind or "", name)))
+    return places, geometries(frame)
+
+
+def read_polygons(path: Path, name_property: str | None) -> tuple[list[str], np.ndarray[Any, Any]]:
+    """A polygon layer (boundary, districts) with a name per feature."""
+    frame = read_frame(path, POLYGONAL)
+    names = _names(frame, name_property, path) if name_property else [path.stem] * len(frame)
+    return names, geometries(frame)
+
+
+def read_facilities(layer: FacilityLayer) -> tuple[list[dict[str, Any]], np.ndarray[Any, Any]]:
+    """Facilities with the configured fields (absent values are None) and their geometries."""
+    frame = read_frame(layer.path)
+    columns = {name: property_values(frame, prop, layer.path) for name, prop in layer.properties.items()}
+    if any(v is None for v in columns["name"]):
+        missing = columns["name"].count(None)
+        raise LayerError(f"{layer.path}: {missing} facility(ies) have no {layer.properties['name']!r}.")
+    rows = [{name: (None if values[i] is None else str(values[i]).strip()) for name, values in columns.items()}
+            for i in range(len(frame))]
+    for row in rows:
+        category = row.get("category")
+        if category is not None and category in layer.category_values:
+            row["category"] = layer.category_values[category]
+    return rows, geometries(frame)
+
+
+def project(geoms: Iterable[Any], crs: str, *, to: str | None = None) -> np.ndarray[Any, Any]:
+    """Reproject shapely geometries from WGS84 to `crs` (or from `crs` back to `to`)."""
+    from geopandas import GeoSeries
+
+    source, target = (crs, to) if to else (WGS84, crs)
+    return np.asarray(GeoSeries(list(geoms), crs=source).to_crs(target).values, dtype=object)
+
+
+def write_geojson(frame: GeoDataFrame, path: Path, name: str | None = None) -> None:
+    """Write a layer as GeoJSON in WGS84, atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    frame.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer=name or path.stem, COORDINATE_PRECISION=7,
+                  WRITE_BBOX="NO")
+    os.replace(tmp, path)

@@ -1,0 +1,48 @@
+"""Retention: personal data of requests closed long enough ago is deleted; the public record stays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, delete, exists, func, select
+from sqlalchemy.orm import Session
+
+from open311.storage.models import OutboxMessage, RequestContact, ServiceRequest, SubmissionKey
+
+# Outbox states after which a back office no longer needs the contact from us.
+FINAL_OUTBOX_STATES = ("done", "dead")
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What a purge removed (or, in a dry run, would remove)."""
+
+    cutoff: datetime
+    request_ids: tuple[int, ...]
+    expired_keys: int
+    dry_run: bool
+
+
+def _purgeable(cutoff: datetime) -> Select[int]:
+    """Request ids whose contact may go: closed, unchanged since the cutoff, no delivery still owed."""
+    undelivered = exists().where(OutboxMessage.request_id == ServiceRequest.id,
+                                 OutboxMessage.state.not_in(FINAL_OUTBOX_STATES))
+    return (select(RequestContact.request_id)
+            .join(ServiceRequest, ServiceRequest.id == RequestContact.request_id)
+            .where(ServiceRequest.status == "closed", ServiceRequest.updated_datetime <= cutoff, ~undelivered)
+            .order_by(RequestContact.request_id))
+
+
+def purge_personal_data(session: Session, now: datetime, retention: timedelta, *, dry_run: bool = False) -> PurgeReport:
+    """Delete the contact rows of requests closed more than `retention` ago, and expired submission keys."""
+    cutoff = now - retention
+    with session.begin():
+        ids = tuple(session.scalars(_purgeable(cutoff)))
+        expired = session.scalar(select(func.count()).select_from(SubmissionKey)
+                                 .where(SubmissionKey.expires_at <= now)) or 0
+        if not dry_run:
+            for start in range(0, len(ids), 500):
+                session.execute(delete(RequestContact).where(RequestContact.request_id.in_(ids[start:start + 500])))
+            session.execute(delete(SubmissionKey).where(SubmissionKey.expires_at <= now))
+    return PurgeReport(cutoff=cutoff, request_ids=ids, expired_keys=int(expired), dry_run=dry_run)

@@ -1,0 +1,1 @@
+"""The database: models, engines and the transaction helpers, schema management and migrations."""
