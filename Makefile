@@ -54,8 +54,10 @@ serve: install webapp-if-npm
 
 test: install-test lint typecheck webapp-test pytest
 
+# ruff, then the import contracts of setup.cfg [importlinter] (the layers docs/architecture.md draws).
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: install-test
 	$(BIN)/mypy

@@ -1,4 +1,11 @@
-"""The running gateway's parts, built once by create_app and reached from views and commands."""
+"""The running gateway's parts (settings, engines, configuration, adapters, media store, GIS), built by
+open311.bootstrap and shared by the HTTP layer, the workers and the commands.
+
+The parts that cost start-up time are built on first use, so a command builds only what it needs:
+`open311 keys list` opens the database and reads no configuration; `open311 relay` reads the
+configuration and builds adapters but never loads the GIS libraries. create_app builds everything
+before it serves (configuration errors stop start-up, and forked workers inherit what was built).
+"""
 
 from __future__ import annotations
 
@@ -6,41 +13,105 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import requests
-from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from open311.adapter import Adapter, make_http_session
-from open311.config.jurisdictions import GatewayConfig, Jurisdiction
 from open311.errors import BadRequest, NotFound
-from open311.feeds.subscriptions import CallbackPolicy
-from open311.media.store import MediaStore
+from open311.settings import Policies
 
+# Each part imports what builds it when it is first built (requests, marshmallow and YAML for the
+# configuration, Pillow for photos, shapely and geopandas for GIS): a command pays only for its parts.
 if TYPE_CHECKING:
+    import requests
+
+    from open311.adapter import Adapter
+    from open311.config.jurisdictions import GatewayConfig, Jurisdiction
     from open311.gis.areas import ServiceAreas
+    from open311.media.store import MediaStore
+    from open311.media.uploads import MediaPolicy
 
 
 @dataclass
-class Gateway:
-    """Configuration, database access, adapters and clock of one app instance."""
+class Caches:
+    """What a process computes once and keeps: each entry is a pure function of the configuration."""
 
-    config: GatewayConfig
+    services: dict[tuple[str, str, str | None], bytes] = field(default_factory=dict)  # (jid, fmt, locale)
+    area_geojson: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (jid, service_code)
+    catalog_first_seen: dict[str, datetime] = field(default_factory=dict)  # catalog fingerprint
+    schema_heads: tuple[str, ...] | None = None  # the migration heads this code expects
+
+
+@dataclass
+class Services:
+    """Settings, database access, configuration, adapters, media store, GIS and clock of one gateway."""
+
+    settings: Mapping[str, Any]   # every setting's checked value (open311/settings.py)
+    instance_path: Path
     engine: Engine
     sessions: sessionmaker[Session]
-    adapters: dict[tuple[str, str], Adapter]
     clock: Callable[[], datetime]
-    cache: dict[Any, Any] = field(default_factory=dict)
-    geo: Mapping[str, ServiceAreas] = field(default_factory=dict)   # by jurisdiction id; built in create_app
-    http: requests.Session = field(default_factory=make_http_session)   # shared, no redirects
-    callbacks: CallbackPolicy = field(default_factory=CallbackPolicy)   # where subscribers' callbacks may go
+    registry: Mapping[str, Any] | None = None   # adapter classes by name (None: the installed entry points)
     # A read replica for the public feed (OPEN311_FEED_DATABASE_URL); None: the primary serves it.
     feed_engine: Engine | None = None
     feed_sessions: sessionmaker[Session] | None = None
-    # Where processed photos are kept (open311/media_store.py); None: photo uploads are refused.
-    media: MediaStore | None = None
+    caches: Caches = field(default_factory=Caches)
+
+    @cached_property
+    def http(self) -> requests.Session:
+        """The HTTP session adapters, geocoders and callbacks share (no redirects)."""
+        from open311.adapter import make_http_session
+
+        return make_http_session()
+
+    @cached_property
+    def config(self) -> GatewayConfig:
+        """jurisdictions.yaml and every service definition, checked."""
+        from open311.config.jurisdictions import load_config
+
+        return load_config(Path(self.settings["OPEN311_CONFIG"]), self.registry)
+
+    @cached_property
+    def policies(self) -> Policies:
+        """The relay's, the sync's, intake's and the callbacks' policies."""
+        return Policies.from_settings(self.settings)
+
+    @cached_property
+    def adapters(self) -> dict[tuple[str, str], Adapter]:
+        """One adapter per (jurisdiction, department)."""
+        from open311.config.adapters import build_adapters
+
+        return build_adapters(self.config, self.registry, self.http)
+
+    @cached_property
+    def media(self) -> MediaStore | None:
+        """Where processed photos are kept; None: photo uploads are refused."""
+        from open311.media.store import build_media_store
+
+        return build_media_store(self.settings, str(self.instance_path))
+
+    @cached_property
+    def media_policy(self) -> MediaPolicy | None:
+        """How a POST's photos are taken (the URL prefix is empty when the gateway serves them itself)."""
+        from open311.media.photos import configure_pillow
+        from open311.media.uploads import MediaPolicy, photo_limits
+
+        if self.media is None:
+            return None
+        configured = str(self.settings.get("OPEN311_MEDIA_URL") or "").strip()
+        configure_pillow(photo_limits(self.settings))  # Pillow's own decompression-bomb bound, process-wide
+        return MediaPolicy(int(self.settings["OPEN311_MEDIA_MAX_FILES"]), photo_limits(self.settings), self.media,
+                           configured if not configured or configured.endswith("/") else configured + "/")
+
+    @cached_property
+    def geo(self) -> Mapping[str, ServiceAreas]:
+        """Service areas by jurisdiction id (only those that configure GIS layers)."""
+        from open311.gis.areas import build_geo  # shapely and geopandas load only for the parts that use GIS
+
+        return build_geo(self.config, self.http)
 
     def areas(self, jurisdiction: Jurisdiction) -> ServiceAreas | None:
         """The jurisdiction's service areas, or None when it configures no GIS layers."""
@@ -66,7 +137,7 @@ class Gateway:
             session.close()
 
     def engines(self) -> tuple[Engine, ...]:
-        """Every engine this gateway opened."""
+        """Every engine these services opened."""
         return (self.engine,) if self.feed_engine is None else (self.engine, self.feed_engine)
 
     def dispose(self, *, close: bool = True) -> None:
@@ -85,9 +156,3 @@ class Gateway:
         if single is None:
             raise BadRequest("jurisdiction_id was not provided; this endpoint serves several jurisdictions.")
         return single
-
-
-def get_gateway() -> Gateway:
-    """The gateway of the current Flask app."""
-    gateway: Gateway = current_app.extensions["open311"]
-    return gateway

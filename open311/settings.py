@@ -1,8 +1,9 @@
-"""Every operator setting in one table: its config key, environment variable, type, default and lowest value.
+"""Every operator setting in one table, and the policies built from them once at start-up.
 
-create_app fills each setting that the app config does not already hold (tests pass theirs to
-create_app) from the environment, else from its default, and checks it; a bad value stops start-up
-with a message naming the variable.
+`read_settings` gives each setting its value: the one the caller passes (tests pass theirs to
+create_app), else the environment's, else its default, checked; a bad value stops start-up with a
+message naming the variable. `Policies.from_settings` turns the values into the typed policies the
+relay, the sync, intake and the callbacks use, so nothing re-reads the table per request.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 DAY = 86400
@@ -134,6 +136,14 @@ def default_of(env: str) -> Any:
     return next(setting.default for setting in SETTINGS if setting.env == env)
 
 
+def read_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every setting's value (see apply_settings), as a new mapping."""
+    values: dict[str, Any] = {}
+    apply_settings(values, environ, overrides)
+    return values
+
+
 def apply_settings(config: MutableMapping[str, Any], environ: Mapping[str, str] | None = None,
                    overrides: Mapping[str, Any] | None = None) -> None:
     """Give every setting its value in `config`: the one in `overrides` (create_app's test config), else
@@ -147,6 +157,7 @@ def apply_settings(config: MutableMapping[str, Any], environ: Mapping[str, str] 
             found = env.get(setting.env, "").strip()
             raw = found if found else setting.default
         config[setting.key] = _parse(setting, raw)
+
 
 @dataclass(frozen=True)
 class DeliverySettings:
@@ -182,3 +193,51 @@ class SyncSettings:
         """Read the OPEN311_SYNC_* knobs of an app config."""
         return cls(interval=float(config["OPEN311_SYNC_INTERVAL"]), overlap=float(config["OPEN311_SYNC_OVERLAP"]),
                    lookback=float(config["OPEN311_SYNC_LOOKBACK"]))
+
+
+@dataclass(frozen=True)
+class DedupPolicy:
+    """How long Idempotency-Keys are remembered, and the fingerprint window (zero: no fingerprinting)."""
+
+    idempotency_ttl: timedelta = timedelta(hours=24)
+    duplicate_window: timedelta = timedelta(minutes=10)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> DedupPolicy:
+        """Read OPEN311_IDEMPOTENCY_TTL and OPEN311_DUPLICATE_WINDOW (seconds)."""
+        return cls(timedelta(seconds=int(config["OPEN311_IDEMPOTENCY_TTL"])),
+                   timedelta(seconds=int(config["OPEN311_DUPLICATE_WINDOW"])))
+
+
+@dataclass(frozen=True)
+class CallbackPolicy:
+    """Where callbacks may go and how many subscriptions a key may hold."""
+
+    allow_private: bool = False      # loopback/private addresses (tests, a gateway inside a private network)
+    allow_http: bool = False         # plain http:// (else https:// only)
+    per_key: int = 20
+    max_attempts: int = 12
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> CallbackPolicy:
+        """Read the OPEN311_CALLBACK_* and OPEN311_SUBSCRIPTIONS_PER_KEY settings."""
+        return cls(allow_private=bool(int(config["OPEN311_CALLBACK_ALLOW_PRIVATE"])),
+                   allow_http=bool(int(config["OPEN311_CALLBACK_ALLOW_HTTP"])),
+                   per_key=int(config["OPEN311_SUBSCRIPTIONS_PER_KEY"]),
+                   max_attempts=int(config["OPEN311_CALLBACK_MAX_ATTEMPTS"]))
+
+
+@dataclass(frozen=True)
+class Policies:
+    """The typed policies of one running gateway, built once from its settings."""
+
+    delivery: DeliverySettings
+    sync: SyncSettings
+    dedup: DedupPolicy
+    callbacks: CallbackPolicy
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Policies:
+        """Build every policy from the values read_settings gave."""
+        return cls(DeliverySettings.from_config(settings), SyncSettings.from_config(settings),
+                   DedupPolicy.from_config(settings), CallbackPolicy.from_config(settings))

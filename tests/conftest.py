@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from open311 import create_app
 from open311.intake.keys import create_key
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.db import create_schema
 from tests import databases
 
@@ -213,13 +213,13 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def gateway(app: Flask) -> Gateway:
-    gw: Gateway = app.extensions["open311"]
+def gateway(app: Flask) -> Services:
+    gw: Services = app.extensions["open311"]
     return gw
 
 
 @pytest.fixture
-def api_key(gateway: Gateway) -> str:
+def api_key(gateway: Services) -> str:
     """A fresh key for lacounty.gov."""
     with gateway.session() as session:
         _, plaintext = create_key(session, "lacounty.gov", "tests", gateway.clock())
@@ -231,7 +231,7 @@ def api_key_factory() -> Callable[[Flask], str]:
     """Make a fresh lacounty.gov key in any app's database."""
 
     def make(application: Flask) -> str:
-        gw: Gateway = application.extensions["open311"]
+        gw: Services = application.extensions["open311"]
         with gw.session() as session:
             _, plaintext = create_key(session, "lacounty.gov", "tests", gw.clock())
         return plaintext
@@ -260,7 +260,7 @@ def multi_client(multi_app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def multi_key(multi_app: Flask) -> str:
-    gw: Gateway = multi_app.extensions["open311"]
+    gw: Services = multi_app.extensions["open311"]
     with gw.session() as session:
         _, plaintext = create_key(session, "a.example", "tests", gw.clock())
     return plaintext

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import OutboxMessage, RequestContact, ServiceRequest
 from tests.conftest import ROOT
 
@@ -62,7 +62,7 @@ def write_config(directory: Path, departments: Mapping[str, Mapping[str, Any]] |
     return path
 
 
-def seed_requests(gateway: Gateway, count: int, department: str = "DPW", *, email: str | None = None,
+def seed_requests(gateway: Services, count: int, department: str = "DPW", *, email: str | None = None,
                   now: datetime | None = None) -> list[int]:
     """Insert `count` requests with their outbox rows in one transaction; return their ids."""
     now = now or gateway.clock()
@@ -85,7 +85,7 @@ def seed_requests(gateway: Gateway, count: int, department: str = "DPW", *, emai
     return ids
 
 
-def outbox_states(gateway: Gateway) -> dict[str, int]:
+def outbox_states(gateway: Services) -> dict[str, int]:
     """How many outbox rows are in each state."""
     with gateway.session() as session, session.begin():
         return dict(session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all())

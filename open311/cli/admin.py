@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 import click
-from flask import Flask
 
+from open311.cli.startup import services_for
 from open311.core.dates import format_w3c
 from open311.intake.moderation import hide_request, unhide_request
 from open311.intake.retention import purge_personal_data
-from open311.services import Gateway
 
 
 def _request_id(value: str) -> int:
@@ -21,56 +19,48 @@ def _request_id(value: str) -> int:
     return int(value)
 
 
-def register(main: click.Group, build_app: Callable[[], Flask]) -> None:
-    """Add the retention and moderation commands to `open311`; `build_app()` builds the app or exits cleanly."""
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Report what would be deleted; delete nothing.")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="Retention in days after closing (default: OPEN311_CONTACT_RETENTION_DAYS, 180).")
+def purge(dry_run: bool, days: int | None) -> None:
+    """Delete personal data of requests closed longer ago than the retention period (the record stays)."""
+    gateway = services_for()
+    retention = timedelta(days=gateway.settings["OPEN311_CONTACT_RETENTION_DAYS"] if days is None else days)
+    with gateway.session() as session:
+        report = purge_personal_data(session, gateway.clock(), retention, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} personal data of {len(report.request_ids)} request(s) closed before "
+               f"{format_w3c(report.cutoff)}; {verb} {report.expired_keys} expired submission key(s)")
+    if report.request_ids:
+        click.echo("requests: " + ", ".join(str(i) for i in report.request_ids[:50])
+                   + (" ..." if len(report.request_ids) > 50 else ""))
 
-    def gateway_of(app: Flask) -> Gateway:
-        gateway: Gateway = app.extensions["open311"]
-        return gateway
+@click.group("requests")
+def requests_group() -> None:
+    """Moderate service requests."""
 
-    @main.command("purge")
-    @click.option("--dry-run", is_flag=True, help="Report what would be deleted; delete nothing.")
-    @click.option("--days", type=click.IntRange(min=0), default=None,
-                  help="Retention in days after closing (default: OPEN311_CONTACT_RETENTION_DAYS, 180).")
-    def purge(dry_run: bool, days: int | None) -> None:
-        """Delete personal data of requests closed longer ago than the retention period (the record stays)."""
-        app = build_app()
-        gateway = gateway_of(app)
-        retention = timedelta(days=app.config["OPEN311_CONTACT_RETENTION_DAYS"] if days is None else days)
-        with gateway.session() as session:
-            report = purge_personal_data(session, gateway.clock(), retention, dry_run=dry_run)
-        verb = "would delete" if dry_run else "deleted"
-        click.echo(f"{verb} personal data of {len(report.request_ids)} request(s) closed before "
-                   f"{format_w3c(report.cutoff)}; {verb} {report.expired_keys} expired submission key(s)")
-        if report.request_ids:
-            click.echo("requests: " + ", ".join(str(i) for i in report.request_ids[:50])
-                       + (" ..." if len(report.request_ids) > 50 else ""))
+@requests_group.command("hide")
+@click.argument("ident", metavar="ID")
+@click.option("--reason", required=True, help="Why (kept with the request, never published).")
+def requests_hide(ident: str, reason: str) -> None:
+    """Hide a request's description, media_url and photos from every output; the record and its text are kept."""
+    gateway = services_for()
+    with gateway.session() as session:
+        row = hide_request(session, _request_id(ident), reason, gateway.clock())
+    if row is None:
+        click.echo(f"no request {ident}", err=True)
+        raise SystemExit(1)
+    click.echo(f"request {row.id} hidden at {format_w3c(row.hidden_at)}")
 
-    @main.group("requests")
-    def requests_group() -> None:
-        """Moderate service requests."""
-
-    @requests_group.command("hide")
-    @click.argument("ident", metavar="ID")
-    @click.option("--reason", required=True, help="Why (kept with the request, never published).")
-    def requests_hide(ident: str, reason: str) -> None:
-        """Hide a request's description, media_url and photos from every output; the record and its text are kept."""
-        gateway = gateway_of(build_app())
-        with gateway.session() as session:
-            row = hide_request(session, _request_id(ident), reason, gateway.clock())
-        if row is None:
-            click.echo(f"no request {ident}", err=True)
-            raise SystemExit(1)
-        click.echo(f"request {row.id} hidden at {format_w3c(row.hidden_at)}")
-
-    @requests_group.command("unhide")
-    @click.argument("ident", metavar="ID")
-    def requests_unhide(ident: str) -> None:
-        """Publish a hidden request's text again."""
-        gateway = gateway_of(build_app())
-        with gateway.session() as session:
-            row = unhide_request(session, _request_id(ident), gateway.clock())
-        if row is None:
-            click.echo(f"no request {ident}", err=True)
-            raise SystemExit(1)
-        click.echo(f"request {row.id} is public again")
+@requests_group.command("unhide")
+@click.argument("ident", metavar="ID")
+def requests_unhide(ident: str) -> None:
+    """Publish a hidden request's text again."""
+    gateway = services_for()
+    with gateway.session() as session:
+        row = unhide_request(session, _request_id(ident), gateway.clock())
+    if row is None:
+        click.echo(f"no request {ident}", err=True)
+        raise SystemExit(1)
+    click.echo(f"request {row.id} is public again")

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 import requests
 
-from open311.config.jurisdictions import GatewayConfig, Jurisdiction, load_config
+from open311.cli.startup import services_for
+from open311.config.jurisdictions import GatewayConfig, Jurisdiction
 from open311.errors import ConfigError
 
 
 def _config() -> GatewayConfig:
     """The configuration named by OPEN311_CONFIG, or a clean exit listing its problems."""
-    try:
-        return load_config(os.environ.get("OPEN311_CONFIG") or "jurisdictions.yaml")
-    except ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(problem, err=True)
-        raise SystemExit(2) from None
+    return services_for("config").config
 
 
 def _pick_jurisdiction(config: GatewayConfig, jurisdiction_id: str | None) -> Jurisdiction:

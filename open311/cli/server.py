@@ -18,7 +18,7 @@ from gunicorn.app.base import BaseApplication
 
 from open311.core import metrics
 from open311.core.logs import GunicornLogger
-from open311.services import Gateway
+from open311.services import Services
 
 log = logging.getLogger("open311.cli.server")
 
@@ -47,9 +47,8 @@ def hooks(app: Flask, background: bool = False) -> dict[str, Any]:
     the (single) worker: they start after the fork, so no thread or connection crosses it, and stop when the
     worker exits (the delivery in hand finishes; unattempted claims are released)."""
     from open311.delivery.workers import BackgroundWorkers
-    from open311.settings import DeliverySettings, SyncSettings
 
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     state: dict[str, BackgroundWorkers] = {}
 
     def post_fork(_server: Any, _worker: Any) -> None:
@@ -58,8 +57,7 @@ def hooks(app: Flask, background: bool = False) -> dict[str, Any]:
 
     def post_worker_init(_worker: Any) -> None:
         if background:
-            workers = BackgroundWorkers(gateway, DeliverySettings.from_config(app.config),
-                                        SyncSettings.from_config(app.config))
+            workers = BackgroundWorkers(gateway, gateway.policies.delivery, gateway.policies.sync)
             workers.start()
             state["workers"] = workers
 

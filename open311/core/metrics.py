@@ -1,11 +1,12 @@
-"""Prometheus metrics: the instruments every process reports to, and the outbox read at scrape time.
+"""Prometheus metrics: the instruments every process reports to, and the exposition of a scrape.
 
 Processes report through the functions here: the HTTP app (`record_request`), relays
 (`record_delivery`) and syncs (`record_sync`). Under gunicorn each worker is its own process, so
 `open311 serve` turns on prometheus_client's multiprocess mode (`enable_multiprocess`): every
 process writes its samples to files in PROMETHEUS_MULTIPROC_DIR and a scrape of any worker adds
 them up. Outbox depth, age and dead letters are not counted by anyone: they are read from the
-outbox table when /metrics is scraped, so they are right however many processes run.
+outbox table when /metrics is scraped (open311.delivery.gauges), so they are right however many
+processes run.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,17 +22,10 @@ from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
-
-from open311.storage.models import OutboxMessage
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-# Outbox states that are finished (not part of the depth) and the dead-letter state; the relay owns them.
-FINISHED_STATES = ("done", "delivered")
-DEAD_STATE = "dead"
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 OUTCOMES = ("delivered", "temporary_failure", "permanent_failure")
@@ -116,40 +110,6 @@ def forget_process(pid: int) -> None:
     """Bookkeeping when a worker exits (gunicorn child_exit): drop its live gauges."""
     if multiprocess_directory():
         mark_process_dead(pid)  # type: ignore[no-untyped-call]
-
-
-class OutboxCollector(Collector):
-    """Outbox depth, oldest age and dead letters per department, read from the outbox table at scrape time."""
-
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
-        self.engine = engine
-        self.clock = clock
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        """One query: non-finished rows grouped by department and state."""
-        depth = GaugeMetricFamily("open311_outbox_messages", "Outbox messages not yet delivered, by department "
-                                  "and state (the dead state holds dead letters).", labels=["department", "state"])
-        dead = GaugeMetricFamily("open311_outbox_dead_letters", "Outbox messages given up on (dead letters), "
-                                 "waiting for an operator.", labels=["department"])
-        age = GaugeMetricFamily("open311_outbox_oldest_age_seconds", "Age of the oldest outbox message still to "
-                                "deliver, by department (0 when none).", labels=["department"])
-        query = (select(OutboxMessage.department, OutboxMessage.state, func.count(), func.min(OutboxMessage.created_at))
-                 .where(OutboxMessage.state.not_in(FINISHED_STATES))
-                 .group_by(OutboxMessage.department, OutboxMessage.state))
-        with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        now = self.clock()
-        oldest: dict[str, float] = {}
-        for department, state, count, first in rows:
-            depth.add_metric([department, state], count)
-            if state == DEAD_STATE:
-                dead.add_metric([department], count)
-            elif first is not None:
-                waited = max((now - first).total_seconds(), 0.0)
-                oldest[department] = max(oldest.get(department, 0.0), waited)
-        for department, seconds in sorted(oldest.items()):
-            age.add_metric([department], seconds)
-        yield from (depth, dead, age)
 
 
 def exposition(collectors: Iterable[Collector] = ()) -> bytes:

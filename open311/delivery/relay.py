@@ -31,7 +31,7 @@ from open311.delivery.outbox import (
 )
 from open311.feeds.callbacks import build_callback, send_callback
 from open311.feeds.subscriptions import CALLBACK_KIND, record_callback_outcome
-from open311.services import Gateway
+from open311.services import Services
 from open311.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -65,11 +65,11 @@ class Relay:
     a delivery and its record.
     """
 
-    def __init__(self, gateway: Gateway, settings: DeliverySettings, *, stop: threading.Event | None = None,
+    def __init__(self, gateway: Services, settings: DeliverySettings, *, stop: threading.Event | None = None,
                  rng: random.Random | None = None) -> None:
         self.gateway = gateway
         self.settings = settings
-        self.callback_settings = replace(settings, max_attempts=gateway.callbacks.max_attempts)
+        self.callback_settings = replace(settings, max_attempts=gateway.policies.callbacks.max_attempts)
         self.stop = stop or threading.Event()
         self.rng = rng or random.SystemRandom()
         self.worker = worker_name()
@@ -154,7 +154,7 @@ class Relay:
         if callback is None:
             return Attempt(claimed, error="subscription deleted or disabled", permanent=True)
         try:
-            send_callback(gateway.http, callback, gateway.callbacks)
+            send_callback(gateway.http, callback, gateway.policies.callbacks)
         except TemporaryError as exc:
             return Attempt(claimed, error=str(exc), retry_after=exc.retry_after)
         except PermanentError as exc:

@@ -17,7 +17,7 @@ from open311.core import metrics
 from open311.core.text import clean_text
 from open311.delivery.outbox import DONE
 from open311.delivery.status import InvalidUpdate, clean_update, find_request, record_update
-from open311.services import Gateway
+from open311.services import Services
 from open311.settings import SyncSettings
 from open311.storage.models import OutboxMessage, ServiceRequest, SyncCursor
 
@@ -76,7 +76,7 @@ def _save_cursor(session: Session, jurisdiction: Jurisdiction, department: Depar
         cursor.updated_at = now
 
 
-def sync_department(gateway: Gateway, jurisdiction: Jurisdiction, department: Department, adapter: Adapter,
+def sync_department(gateway: Services, jurisdiction: Jurisdiction, department: Department, adapter: Adapter,
                     settings: SyncSettings) -> SyncResult:
     """Pull one department's updates since its high-water mark; each is stored before the next is read."""
     result = SyncResult()
@@ -106,7 +106,7 @@ def sync_department(gateway: Gateway, jurisdiction: Jurisdiction, department: De
     return result
 
 
-def _store(session: Session, gateway: Gateway, jurisdiction: Jurisdiction, department: Department,
+def _store(session: Session, gateway: Services, jurisdiction: Jurisdiction, department: Department,
            remote: RemoteUpdate, result: SyncResult) -> None:
     """Clean, locate and record one pulled update, counting what happened."""
     now = gateway.clock()
@@ -127,7 +127,7 @@ def _store(session: Session, gateway: Gateway, jurisdiction: Jurisdiction, depar
     result.applied += recorded.created and recorded.update.applied
 
 
-def sync_all(gateway: Gateway, settings: SyncSettings) -> dict[tuple[str, str], SyncResult]:
+def sync_all(gateway: Services, settings: SyncSettings) -> dict[tuple[str, str], SyncResult]:
     """One pull of every department whose adapter reads updates."""
     results: dict[tuple[str, str], SyncResult] = {}
     for jurisdiction in gateway.config.jurisdictions.values():
@@ -139,7 +139,7 @@ def sync_all(gateway: Gateway, settings: SyncSettings) -> dict[tuple[str, str], 
     return results
 
 
-def run_sync(gateway: Gateway, settings: SyncSettings, stop: threading.Event, *, once: bool = False) -> int:
+def run_sync(gateway: Services, settings: SyncSettings, stop: threading.Event, *, once: bool = False) -> int:
     """Pull every `interval` seconds until stopped (once with `once`); return the number of pulls."""
     rounds = 0
     while not stop.is_set():

@@ -10,7 +10,7 @@ from types import FrameType
 
 from open311.delivery.relay import Relay
 from open311.delivery.sync import run_sync
-from open311.services import Gateway
+from open311.services import Services
 from open311.settings import DeliverySettings, SyncSettings
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 class BackgroundWorkers:
     """One relay thread and one sync thread sharing a stop event."""
 
-    def __init__(self, gateway: Gateway, delivery: DeliverySettings, sync: SyncSettings) -> None:
+    def __init__(self, gateway: Services, delivery: DeliverySettings, sync: SyncSettings) -> None:
         self.stop_event = threading.Event()
         self.relay = Relay(gateway, delivery, stop=self.stop_event)
         self.threads = [

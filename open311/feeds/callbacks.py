@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from open311.adapter import PermanentError, TemporaryError
 from open311.config.jurisdictions import GatewayConfig
 from open311.core.signing import HEADER, sign
-from open311.feeds.subscriptions import CallbackPolicy, UnsafeDestination, check_callback_url
+from open311.feeds.entries import request_entry, update_entry
+from open311.feeds.subscriptions import UnsafeDestination, check_callback_url
+from open311.settings import CallbackPolicy
 from open311.storage.models import ServiceRequest, StatusUpdate, Subscription
 
 TIMEOUT = (3.05, 10.0)
@@ -33,9 +35,6 @@ class Callback:
 def build_callback(session: Session, config: GatewayConfig, subscription_id: int,
                    status_update_id: int) -> Callback | None:
     """The callback for an outbox row, or None when its subscription is gone or disabled."""
-    from open311.georeport.documents import request_entry
-    from open311.georeport.update_feed import update_entry
-
     with session.begin():
         subscription = session.get(Subscription, subscription_id)
         update = session.get(StatusUpdate, status_update_id)

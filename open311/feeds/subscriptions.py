@@ -5,10 +5,8 @@ from __future__ import annotations
 import ipaddress
 import secrets
 import socket
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_, select, update
@@ -16,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from open311.config.jurisdictions import Jurisdiction
 from open311.errors import BadRequest, NotFound
+from open311.settings import CallbackPolicy
 from open311.storage.models import ApiKey, OutboxMessage, ServiceRequest, StatusUpdate, Subscription
 
 CALLBACK_KIND = "callback"
@@ -23,22 +22,6 @@ CALLBACK_DEPARTMENT = "-callbacks"   # outbox rows of callbacks are no departmen
 MAX_URL = 2000
 
 
-@dataclass(frozen=True)
-class CallbackPolicy:
-    """Where callbacks may go and how many subscriptions a key may hold."""
-
-    allow_private: bool = False      # loopback/private addresses (tests, a gateway inside a private network)
-    allow_http: bool = False         # plain http:// (else https:// only)
-    per_key: int = 20
-    max_attempts: int = 12
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> CallbackPolicy:
-        """Read the OPEN311_CALLBACK_* and OPEN311_SUBSCRIPTIONS_PER_KEY settings of an app config."""
-        return cls(allow_private=bool(int(config["OPEN311_CALLBACK_ALLOW_PRIVATE"])),
-                   allow_http=bool(int(config["OPEN311_CALLBACK_ALLOW_HTTP"])),
-                   per_key=int(config["OPEN311_SUBSCRIPTIONS_PER_KEY"]),
-                   max_attempts=int(config["OPEN311_CALLBACK_MAX_ATTEMPTS"]))
 
 
 class UnsafeDestination(ValueError):

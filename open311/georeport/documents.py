@@ -9,14 +9,13 @@ from typing import Any, cast
 
 from open311.catalog.definitions import Attribute, Catalog, Service
 from open311.core.dates import format_w3c
+from open311.feeds.entries import RequestRecord, note_entry, request_entry
 from open311.feeds.request_query import SPEC_FIELDS, FeedRow
 from open311.georeport.render import Many, container_bytes, item_bytes, render
 from open311.intake.submit import Submitted
 from open311.media.uploads import public_urls
 from open311.storage.models import RequestMedia, ServiceRequest, StatusUpdate
 
-# A request as the documents read it: an ORM object (one request) or a feed row (request_search.FEED_COLUMNS).
-RequestRecord = ServiceRequest | FeedRow
 # Rendered <request> entries of the feed, keyed by everything they show (format, zone and the spec's fields,
 # so a changed row simply misses): a page is a join of cached bytes. Bounded: emptied when full.
 FRAGMENT_LIMIT = 50_000
@@ -65,39 +64,9 @@ def definition_document(service: Service) -> dict[str, Any]:
             "attributes": Many("attribute", [attribute_entry(a) for a in service.attributes])}
 
 
-def request_entry(row: RequestRecord, tz: tzinfo) -> dict[str, Any]:
-    """One <request> of GET requests, with no personal data."""
-    return {
-        "service_request_id": str(row.id),
-        "status": row.status,
-        "status_notes": row.status_notes,
-        "service_name": row.service_name,
-        "service_code": row.service_code,
-        "description": row.description,
-        "agency_responsible": row.agency_responsible,
-        "service_notice": row.service_notice,
-        "requested_datetime": format_w3c(row.requested_datetime, tz),
-        "updated_datetime": format_w3c(row.updated_datetime, tz),
-        "expected_datetime": format_w3c(row.expected_datetime, tz),
-        "address": row.address,
-        "address_id": row.address_id,
-        "zipcode": row.zipcode,
-        "lat": row.lat,
-        "long": row.long,
-        "media_url": row.media_url,
-    }
-
-
 def _answer(code: str, value: Any) -> dict[str, Any]:
     """One submitted attribute answer (a multivaluelist repeats <value>)."""
     return {"code": code, "value": value if isinstance(value, list) else str(value)}
-
-
-def note_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
-    """One entry of a request's status history."""
-    return {"datetime": format_w3c(update.updated_datetime, tz), "type": "status_change",
-            "status": update.status, "external_status": update.external_status,
-            "description": update.description}
 
 
 def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdate],

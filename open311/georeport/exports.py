@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Response
 
-from open311.georeport.documents import request_entry
+from open311.feeds.entries import request_entry
 from open311.georeport.feed import read_feed
 
 CSV_COLUMNS = ("service_request_id", "status", "status_notes", "service_name", "service_code", "description",

@@ -12,13 +12,13 @@ from open311.config.jurisdictions import Jurisdiction
 from open311.feeds.history import updates_by_request
 from open311.feeds.request_query import RequestPage, find_requests
 from open311.georeport import documents
+from open311.georeport.app import current_services
 from open311.georeport.feed_params import request_query
 from open311.georeport.paging import paging_headers
 from open311.georeport.parsing import param
 from open311.georeport.respond import raw_response, respond
 from open311.georeport.response_cache import mark_data
 from open311.media.uploads import media_by_request
-from open311.services import get_gateway
 from open311.storage.models import RequestMedia, StatusUpdate
 
 
@@ -36,7 +36,7 @@ class FeedPage:
 
 def read_feed(*, with_history: bool = True) -> FeedPage:
     """Parse the filters of this GET, read one page (and its notes and photos when extensions=true asks)."""
-    gateway = get_gateway()
+    gateway = current_services()
     jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
     query, extensions = request_query(jurisdiction.timezone)
     cap: int = current_app.config["OPEN311_COUNT_CAP"] if query.paged else 0

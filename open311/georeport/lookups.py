@@ -11,6 +11,7 @@ from flask.views import MethodView
 from open311.catalog.definitions import Service
 from open311.errors import BadRequest, NotFound, ServiceUnavailable
 from open311.georeport import openapi
+from open311.georeport.app import current_services
 from open311.georeport.blueprint import blp
 from open311.georeport.locate import parse_point
 from open311.georeport.parsing import param
@@ -20,7 +21,6 @@ from open311.gis.areas import ServiceAreas
 from open311.gis.geocoders import GeocoderUnavailable
 from open311.gis.rules import Location, referral_for
 from open311.intake.submit import FIELD_LIMITS
-from open311.services import get_gateway
 
 FORMATS = ("xml", "json")
 _TEXT = {"type": "string", "nullable": True}
@@ -53,7 +53,7 @@ def _format(fmt: str) -> str:
 
 def _areas() -> tuple[Any, ServiceAreas]:
     """The requested jurisdiction and its GIS layers (404 when it has none)."""
-    gateway = get_gateway()
+    gateway = current_services()
     jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
     areas = gateway.areas(jurisdiction)
     if areas is None:

@@ -7,9 +7,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from open311.errors import NotFound, ServiceUnavailable
+from open311.georeport.app import current_services
 from open311.media.store import NAME, MediaStoreError
 from open311.media.uploads import served_photo
-from open311.services import get_gateway
 
 blp = Blueprint("media", __name__, url_prefix="/media",
                 description="Photos sent with requests, re-encoded without metadata; the URLs are in media_url.")
@@ -36,7 +36,7 @@ class MediaFile(MethodView):
                         "404": {"description": MISSING}})
     def get(self, name: str) -> Response:
         """The photo, unless its request is hidden; cacheable for OPEN311_MEDIA_CACHE_SECONDS."""
-        gateway = get_gateway()
+        gateway = current_services()
         if not NAME.fullmatch(name) or gateway.media is None:
             raise NotFound(MISSING)
         with gateway.session() as session:

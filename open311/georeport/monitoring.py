@@ -17,7 +17,9 @@ from sqlalchemy import Engine, text
 
 from open311.core import metrics
 from open311.core.logs import ROUTE_KEY
-from open311.services import Gateway, get_gateway
+from open311.delivery.gauges import OutboxCollector
+from open311.georeport.app import current_services
+from open311.services import Services
 from open311.storage.schema import alembic_config, current_heads
 
 blp = Blueprint("monitoring", __name__, description="Liveness, readiness and Prometheus metrics for operators.")
@@ -32,13 +34,12 @@ class Health(MethodView):
         return jsonify(status="ok")
 
 
-def expected_heads(gateway: Gateway) -> tuple[str, ...]:
+def expected_heads(gateway: Services) -> tuple[str, ...]:
     """The migration heads this code expects (read from the migration scripts once)."""
-    key = ("schema-heads",)
-    if key not in gateway.cache:
-        gateway.cache[key] = tuple(sorted(ScriptDirectory.from_config(alembic_config(gateway.engine)).get_heads()))
-    heads: tuple[str, ...] = gateway.cache[key]
-    return heads
+    if gateway.caches.schema_heads is None:
+        scripts = ScriptDirectory.from_config(alembic_config(gateway.engine))
+        gateway.caches.schema_heads = tuple(sorted(scripts.get_heads()))
+    return gateway.caches.schema_heads
 
 
 def _reachable(engine: Engine) -> str:
@@ -51,7 +52,7 @@ def _reachable(engine: Engine) -> str:
     return "ok"
 
 
-def _check_database(gateway: Gateway) -> tuple[dict[str, str], bool]:
+def _check_database(gateway: Services) -> tuple[dict[str, str], bool]:
     """Connectivity (primary and feed replica) and the primary's schema revision."""
     checks = {"database": _reachable(gateway.engine), "schema": "unknown"}
     if gateway.feed_engine is not None:
@@ -84,7 +85,7 @@ class Readiness(MethodView):
 
     def get(self) -> Response:
         """200 when the database answers and its schema is at this code's migration head, else 503."""
-        checks, ready = _check_database(get_gateway())
+        checks, ready = _check_database(current_services())
         checks["rate_limit_storage"] = _check_rate_limit_storage()
         response = jsonify(status="ready" if ready else "unavailable", checks=checks)
         response.status_code = 200 if ready else 503
@@ -97,8 +98,8 @@ class Metrics(MethodView):
 
     def get(self) -> Response:
         """Requests by route and status, deliveries, syncs, and the outbox read from the database."""
-        gateway = get_gateway()
-        body = metrics.exposition([metrics.OutboxCollector(gateway.engine, gateway.clock)])
+        gateway = current_services()
+        body = metrics.exposition([OutboxCollector(gateway.engine, gateway.clock)])
         return Response(body, content_type=CONTENT_TYPE_LATEST)
 
 

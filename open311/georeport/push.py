@@ -10,6 +10,7 @@ from flask.views import MethodView
 from open311.core.dates import format_w3c
 from open311.feeds.subscriptions import create_subscription, delete_subscription, list_subscriptions
 from open311.georeport import openapi
+from open311.georeport.app import current_services
 from open311.georeport.auth import api_key_of
 from open311.georeport.blueprint import blp
 from open311.georeport.parsing import param, parse_submission
@@ -18,7 +19,7 @@ from open311.georeport.respond import respond
 from open311.georeport.views import check_format
 from open311.intake.keys import check_key
 from open311.intake.submit import Submission
-from open311.services import Gateway, get_gateway
+from open311.services import Services
 from open311.storage.models import ApiKey, Subscription
 
 XML_ROOTS = ("subscription", "request")
@@ -42,7 +43,7 @@ def subscription_entry(row: Subscription, *, with_secret: bool = False) -> dict[
     return entry
 
 
-def _owner(gateway: Gateway, submission: Submission) -> tuple[Any, ApiKey]:
+def _owner(gateway: Services, submission: Submission) -> tuple[Any, ApiKey]:
     """The jurisdiction and the app key a subscription call is made with (403 without one)."""
     jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
                                         or param(request.args, "jurisdiction_id"))
@@ -59,7 +60,7 @@ class Subscriptions(MethodView):
     def get(self, fmt: str) -> Response:
         """The key's subscriptions (active and disabled, never their secrets)."""
         check_format(fmt)
-        gateway = get_gateway()
+        gateway = current_services()
         _, key = _owner(gateway, Submission(fields={}))
         with gateway.session() as session:
             rows = list_subscriptions(session, key)
@@ -73,12 +74,13 @@ class Subscriptions(MethodView):
         The answer carries `secret` (once): callbacks are signed with it (X-Open311-Signature).
         """
         check_format(fmt)
-        gateway = get_gateway()
+        gateway = current_services()
         submission = parse_submission(request, XML_ROOTS)
         jurisdiction, key = _owner(gateway, submission)
         with gateway.session() as session:
             row = create_subscription(session, jurisdiction, key, param(submission.fields, "callback_url"),
-                                      param(submission.fields, "service_code"), gateway.clock(), gateway.callbacks)
+                                      param(submission.fields, "service_code"), gateway.clock(),
+                                      gateway.policies.callbacks)
         return respond(fmt, "subscriptions", Many("subscription", [subscription_entry(row, with_secret=True)]),
                        headers=PRIVATE)
 
@@ -92,7 +94,7 @@ class SubscriptionById(MethodView):
     def delete(self, subscription_id: str, fmt: str) -> Response:
         """Delete it; callbacks not yet sent are dropped with it."""
         check_format(fmt)
-        gateway = get_gateway()
+        gateway = current_services()
         _, key = _owner(gateway, Submission(fields={}))
         with gateway.session() as session:
             delete_subscription(session, key, subscription_id)

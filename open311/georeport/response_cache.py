@@ -31,7 +31,7 @@ from flask import Flask, request
 
 from open311.core import metrics
 from open311.core.logs import ROUTE_KEY
-from open311.services import Gateway
+from open311.services import Services
 
 MARK = "open311.cacheable"
 ENTRIES = 512
@@ -167,7 +167,7 @@ def _data_version_of(url: Any) -> Callable[[], int | None] | None:
 
 def init_app(app: Flask) -> None:
     """Put the cache in front of the app (inside ProxyFix, which create_app adds later, around it)."""
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     reader = _data_version_of(gateway.engine.url)
 
     def version() -> int | None:

@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from open311.core.dates import format_w3c
 from open311.errors import BadRequest
+from open311.feeds.entries import update_entry
 from open311.feeds.update_query import UpdateCursor, UpdatesQuery, find_updates
+from open311.georeport.app import current_services
 from open311.georeport.feed_params import Problems, date_param, int_param
 from open311.georeport.paging import url_with
 from open311.georeport.parsing import param, param_list
@@ -16,21 +17,6 @@ from open311.georeport.render import Many
 from open311.georeport.respond import respond
 from open311.georeport.views import check_format
 from open311.intake.submit import parse_ids
-from open311.services import get_gateway
-from open311.storage.models import StatusUpdate
-
-
-def update_entry(update: StatusUpdate, tz: Any) -> dict[str, Any]:
-    """One <request_update>, mySociety's fields."""
-    return {
-        "update_id": str(update.id),
-        "service_request_id": str(update.request_id),
-        "status": update.status,
-        "updated_datetime": format_w3c(update.updated_datetime, tz),
-        "description": update.description,
-        "media_url": update.media_url,
-        "external_status_code": update.external_status,
-    }
 
 
 def _query(tz: Any) -> UpdatesQuery:
@@ -54,7 +40,7 @@ def _query(tz: Any) -> UpdatesQuery:
 def updates_feed(fmt: str) -> Response:
     """Updates in commit order; follow X-Next-Cursor / Link rel=next to never miss or re-read one."""
     check_format(fmt)
-    gateway = get_gateway()
+    gateway = current_services()
     jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
     query = _query(jurisdiction.timezone)
     with gateway.session() as session:  # the primary: its snapshot horizon makes the cursor gap-free

@@ -15,6 +15,7 @@ from open311.core.dates import parse_datetime
 from open311.delivery.status import InvalidUpdate, clean_update, find_request, map_status, record_update
 from open311.errors import BadRequest, Conflict, Forbidden, NotFound
 from open311.georeport import openapi
+from open311.georeport.app import current_services
 from open311.georeport.auth import api_key_of
 from open311.georeport.blueprint import blp
 from open311.georeport.parsing import param, parse_submission
@@ -23,7 +24,6 @@ from open311.georeport.respond import respond
 from open311.georeport.update_feed import updates_feed
 from open311.georeport.views import check_format
 from open311.intake.keys import check_department_key
-from open311.services import get_gateway
 from open311.storage.models import StatusUpdate
 
 REQUIRED = ("service_request_id", "update_id", "status", "updated_datetime")
@@ -83,7 +83,7 @@ class ServiceRequestUpdates(MethodView):
     def post(self, fmt: str) -> Response:
         """Record one update for a request of the key's department; a repeated identical update is a no-op."""
         check_format(fmt)
-        gateway = get_gateway()
+        gateway = current_services()
         submission = parse_submission(request, XML_ROOTS)
         fields = submission.fields
         jurisdiction = gateway.jurisdiction(param(fields, "jurisdiction_id") or param(request.args, "jurisdiction_id"))

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
 
 from open311.errors import NotFound
 from open311.feeds.history import updates_by_request
 from open311.georeport import documents, openapi
+from open311.georeport.app import current_services
 from open311.georeport.auth import api_key_of, key_row
 from open311.georeport.blueprint import blp
 from open311.georeport.exports import EXPORTS
@@ -23,11 +24,11 @@ from open311.georeport.media_files import media_url_prefix
 from open311.georeport.parsing import param, submission_of
 from open311.georeport.respond import raw_response, respond
 from open311.georeport.response_cache import mark_static
-from open311.intake.dedup import DedupPolicy, check_idempotency_key, submit_once
+from open311.intake.dedup import check_idempotency_key, submit_once
 from open311.intake.keys import check_key
 from open311.intake.submit import find_service, get_request, resolve_token
-from open311.media.uploads import MediaPolicy, media_by_request
-from open311.services import Gateway, get_gateway
+from open311.media.uploads import media_by_request
+from open311.services import Services as AppServices  # the view class Services is GET services
 from open311.storage.models import CatalogVersion
 
 FORMATS = ("xml", "json")
@@ -40,15 +41,15 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def _jurisdiction_arg(gateway: Gateway) -> Any:
+def _jurisdiction_arg(gateway: AppServices) -> Any:
     return gateway.jurisdiction(param(request.args, "jurisdiction_id"))
 
 
-def _changeset(gateway: Gateway) -> Any:
+def _changeset(gateway: AppServices) -> Any:
     """When the current catalog content was first served (recorded once per fingerprint)."""
     fingerprint = "-".join(j.catalog.fingerprint for j in gateway.config.jurisdictions.values())
-    key = ("changeset", fingerprint)
-    if key not in gateway.cache:
+    seen = gateway.caches.catalog_first_seen
+    if fingerprint not in seen:
         with gateway.session() as session:
             try:
                 with session.begin():
@@ -59,8 +60,8 @@ def _changeset(gateway: Gateway) -> Any:
             with session.begin():
                 row = session.get(CatalogVersion, fingerprint)
             assert row is not None
-            gateway.cache[key] = row.first_seen
-    return gateway.cache[key]
+            seen[fingerprint] = row.first_seen
+    return seen[fingerprint]
 
 
 @blp.route("/discovery.<fmt>", parameters=[openapi.FMT])
@@ -72,7 +73,7 @@ class Discovery(MethodView):
         """Where the endpoint is, the formats it speaks, and when its catalog last changed."""
         check_format(fmt)
         mark_static()
-        gateway = get_gateway()
+        gateway = current_services()
         url = request.url_root.rstrip("/") + blp.url_prefix
         doc = documents.discovery_document(_changeset(gateway), gateway.config.contact,
                                            gateway.config.key_service, url)
@@ -88,16 +89,16 @@ class Services(MethodView):
         """Every request type of the jurisdiction; with lat and long, only those offered at that point."""
         check_format(fmt)
         mark_static()
-        gateway = get_gateway()
+        gateway = current_services()
         jurisdiction = _jurisdiction_arg(gateway)
         locale = catalog_locale(jurisdiction.catalog)
         located = services_here(gateway, jurisdiction, fmt, locale)
         if located is not None:
             return mark_language(located, locale)
-        key = ("services", jurisdiction.id, fmt, locale)
-        body = gateway.cache.get(key)
+        key = (jurisdiction.id, fmt, locale)
+        body = gateway.caches.services.get(key)
         if body is None:
-            body = gateway.cache[key] = documents.render_services(fmt, jurisdiction.catalog, locale)
+            body = gateway.caches.services[key] = documents.render_services(fmt, jurisdiction.catalog, locale)
         return mark_language(raw_response(fmt, body), locale)
 
 
@@ -111,7 +112,7 @@ class ServiceDefinition(MethodView):
         """The questions (attributes) of one service."""
         check_format(fmt)
         mark_static()
-        gateway = get_gateway()
+        gateway = current_services()
         jurisdiction = _jurisdiction_arg(gateway)
         locale = catalog_locale(jurisdiction.catalog)
         service = find_service(jurisdiction, service_code)
@@ -138,20 +139,21 @@ class Requests(MethodView):
     def post(self, fmt: str) -> Response:
         """Create a service request (form-encoded, multipart with photos, JSON or XML body); needs an API key."""
         check_format(fmt)
-        gateway = get_gateway()
+        gateway = current_services()
         idempotency_key = check_idempotency_key(request.headers.get("Idempotency-Key"))
         submission = submission_of(request)
         jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
                                             or param(request.args, "jurisdiction_id"))
         locale = catalog_locale(jurisdiction.catalog)  # a bad locale is refused before anything is stored
-        media = MediaPolicy.from_config(current_app.config, gateway.media, media_url_prefix()) \
-            if gateway.media is not None else None
+        media = gateway.media_policy
+        if media is not None and not media.url_prefix:  # the gateway serves its photos itself, at /media/
+            media = replace(media, url_prefix=media_url_prefix())
         with gateway.session() as session:
             key = None
             if jurisdiction.api_key_required:
                 key = check_key(session, jurisdiction.id, api_key_of(request, submission), key_row)
             outcome = submit_once(session, jurisdiction, submission, key, gateway.clock(),
-                                  idempotency_key=idempotency_key, policy=DedupPolicy.from_config(current_app.config),
+                                  idempotency_key=idempotency_key, policy=gateway.policies.dedup,
                                   areas=gateway.areas(jurisdiction), media=media)
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
         code = (submission.fields.get("service_code") or "").strip()
@@ -171,7 +173,7 @@ class RequestById(MethodView):
     def get(self, service_request_id: str, fmt: str) -> Response:
         """One request, still wrapped in a list."""
         check_format(fmt)
-        gateway = get_gateway()
+        gateway = current_services()
         jurisdiction = _jurisdiction_arg(gateway)
         problems = Problems()
         extensions = flag(request.args, "extensions", problems)
@@ -195,7 +197,7 @@ class Token(MethodView):
     def get(self, token: str, fmt: str) -> Response:
         """The request id behind a token returned by a batch service."""
         check_format(fmt)
-        gateway = get_gateway()
+        gateway = current_services()
         jurisdiction = _jurisdiction_arg(gateway)
         with gateway.session() as session:
             request_id, token = resolve_token(session, jurisdiction, token)

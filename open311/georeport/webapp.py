@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from werkzeug.security import safe_join
 
 from open311.errors import NotFound
+from open311.georeport.app import current_services
 from open311.intake.keys import create_key, find_key
-from open311.services import Gateway, get_gateway
+from open311.services import Services
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "webapp"
 KEY_FILE = "webapp-api-key"
@@ -98,7 +99,7 @@ def vendor(package: str, name: str) -> Response:
     return _send(_folder() / VENDOR[package], name)
 
 
-def _bounds(gateway: Gateway, jurisdiction: Any) -> list[list[float]] | None:
+def _bounds(gateway: Services, jurisdiction: Any) -> list[list[float]] | None:
     """[[south, west], [north, east]] of the jurisdiction's outline (or places), for the map's first view."""
     areas = gateway.areas(jurisdiction)
     index = areas and (areas.boundary or areas.places)
@@ -114,7 +115,7 @@ def _bounds(gateway: Gateway, jurisdiction: Any) -> list[list[float]] | None:
 def settings() -> Response:
     """What the page needs to know about this gateway: the API, its key and the map settings."""
     config = current_app.config
-    gateway = get_gateway()
+    gateway = current_services()
     jurisdiction = gateway.jurisdiction(config.get("OPEN311_WEBAPP_JURISDICTION") or
                                         (None if gateway.config.single else next(iter(gateway.config.jurisdictions))))
     response = jsonify(
@@ -141,7 +142,7 @@ def _usable(session: Session, jurisdiction_id: str, key: str) -> bool:
         and row.department is None
 
 
-def ensure_key(gateway: Gateway, jurisdiction_id: str, folder: Path) -> str:
+def ensure_key(gateway: Services, jurisdiction_id: str, folder: Path) -> str:
     """The web app's API key, kept in `folder/webapp-api-key`; created (or replaced once revoked) on demand.
 
     The key is public by nature (every browser receives it): the per-address rate limit, duplicate

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -25,6 +24,7 @@ from open311.errors import BadRequest, Conflict, Unprocessable
 from open311.gis.areas import ServiceAreas
 from open311.intake.submit import StoredHook, Submission, Submitted, prepare_request, store_request
 from open311.media.uploads import MediaPolicy
+from open311.settings import DedupPolicy
 from open311.storage.db import read_row
 from open311.storage.models import ApiKey, SubmissionKey
 
@@ -41,18 +41,6 @@ HOLDER = select(CLAIMS).where(SubmissionKey.kind == bindparam("kind"), Submissio
                               SubmissionKey.key == bindparam("key"))
 
 
-@dataclass(frozen=True)
-class DedupPolicy:
-    """How long Idempotency-Keys are remembered, and the fingerprint window (zero: no fingerprinting)."""
-
-    idempotency_ttl: timedelta = timedelta(hours=24)
-    duplicate_window: timedelta = timedelta(minutes=10)
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> DedupPolicy:
-        """Read OPEN311_IDEMPOTENCY_TTL and OPEN311_DUPLICATE_WINDOW (seconds) from the app config."""
-        return cls(timedelta(seconds=config.get("OPEN311_IDEMPOTENCY_TTL", 86400)),
-                   timedelta(seconds=config.get("OPEN311_DUPLICATE_WINDOW", 600)))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 
 from open311.storage.models import Base
 
@@ -50,8 +50,3 @@ def differences(engine: Engine) -> list[Any]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diffs: list[Any] = compare_metadata(context, Base.metadata)
         return diffs
-
-
-def has_tables(engine: Engine) -> bool:
-    """True when the database already holds our tables."""
-    return "service_requests" in inspect(engine).get_table_names()

@@ -21,7 +21,7 @@ from open311_adapters.upstream import UpstreamAdapter
 from open311.adapter import TemporaryError, Ticket, TicketPhoto, validate_options
 from open311.delivery.relay import Relay
 from open311.intake.keys import create_key
-from open311.services import Gateway
+from open311.services import Services
 from open311.settings import DeliverySettings
 from tests.adapters.peers import SalesforceOrg, WebhookBackOffice, free_port, http_peer
 from tests.adapters.test_email import TICKET, Inbox
@@ -44,7 +44,7 @@ def submit(api: str, key: str) -> str:
 
 
 def key_of(app: Flask) -> str:
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     with gateway.session() as session:
         return create_key(session, "lacounty.gov", "tests", gateway.clock())[1]
 
@@ -136,7 +136,7 @@ def test_a_hidden_request_is_delivered_without_its_photos(make_app: Callable[...
     from open311.intake.moderation import hide_request
 
     app = make_app(write_config(tmp_path))
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     with serve(app) as api:
         request_id = submit(api, key_of(app))
     with gateway.session() as session:

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from open311.delivery.relay import Relay
 from open311.delivery.sync import sync_all
 from open311.intake.keys import create_key
-from open311.services import Gateway
+from open311.services import Services
 from open311.settings import DeliverySettings, SyncSettings
 from tests.adapters.peers import GeoReportUpstream, SalesforceOrg, WebhookBackOffice, http_peer
 from tests.conftest import FIXED_NOW, Clock
@@ -37,7 +37,7 @@ def public(client: FlaskClient, request_id: int) -> dict[str, Any]:
 
 def deliver_and_sync(app: Flask, clock: Clock, change: Callable[[], None]) -> None:
     """Deliver everything, let the back office change it, then pull once, an hour later."""
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     Relay(gateway, DELIVERY).run(once=True)
     change()
     clock.now = FIXED_NOW + timedelta(hours=1)
@@ -115,7 +115,7 @@ def test_filedrop_reply(make_app: Callable[..., Flask], tmp_path: Path, clock: C
     assert not (replies / "r1.json").exists() and (replies / "processed" / "r1.json").exists()
 
 
-def test_push_route(app: Flask, client: FlaskClient, gateway: Gateway, clock: Clock) -> None:
+def test_push_route(app: Flask, client: FlaskClient, gateway: Services, clock: Clock) -> None:
     (rid,) = seed_requests(gateway, 1, "DEO")
     with gateway.session() as session:
         _, key = create_key(session, "lacounty.gov", "DEO case system", clock.now, department="DEO")

@@ -16,7 +16,7 @@ from open311.catalog.definitions import Attribute, Service
 from open311.config.jurisdictions import load_config
 from open311.core.dates import format_w3c
 from open311.intake.keys import create_key
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import ServiceRequest
 from tests.conftest import FIXED_NOW, ROOT, Clock
 from tests.helpers import errors_of, json_of, xml_of
@@ -54,7 +54,7 @@ def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask
         app = create_app({"TESTING": True, "OPEN311_CONFIG": str(ROOT / "jurisdictions.yaml"),
                           "OPEN311_DATABASE_URL": f"sqlite:///{tmp / 'catalog.sqlite3'}",
                           "OPEN311_CREATE_SCHEMA": True, "OPEN311_CLOCK": Clock(FIXED_NOW)})
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     with gateway.session() as session:
         # ~200 POSTs in a few seconds: a key with a limit above the 60/minute default
         _, key = create_key(session, "lacounty.gov", "catalog tests", FIXED_NOW, rate_limit="10000/minute")
@@ -98,7 +98,7 @@ def form(service: Service, key: str, *, leave_out: str | None = None) -> dict[st
 
 
 def test_every_rule_has_one_test_location(shared_app: tuple[Flask, str]) -> None:
-    gateway: Gateway = shared_app[0].extensions["open311"]
+    gateway: Services = shared_app[0].extensions["open311"]
     rules = set(gateway.config.jurisdictions["lacounty.gov"].service_areas)
     assert set(RULE_LOCATIONS) == rules
     assert {s.service_area for s in SERVICES} == rules  # every rule is used by some service
@@ -132,7 +132,7 @@ def test_one_valid_request_per_service(shared_app: tuple[Flask, str], web: Flask
     request_id = json_of(response)[0]["service_request_id"]
     assert json_of(response)[0]["service_notice"] == service.service_notice
     read = json_of(web.get(f"/open311/v2/requests/{request_id}.json"))[0]
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     jurisdiction = gateway.config.jurisdictions["lacounty.gov"]
     assert service.expected_response is not None
     assert read["service_code"] == service.service_code

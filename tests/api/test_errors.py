@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from open311.intake.keys import create_key, revoke_key
-from open311.services import Gateway
+from open311.services import Services
 from tests.conftest import DATA
 from tests.helpers import GRAFFITI, errors_of
 
@@ -36,7 +36,7 @@ class TestErrorTable:
         assert r.status_code == 403
         assert errors_of(r, fmt) == [(403, "Invalid api_key received -- can't proceed with create_request.")]
 
-    def test_api_key_revoked(self, client: FlaskClient, gateway: Gateway, api_key: str, fmt: str) -> None:
+    def test_api_key_revoked(self, client: FlaskClient, gateway: Services, api_key: str, fmt: str) -> None:
         with gateway.session() as s:
             revoke_key(s, api_key[:12], gateway.clock())
         r = client.post(f"/open311/v2/requests.{fmt}", data={**GRAFFITI, "api_key": api_key})
@@ -153,7 +153,7 @@ def test_unknown_format_is_404_in_xml(client: FlaskClient, suffix: str) -> None:
 def test_body_too_large(make_app: Callable[..., Flask]) -> None:
     app = make_app(MAX_CONTENT_LENGTH=1024)
     with app.app_context():
-        gw: Gateway = app.extensions["open311"]
+        gw: Services = app.extensions["open311"]
         with gw.session() as s:
             _, key = create_key(s, "lacounty.gov", "t", gw.clock())
     data = {**GRAFFITI, "api_key": key, "description": "x" * 5000}

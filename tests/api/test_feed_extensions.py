@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from flask.testing import FlaskClient
 
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import ServiceRequest, StatusUpdate
 from tests.conftest import FIXED_NOW
 from tests.helpers import GRAFFITI, errors_of, json_of, xml_of
@@ -23,7 +23,7 @@ def post(client: FlaskClient, api_key: str, **extra: str) -> str:
     return str(json_of(response)[0]["service_request_id"])
 
 
-def add_update(gateway: Gateway, request_id: str, update_id: str, status: str, minutes: int,
+def add_update(gateway: Services, request_id: str, update_id: str, status: str, minutes: int,
                description: str | None = None) -> None:
     with gateway.session() as s, s.begin():
         s.add(StatusUpdate(request_id=int(request_id), jurisdiction_id="lacounty.gov", department="DPW",
@@ -36,7 +36,7 @@ def add_update(gateway: Gateway, request_id: str, update_id: str, status: str, m
         row.updated_datetime = FIXED_NOW + timedelta(minutes=minutes)
 
 
-def test_extensions_in_json(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
+def test_extensions_in_json(client: FlaskClient, gateway: Services, api_key: str) -> None:
     rid = post(client, api_key, media_url="https://example.org/a.jpg")
     add_update(gateway, rid, "u1", "open", 5, "Crew assigned")
     add_update(gateway, rid, "u2", "closed", 60, "Painted over")
@@ -56,7 +56,7 @@ def test_extensions_in_json(client: FlaskClient, gateway: Gateway, api_key: str)
     assert listed[0]["notes"] == item["notes"]
 
 
-def test_extensions_in_xml(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
+def test_extensions_in_xml(client: FlaskClient, gateway: Services, api_key: str) -> None:
     rid = post(client, api_key)
     add_update(gateway, rid, "u1", "closed", 5, "Done")
     root = xml_of(client.get(f"/open311/v2/requests.xml?extensions=true&service_request_id={rid}"))
@@ -69,7 +69,7 @@ def test_extensions_in_xml(client: FlaskClient, gateway: Gateway, api_key: str) 
     assert request.findtext("extended_attributes/attributes/attribute/code") == "surface_type"
 
 
-def test_update_feed_in_both_formats(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
+def test_update_feed_in_both_formats(client: FlaskClient, gateway: Services, api_key: str) -> None:
     rid = post(client, api_key)
     add_update(gateway, rid, "u1", "open", 5, "Crew assigned")
     feed = json_of(client.get("/open311/v2/servicerequestupdates.json"))
@@ -82,7 +82,7 @@ def test_update_feed_in_both_formats(client: FlaskClient, gateway: Gateway, api_
                                         "description", "media_url", "external_status_code"]
 
 
-def test_update_cursor_is_gap_free_within_one_second(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
+def test_update_cursor_is_gap_free_within_one_second(client: FlaskClient, gateway: Services, api_key: str) -> None:
     rid = post(client, api_key)
     for i in range(7):
         add_update(gateway, rid, f"same-second-{i}", "open", 5)  # all with the same updated_datetime
@@ -137,7 +137,7 @@ def test_geojson_export(client: FlaskClient, api_key: str) -> None:
 @pytest.mark.parametrize("path", ["requests.json?page=1&page_size=5", "requests.xml", "services.json",
                                   "services/DPW-GRAFFITI.xml", "discovery.json", "requests/1.json",
                                   "servicerequestupdates.json", "requests.csv", "requests.geojson"])
-def test_conditional_get(client: FlaskClient, gateway: Gateway, api_key: str, path: str) -> None:
+def test_conditional_get(client: FlaskClient, gateway: Services, api_key: str, path: str) -> None:
     rid = post(client, api_key)
     first = client.get(f"/open311/v2/{path}")
     assert first.status_code == 200

@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import insert, update
 
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import ServiceRequest
 from tests.conftest import FIXED_NOW
 from tests.helpers import errors_of, json_of, xml_of
@@ -19,7 +19,7 @@ BASE = {"jurisdiction_id": "lacounty.gov", "service_name": "Graffiti Abatement",
         "agency_responsible": "Public Works", "attributes": {}}
 
 
-def seed(gateway: Gateway, count: int, *, start: int = 0, code: str = "DPW-GRAFFITI",
+def seed(gateway: Services, count: int, *, start: int = 0, code: str = "DPW-GRAFFITI",
          step: timedelta = timedelta(minutes=1), lat: float = 34.0, long: float = -118.0) -> None:
     """Insert `count` requests, newest first by minute, directly (fast)."""
     rows = [{**BASE, "service_code": code, "status": "open" if i % 3 else "closed", "token": f"t{code}{start + i}",
@@ -38,7 +38,7 @@ def links(response: object) -> dict[str, str]:
     return {rel: url for url, rel in re.findall(r'<([^>]+)>; rel="([^"]+)"', header)}
 
 
-def test_pages_and_headers(client: FlaskClient, gateway: Gateway) -> None:
+def test_pages_and_headers(client: FlaskClient, gateway: Services) -> None:
     seed(gateway, 25)
     first = client.get("/open311/v2/requests.json?page=1&page_size=10")
     assert ids_of(first) == [str(i) for i in range(1, 11)]
@@ -57,7 +57,7 @@ def test_pages_and_headers(client: FlaskClient, gateway: Gateway) -> None:
     assert [r.findtext("service_request_id") for r in xml_of(xml)] == [str(i) for i in range(11, 21)]
 
 
-def test_following_next_links_visits_every_row_once(client: FlaskClient, gateway: Gateway) -> None:
+def test_following_next_links_visits_every_row_once(client: FlaskClient, gateway: Services) -> None:
     seed(gateway, 23)
     seen: list[str] = []
     url = "/open311/v2/requests.json?page_size=5&status=open"
@@ -103,7 +103,7 @@ def test_page_size_maximum_is_configurable(make_app: object) -> None:
     assert len(ids_of(client.get("/open311/v2/requests.json?page_size=3"))) == 3
 
 
-def test_updated_window_reaches_old_requests(client: FlaskClient, gateway: Gateway) -> None:
+def test_updated_window_reaches_old_requests(client: FlaskClient, gateway: Services) -> None:
     seed(gateway, 3, step=timedelta(days=200))  # ids 1..3 requested 0, 200, 400 days ago
     with gateway.session() as s, s.begin():
         s.execute(update(ServiceRequest).where(ServiceRequest.id == 3)
@@ -115,7 +115,7 @@ def test_updated_window_reaches_old_requests(client: FlaskClient, gateway: Gatew
     assert ids_of(client.get(f"/open311/v2/requests.json?{query}")) == ["3"]
 
 
-def test_places(client: FlaskClient, gateway: Gateway) -> None:
+def test_places(client: FlaskClient, gateway: Services) -> None:
     seed(gateway, 1, code="DPW-GRAFFITI", lat=34.0, long=-118.0)          # id 1
     seed(gateway, 1, start=1, code="DPW-GRAFFITI", lat=34.0, long=-118.02)  # id 2, ~1.85 km west
     seed(gateway, 1, start=2, code="DPW-GRAFFITI", lat=34.5, long=-118.0)   # id 3, ~55 km north

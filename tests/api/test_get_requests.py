@@ -8,13 +8,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import insert
 
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import ServiceRequest
 from tests.conftest import FIXED_NOW
 from tests.helpers import json_of, xml_of, xml_records
 
 
-def seed(gateway: Gateway, rows: list[tuple[str, str, datetime]]) -> None:
+def seed(gateway: Services, rows: list[tuple[str, str, datetime]]) -> None:
     """Insert requests directly: (service_code, status, requested_datetime)."""
     values = [{"jurisdiction_id": "lacounty.gov", "service_code": code, "service_name": code, "department": "DPW",
                "agency_responsible": "Public Works", "status": status, "requested_datetime": when,
@@ -31,7 +31,7 @@ def ids(client: FlaskClient, query: str) -> list[str]:
 
 
 @pytest.fixture
-def seeded(gateway: Gateway) -> Gateway:
+def seeded(gateway: Services) -> Services:
     day = timedelta(days=1)
     seed(gateway, [
         ("DPW-GRAFFITI", "open", FIXED_NOW - 1 * day),       # 1
@@ -43,11 +43,11 @@ def seeded(gateway: Gateway) -> Gateway:
     return gateway
 
 
-def test_default_window_is_90_days_newest_first(client: FlaskClient, seeded: Gateway) -> None:
+def test_default_window_is_90_days_newest_first(client: FlaskClient, seeded: Services) -> None:
     assert ids(client, "") == ["1", "2", "3"]
 
 
-def test_filters(client: FlaskClient, seeded: Gateway) -> None:
+def test_filters(client: FlaskClient, seeded: Services) -> None:
     assert ids(client, "status=open") == ["1", "3"]
     assert ids(client, "status=OPEN,closed") == ["1", "2", "3"]
     assert ids(client, "status=open&status=closed") == ["1", "2", "3"]
@@ -56,7 +56,7 @@ def test_filters(client: FlaskClient, seeded: Gateway) -> None:
     assert ids(client, "status=&service_code=&jurisdiction_id=") == ["1", "2", "3"]  # empty == absent
 
 
-def test_date_windows(client: FlaskClient, seeded: Gateway) -> None:
+def test_date_windows(client: FlaskClient, seeded: Services) -> None:
     assert ids(client, "start_date=2025-11-01T00:00:00Z&end_date=2025-12-31T00:00:00Z") == ["4"]
     assert ids(client, "end_date=2025-12-15") == ["4"]          # 90 days back from end_date
     assert ids(client, "start_date=2025-08-01") == ["5"]        # 90 days forward from start_date
@@ -64,20 +64,20 @@ def test_date_windows(client: FlaskClient, seeded: Gateway) -> None:
     assert ids(client, "start_date=2026-03-06 00:00:00.000&end_date=2026-03-10T10:00:00 07:00") == ["1", "2", "3"]
 
 
-def test_service_request_id_overrides_everything(client: FlaskClient, seeded: Gateway) -> None:
+def test_service_request_id_overrides_everything(client: FlaskClient, seeded: Services) -> None:
     assert ids(client, "service_request_id=5,4&status=open&service_code=DPW-GRAFFITI") == ["4", "5"]
     assert ids(client, "service_request_id=5&service_request_id=1") == ["1", "5"]
     assert ids(client, "service_request_id=abc,999") == []
 
 
-def test_cap_of_1000(client: FlaskClient, gateway: Gateway) -> None:
+def test_cap_of_1000(client: FlaskClient, gateway: Services) -> None:
     seed(gateway, [("DPW-GRAFFITI", "open", FIXED_NOW - timedelta(minutes=i)) for i in range(1005)])
     found = ids(client, "")
     assert len(found) == 1000
     assert found[0] == "1" and found[-1] == "1000"
 
 
-def test_xml_list_has_spec_element_order(client: FlaskClient, seeded: Gateway) -> None:
+def test_xml_list_has_spec_element_order(client: FlaskClient, seeded: Services) -> None:
     root = xml_of(client.get("/open311/v2/requests.xml?status=closed"))
     assert [list(r) for r in xml_records(root)] == [[
         "service_request_id", "status", "status_notes", "service_name", "service_code", "description",

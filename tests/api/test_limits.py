@@ -14,7 +14,7 @@ from lxml import etree
 from open311 import create_app
 from open311.intake.keys import create_key
 from open311.intake.submit import FIELD_LIMITS, MAX_ID
-from open311.services import Gateway
+from open311.services import Services
 from tests.api.test_feed_paging import seed
 from tests.helpers import GRAFFITI, errors_of, json_of
 
@@ -23,7 +23,7 @@ BAD_CHAR = "contains control or non-character code points, which are not accepte
 
 
 def keyed_client(app: Flask) -> tuple[FlaskClient, str]:
-    gw: Gateway = app.extensions["open311"]
+    gw: Services = app.extensions["open311"]
     with gw.session() as s:
         _, key = create_key(s, "lacounty.gov", "limits", gw.clock())
     return app.test_client(), key

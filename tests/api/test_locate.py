@@ -8,7 +8,7 @@ import pytest
 import shapely
 from flask.testing import FlaskClient
 
-from open311.services import Gateway
+from open311.services import Services
 from tests.helpers import errors_of, json_of, xml_of, xml_records
 
 FORMATS = ("xml", "json")
@@ -26,7 +26,7 @@ RULES_AT = {
 }
 
 
-def offered_by_rules(gateway: Gateway, rules: set[str]) -> list[str]:
+def offered_by_rules(gateway: Services, rules: set[str]) -> list[str]:
     """The catalog's codes, in display order, of the services whose rule is in `rules`."""
     catalog = gateway.config.jurisdictions["lacounty.gov"].catalog
     return [code for code, service in catalog.services.items() if service.service_area in rules]
@@ -41,7 +41,7 @@ def codes(client: FlaskClient, fmt: str, query: str) -> list[str]:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_services_at_a_point(client: FlaskClient, gateway: Gateway, fmt: str) -> None:
+def test_services_at_a_point(client: FlaskClient, gateway: Services, fmt: str) -> None:
     everything = list(gateway.config.jurisdictions["lacounty.gov"].catalog.services)
     assert codes(client, fmt, "") == everything
     for point, rules in RULES_AT.items():

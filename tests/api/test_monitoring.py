@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from open311.core import metrics
 from open311.georeport.monitoring import expected_heads
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import OutboxMessage, ServiceRequest
 from open311.storage.schema import upgrade
 from tests.conftest import FIXED_NOW, Clock
@@ -52,7 +52,7 @@ def test_readyz_wants_the_schema_at_the_newest_migration(make_app: Callable[...,
     assert empty.json["checks"]["database"] == "ok"
     assert empty.json["checks"]["schema"].startswith("at empty, expected ")
     assert empty.json["checks"]["schema"].endswith(": run open311 db upgrade")
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     upgrade(gateway.engine)
     ready = client.get("/readyz")
     assert ready.status_code == 200
@@ -95,7 +95,7 @@ def test_outbox_depth_age_and_dead_letters_are_read_from_the_table(
     client = app.test_client()
     for _ in range(3):
         assert client.post("/open311/v2/requests.json", data={**GRAFFITI, "api_key": api_key}).status_code == 200
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     with gateway.session() as session, session.begin():
         rows = session.query(OutboxMessage).order_by(OutboxMessage.id).all()
         rows[0].created_at = FIXED_NOW - timedelta(minutes=10)

@@ -22,7 +22,7 @@ from werkzeug.test import encode_multipart
 
 from open311.intake.moderation import hide_request, unhide_request
 from open311.media.store import MediaStore, MediaStoreError
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import RequestMedia, ServiceRequest
 from tests.helpers import GRAFFITI, errors_of, json_of, xml_of
 from tests.images import (
@@ -66,7 +66,7 @@ def stored_files(tmp_path: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-def request_count(gateway: Gateway) -> int:
+def request_count(gateway: Services) -> int:
     with gateway.session() as session, session.begin():
         return int(session.scalar(select(func.count()).select_from(ServiceRequest)) or 0)
 
@@ -216,7 +216,7 @@ def test_an_empty_file_input_is_no_photo_and_uploads_can_be_switched_off(
     assert reply.status_code == 200
 
 
-def test_a_hidden_request_hides_its_photos(client: FlaskClient, api_key: str, gateway: Gateway) -> None:
+def test_a_hidden_request_hides_its_photos(client: FlaskClient, api_key: str, gateway: Services) -> None:
     reply = post(client, api_key, files={"media": (jpeg_with_gps(), "a.jpg")})
     request_id = json_of(reply)[0]["service_request_id"]
     url = extended(client, request_id)["media_url"].removeprefix("http://localhost")
@@ -281,7 +281,7 @@ class FailingStore(MediaStore):
 
 
 def test_a_store_that_fails_answers_503_and_keeps_nothing(client: FlaskClient, api_key: str,
-                                                          gateway: Gateway) -> None:
+                                                          gateway: Services) -> None:
     gateway.media = store = FailingStore()
     reply = post(client, api_key, files={"media": [(jpeg_with_gps(), "a.jpg"), (png_with_text(), "b.png")]})
     assert reply.status_code == 503 and reply.headers["Retry-After"].isdigit()
@@ -308,7 +308,7 @@ def test_uploads_never_touch_the_disk_before_processing(client: FlaskClient, api
     assert reply.status_code == 200, reply.data
 
 
-def test_media_rows_record_each_photo(client: FlaskClient, api_key: str, gateway: Gateway) -> None:
+def test_media_rows_record_each_photo(client: FlaskClient, api_key: str, gateway: Services) -> None:
     reply = post(client, api_key, files={"media": (jpeg_with_gps(), "a.jpg")},
                  media_url="https://photos.example.org/x.jpg")
     with gateway.session() as session, session.begin():

@@ -10,12 +10,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import OutboxMessage, RequestContact, ServiceRequest
 from tests.helpers import GRAFFITI, errors_of, json_of, xml_of
 
 
-def stored(gateway: Gateway, request_id: str) -> ServiceRequest:
+def stored(gateway: Services, request_id: str) -> ServiceRequest:
     with gateway.session() as s, s.begin():
         row = s.get(ServiceRequest, int(request_id))
     assert row is not None
@@ -29,7 +29,7 @@ def new_id(response: Any) -> str:
     return str(body[0]["service_request_id"])
 
 
-def test_form_body_as_in_the_spec_example(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
+def test_form_body_as_in_the_spec_example(client: FlaskClient, gateway: Services, api_key: str) -> None:
     body = (f"api_key={api_key}&jurisdiction_id=lacounty.gov&service_code=DRP-INOPERABLE&lat=34.02&long=-118.17"
             "&address_string=1234+5th+street&email=smit333%40sfgov.edu&device_id=tt222111&account_id=123456"
             "&first_name=john&last_name=smith&phone=111111111&description=A+large+sinkhole+is+destroying+the+street"
@@ -52,7 +52,7 @@ def test_form_body_as_in_the_spec_example(client: FlaskClient, gateway: Gateway,
 
 
 @pytest.mark.parametrize("encoding", ["brackets", "percent", "repeated", "comma", "indexed", "mixed"])
-def test_multivaluelist_encodings(client: FlaskClient, gateway: Gateway, api_key: str, encoding: str) -> None:
+def test_multivaluelist_encodings(client: FlaskClient, gateway: Services, api_key: str, encoding: str) -> None:
     pairs = {
         "brackets": "attribute[condition][]=flat_tires&attribute[condition][]=on_blocks",
         "percent": quote("attribute[condition][]") + "=flat_tires&" + quote("attribute[condition][]") + "=on_blocks",
@@ -67,7 +67,7 @@ def test_multivaluelist_encodings(client: FlaskClient, gateway: Gateway, api_key
     assert stored(gateway, new_id(r)).attributes == {"vehicle_count": 1, "condition": ["flat_tires", "on_blocks"]}
 
 
-def test_json_attributes_as_a_list_of_code_value_objects(client: FlaskClient, gateway: Gateway,
+def test_json_attributes_as_a_list_of_code_value_objects(client: FlaskClient, gateway: Services,
                                                          api_key: str) -> None:
     body = {"api_key": api_key, "service_code": "DRP-INOPERABLE", "address_string": "1 Main St",
             "attributes": [{"code": "vehicle_count", "value": 2},
@@ -79,7 +79,7 @@ def test_json_attributes_as_a_list_of_code_value_objects(client: FlaskClient, ga
     assert errors_of(r, "json") == [(400, 'Each item of a JSON attributes list must be an object with a "code".')]
 
 
-def test_json_body(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
+def test_json_body(client: FlaskClient, gateway: Services, api_key: str) -> None:
     body = {"api_key": api_key, "service_code": "DRP-INOPERABLE", "lat": 34.02, "long": -118.17,
             "attributes": {"vehicle_count": 3, "condition": ["wrecked"], "first_seen": "2026-03-01"},
             "description": "Three cars", "jurisdiction_id": ""}
@@ -89,7 +89,7 @@ def test_json_body(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
     assert (row.lat, row.long) == (34.02, -118.17)
 
 
-def test_json_body_with_flat_attribute_keys(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
+def test_json_body_with_flat_attribute_keys(client: FlaskClient, gateway: Services, api_key: str) -> None:
     body = {"service_code": "DRP-INOPERABLE", "address_id": "A-1", "attribute[vehicle_count]": "1",
             "attribute[condition][]": ["on_blocks", "wrecked"]}
     r = client.post("/open311/v2/requests.json", data=json.dumps(body), content_type="application/json",
@@ -97,7 +97,7 @@ def test_json_body_with_flat_attribute_keys(client: FlaskClient, gateway: Gatewa
     assert stored(gateway, new_id(r)).attributes == {"vehicle_count": 1, "condition": ["on_blocks", "wrecked"]}
 
 
-def test_xml_body(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
+def test_xml_body(client: FlaskClient, gateway: Services, api_key: str) -> None:
     body = f"""<?xml version="1.0" encoding="utf-8"?>
 <request>
   <api_key>{api_key}</api_key>
@@ -115,7 +115,7 @@ def test_xml_body(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
     assert row.attributes == {"vehicle_count": 2, "condition": ["flat_tires", "wrecked"]}
 
 
-def test_api_key_in_query_string(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
+def test_api_key_in_query_string(client: FlaskClient, gateway: Services, api_key: str) -> None:
     r = client.post(f"/open311/v2/requests.json?api_key={api_key}&jurisdiction_id=lacounty.gov", data=GRAFFITI)
     assert stored(gateway, new_id(r)).service_code == "DPW-GRAFFITI"
 

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import RequestContact, ServiceRequest
 from tests.crawl import crawl, get_rules
 from tests.helpers import GRAFFITI, json_of, xml_of
@@ -75,7 +75,7 @@ def submit_every_way(client: FlaskClient, key: str) -> tuple[list[TestResponse],
     return ok + refused, ids
 
 
-def test_personal_data_never_leaves(app: Flask, client: FlaskClient, gateway: Gateway, api_key: str,
+def test_personal_data_never_leaves(app: Flask, client: FlaskClient, gateway: Services, api_key: str,
                                     caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     answers, ids = submit_every_way(client, api_key)

@@ -11,7 +11,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from open311.intake.keys import create_key, revoke_key
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import ServiceRequest, StatusUpdate
 from tests.conftest import FIXED_NOW, Clock, shared_path
 from tests.delivery import seed_requests
@@ -21,13 +21,13 @@ URL = "/open311/v2/servicerequestupdates"
 
 
 @pytest.fixture
-def request_id(gateway: Gateway) -> int:
+def request_id(gateway: Services) -> int:
     (rid,) = seed_requests(gateway, 1, "DPW", now=FIXED_NOW)
     return rid
 
 
 @pytest.fixture
-def dpw_key(gateway: Gateway) -> str:
+def dpw_key(gateway: Services) -> str:
     with gateway.session() as session:
         _, key = create_key(session, "lacounty.gov", "DPW works system", gateway.clock(), department="DPW")
     return key
@@ -43,12 +43,12 @@ def update(key: str, rid: int, **extra: str) -> dict[str, str]:
             "updated_datetime": "2026-03-10T18:00:00Z", "description": "Done", **extra}
 
 
-def stored(gateway: Gateway) -> list[StatusUpdate]:
+def stored(gateway: Services) -> list[StatusUpdate]:
     with gateway.session() as session, session.begin():
         return list(session.scalars(select(StatusUpdate).order_by(StatusUpdate.id)))
 
 
-def request_row(gateway: Gateway, rid: int) -> ServiceRequest:
+def request_row(gateway: Services, rid: int) -> ServiceRequest:
     with gateway.session() as session, session.begin():
         row = session.get(ServiceRequest, rid)
     assert row is not None
@@ -65,7 +65,7 @@ def test_reply_has_the_shape_of_mysocietys_sample(client: FlaskClient, dpw_key: 
         {"update_id": "u2"}]
 
 
-def test_update_is_stored_complete_and_the_request_follows(client: FlaskClient, gateway: Gateway, dpw_key: str,
+def test_update_is_stored_complete_and_the_request_follows(client: FlaskClient, gateway: Services, dpw_key: str,
                                                            request_id: int) -> None:
     body = update(dpw_key, request_id, media_url="https://img.example/after.jpg", external_status_code="CMP")
     assert client.post(f"{URL}.json", json=body).status_code == 200
@@ -79,7 +79,7 @@ def test_update_is_stored_complete_and_the_request_follows(client: FlaskClient, 
     assert (req.status, req.status_notes, req.updated_datetime) == ("closed", "Done", row.updated_datetime)
 
 
-def test_a_repeat_is_answered_the_same_a_conflicting_repeat_is_409(client: FlaskClient, gateway: Gateway,
+def test_a_repeat_is_answered_the_same_a_conflicting_repeat_is_409(client: FlaskClient, gateway: Services,
                                                                    dpw_key: str, request_id: int) -> None:
     first = client.post(f"{URL}.json", data=update(dpw_key, request_id))
     again = client.post(f"{URL}.json", data=update(dpw_key, request_id))
@@ -89,7 +89,7 @@ def test_a_repeat_is_answered_the_same_a_conflicting_repeat_is_409(client: Flask
     assert len(stored(gateway)) == 1
 
 
-def test_older_updates_are_stored_but_never_move_the_request_back(client: FlaskClient, gateway: Gateway,
+def test_older_updates_are_stored_but_never_move_the_request_back(client: FlaskClient, gateway: Services,
                                                                   dpw_key: str, request_id: int) -> None:
     client.post(f"{URL}.json", data=update(dpw_key, request_id))
     old = client.post(f"{URL}.json", data=update(dpw_key, request_id, update_id="u0", status="ASSIGNED",
@@ -99,7 +99,7 @@ def test_older_updates_are_stored_but_never_move_the_request_back(client: FlaskC
     assert request_row(gateway, request_id).status == "closed"
 
 
-def test_unknown_status_is_stored_and_warned_never_guessed(client: FlaskClient, gateway: Gateway, dpw_key: str,
+def test_unknown_status_is_stored_and_warned_never_guessed(client: FlaskClient, gateway: Services, dpw_key: str,
                                                            request_id: int, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         response = client.post(f"{URL}.json", data=update(dpw_key, request_id, status="ON_HOLD"))
@@ -110,7 +110,7 @@ def test_unknown_status_is_stored_and_warned_never_guessed(client: FlaskClient, 
     assert "'ON_HOLD' is not in the status_map" in caplog.text
 
 
-def test_external_status_code_is_mapped_when_status_is_not(client: FlaskClient, gateway: Gateway, dpw_key: str,
+def test_external_status_code_is_mapped_when_status_is_not(client: FlaskClient, gateway: Services, dpw_key: str,
                                                            request_id: int) -> None:
     body = update(dpw_key, request_id, status="FIXED", external_status_code="completed")
     assert client.post(f"{URL}.json", data=body).status_code == 200
@@ -139,7 +139,7 @@ def test_future_dates_are_refused(client: FlaskClient, dpw_key: str, request_id:
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_only_an_active_key_of_the_requests_department_may_push(client: FlaskClient, gateway: Gateway,
+def test_only_an_active_key_of_the_requests_department_may_push(client: FlaskClient, gateway: Services,
                                                                 dpw_key: str, api_key: str, fmt: str) -> None:
     (deo_request,) = seed_requests(gateway, 1, "DEO", now=FIXED_NOW)
     (dpw_request,) = seed_requests(gateway, 1, "DPW", now=FIXED_NOW)

@@ -10,14 +10,14 @@ from flask.testing import FlaskClient
 
 from open311.errors import ConfigError
 from open311.intake.keys import create_key, set_rate_limit
-from open311.services import Gateway
+from open311.services import Services
 from tests.helpers import GRAFFITI, errors_of
 
 POST = "/open311/v2/requests.{fmt}"
 
 
 def new_key(app: Flask, rate_limit: str | None = None, jurisdiction: str = "lacounty.gov") -> str:
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     with gateway.session() as session:
         _, plaintext = create_key(session, jurisdiction, "rate tests", gateway.clock(), rate_limit=rate_limit)
     return plaintext
@@ -60,7 +60,7 @@ def test_a_changed_limit_applies_at_once(make_app: Callable[..., Flask]) -> None
     key = new_key(app, "2/minute")
     client = app.test_client()
     assert [post(client, key) for _ in range(3)] == [200, 200, 429]
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     with gateway.session() as session:
         assert set_rate_limit(session, key[:12], "4/minute") is not None
     # A new limit is a new count (the counters are kept per limit).

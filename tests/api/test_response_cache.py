@@ -6,7 +6,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from open311.georeport.response_cache import ResponseCache
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import ServiceRequest
 from tests.api.test_feed_paging import seed
 from tests.helpers import json_of
@@ -21,7 +21,7 @@ def _cache(client: FlaskClient) -> ResponseCache:
 
 
 def test_a_repeated_get_is_answered_from_the_cache_with_the_same_bytes_and_headers(
-        client: FlaskClient, gateway: Gateway) -> None:
+        client: FlaskClient, gateway: Services) -> None:
     seed(gateway, 8)
     for url in ("/open311/v2/services.json", "/open311/v2/services.xml?callback=x", FEED,
                 "/open311/v2/requests.xml?page_size=5&callback=cb", "/open311/v2/requests.json?callback=cb"):
@@ -33,7 +33,7 @@ def test_a_repeated_get_is_answered_from_the_cache_with_the_same_bytes_and_heade
     assert len(_cache(client).entries) == (5 if sqlite else 2)
 
 
-def test_a_change_to_the_data_is_seen_at_once(client: FlaskClient, gateway: Gateway) -> None:
+def test_a_change_to_the_data_is_seen_at_once(client: FlaskClient, gateway: Services) -> None:
     seed(gateway, 3)
     before = client.get(FEED)
     assert json_of(client.get(FEED)) == json_of(before)
@@ -44,7 +44,7 @@ def test_a_change_to_the_data_is_seen_at_once(client: FlaskClient, gateway: Gate
     assert after.headers["ETag"] != before.headers["ETag"]
 
 
-def test_conditionals_errors_and_languages_are_not_mixed_up(client: FlaskClient, gateway: Gateway) -> None:
+def test_conditionals_errors_and_languages_are_not_mixed_up(client: FlaskClient, gateway: Services) -> None:
     seed(gateway, 2)
     first = client.get(FEED)
     assert client.get(FEED, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from open311.intake.keys import create_key
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import ServiceRequest
 from tests.census_fake import census_server
 from tests.gisconfigs import config_variant
@@ -35,27 +35,27 @@ UNVERIFIED = ("The address could not be placed on the map, so it was not checked
               "will verify the location.")
 
 
-def rows(gateway: Gateway) -> list[ServiceRequest]:
+def rows(gateway: Services) -> list[ServiceRequest]:
     with gateway.session() as session, session.begin():
         return list(session.scalars(select(ServiceRequest).order_by(ServiceRequest.id)))
 
 
 def key_for(app: Flask) -> str:
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     with gateway.session() as session:
         return create_key(session, "lacounty.gov", "tests", gateway.clock())[1]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 class TestPointChecks:
-    def test_inside_the_area_is_accepted(self, client: FlaskClient, api_key: str, gateway: Gateway,
+    def test_inside_the_area_is_accepted(self, client: FlaskClient, api_key: str, gateway: Services,
                                          fmt: str) -> None:
         r = client.post(f"/open311/v2/requests.{fmt}", data={**GRAFFITI, "api_key": api_key})
         assert r.status_code == 200, r.data
         [row] = rows(gateway)
         assert (row.lat, row.long, row.location_status) == (34.0239, -118.172, "given")
 
-    def test_outside_the_area_names_who_serves_it(self, client: FlaskClient, api_key: str, gateway: Gateway,
+    def test_outside_the_area_names_who_serves_it(self, client: FlaskClient, api_key: str, gateway: Services,
                                                   fmt: str) -> None:
         r = client.post(f"/open311/v2/requests.{fmt}", data={**POOL, **PASADENA_CITY_HALL, "api_key": api_key})
         assert r.status_code == 400
@@ -82,7 +82,7 @@ class TestPointChecks:
                                            "hotel_motel, apartment_condo, hoa_community, health_club, other_public.")]
 
 
-def test_address_only_is_geocoded_then_checked(client: FlaskClient, api_key: str, gateway: Gateway) -> None:
+def test_address_only_is_geocoded_then_checked(client: FlaskClient, api_key: str, gateway: Services) -> None:
     no_point = {k: v for k, v in GRAFFITI.items() if k not in ("lat", "long")}
     r = client.post("/open311/v2/requests.json", data={**no_point, "address_string": "4801 East 3rd Street",
                                                        "api_key": api_key})
@@ -97,7 +97,7 @@ def test_address_only_is_geocoded_then_checked(client: FlaskClient, api_key: str
     assert errors_of(r, "json") == [(400, PASADENA_REFERRAL)]
 
 
-def test_unplaced_address_accepted_as_unverified(client: FlaskClient, api_key: str, gateway: Gateway) -> None:
+def test_unplaced_address_accepted_as_unverified(client: FlaskClient, api_key: str, gateway: Services) -> None:
     r = client.post("/open311/v2/requests.xml", data={**POOL, "address_string": "1 Nowhere Rd", "api_key": api_key})
     assert r.status_code == 200
     notice = POOL_NOTICE + " " + UNVERIFIED  # the service's own notice, then the unverified sentence

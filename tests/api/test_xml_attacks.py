@@ -20,7 +20,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from open311.georeport.xmlsafe import MAX_DEPTH, MAX_ELEMENTS, make_parser
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import ServiceRequest
 from tests.helpers import errors_of
 from tests.loopback import FifoWitness, RecordingServer, recording_server
@@ -78,13 +78,13 @@ def witnesses(tmp_path: Path) -> Iterator[tuple[FifoWitness, RecordingServer]]:
     assert server.connections == [], "a connection was attempted"
 
 
-def request_count(gateway: Gateway) -> int:
+def request_count(gateway: Services) -> int:
     with gateway.session() as s, s.begin():
         return int(s.scalar(select(func.count()).select_from(ServiceRequest)) or 0)
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
-def test_attack_is_refused_over_http(client: FlaskClient, gateway: Gateway, api_key: str,
+def test_attack_is_refused_over_http(client: FlaskClient, gateway: Services, api_key: str,
                                      witnesses: tuple[FifoWitness, RecordingServer], attack: str) -> None:
     fifo, server = witnesses
     for encoding, fmt in ((e, f) for e in ENCODINGS for f in ("xml", "json")):
@@ -129,7 +129,7 @@ def test_controls_the_witnesses_see_a_permissive_parser(tmp_path: Path) -> None:
     assert len(server.connections) == 1
 
 
-def test_xinclude_is_never_processed(client: FlaskClient, gateway: Gateway, api_key: str,
+def test_xinclude_is_never_processed(client: FlaskClient, gateway: Services, api_key: str,
                                      witnesses: tuple[FifoWitness, RecordingServer]) -> None:
     fifo, server = witnesses
     body = (f'<request xmlns:xi="http://www.w3.org/2001/XInclude">{FIELDS}<description>ok</description>'
@@ -177,7 +177,7 @@ def test_size_is_bounded(make_app: Callable[..., Flask]) -> None:
         assert errors_of(r, fmt) == [(413, "The request body is larger than 2048 bytes.")]
 
 
-def test_other_encodings_are_read_and_bad_ones_refused(client: FlaskClient, gateway: Gateway, api_key: str) -> None:
+def test_other_encodings_are_read_and_bad_ones_refused(client: FlaskClient, gateway: Services, api_key: str) -> None:
     headers = {"Authorization": f"Bearer {api_key}"}
     body = f"<request>{FIELDS}<description>Caf\u00e9 wall</description></request>"
     r = client.post("/open311/v2/requests.json", data=encode(body, "iso-8859-1"), content_type="text/xml",

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from open311.intake.keys import create_key
-from open311.services import Gateway
+from open311.services import Services
 from tests.crawl import get_rules
 from tests.fuzz.checks import check_answer
 from tests.fuzz.strategies import (
@@ -30,7 +30,7 @@ KEYS = st.one_of(st.none(), st.just("fuzz-key-1"),
 
 
 def _key(app: Flask) -> str:
-    gw: Gateway = app.extensions["open311"]
+    gw: Services = app.extensions["open311"]
     with gw.session() as s:
         return create_key(s, "lacounty.gov", "fuzz", gw.clock())[1]
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
 from open311.intake.keys import create_key
-from open311.services import Gateway
+from open311.services import Services
 from tests.fuzz.checks import check_answer
 from tests.fuzz.tally import FUZZ
 
@@ -60,7 +60,7 @@ def fuzzer(operation: Any, mode: schemathesis.GenerationMode, key: str) -> Calla
 @pytest.mark.parametrize("mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE],
                          ids=["valid", "invalid"])
 def test_every_documented_operation(fuzz_app: Flask, mode: schemathesis.GenerationMode) -> None:
-    gw: Gateway = fuzz_app.extensions["open311"]
+    gw: Services = fuzz_app.extensions["open311"]
     with gw.session() as s:
         _, key = create_key(s, "lacounty.gov", "fuzz", gw.clock())
     schema = schemathesis.openapi.from_wsgi("/openapi.json", fuzz_app)

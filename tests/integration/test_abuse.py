@@ -14,7 +14,7 @@ from sqlalchemy import MetaData, select
 
 from open311.cli import main
 from open311.intake.keys import create_key
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import ServiceRequest
 from tests.conftest import ROOT
 from tests.crawl import crawl
@@ -34,7 +34,7 @@ def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     return CliRunner()
 
 
-def test_revoked_key_stops_working_on_the_running_server(app: Flask, gateway: Gateway, api_key: str,
+def test_revoked_key_stops_working_on_the_running_server(app: Flask, gateway: Services, api_key: str,
                                                           cli_env: CliRunner) -> None:
     with gateway.session() as s:
         _, other = create_key(s, "lacounty.gov", "other app", gateway.clock())
@@ -59,7 +59,7 @@ def _texts(app: Flask, rid: str, token: str) -> bytes:
     return b"\n".join(f.response.get_data() for f in fetched)
 
 
-def test_staff_hide_and_unhide_a_request(app: Flask, client: FlaskClient, gateway: Gateway, api_key: str,
+def test_staff_hide_and_unhide_a_request(app: Flask, client: FlaskClient, gateway: Services, api_key: str,
                                          cli_env: CliRunner) -> None:
     r = client.post("/open311/v2/requests.json", data={**GRAFFITI, "api_key": api_key, "description": ABUSIVE,
                                                        "media_url": ABUSIVE_MEDIA})
@@ -92,7 +92,7 @@ def test_staff_hide_and_unhide_a_request(app: Flask, client: FlaskClient, gatewa
     assert cli_env.invoke(main, ["requests", "hide", "abc", "--reason", "x"]).exit_code == 2
 
 
-def test_media_url_is_never_fetched(app: Flask, client: FlaskClient, gateway: Gateway, api_key: str) -> None:
+def test_media_url_is_never_fetched(app: Flask, client: FlaskClient, gateway: Services, api_key: str) -> None:
     with recording_server() as server:
         media = f"{server.url}/photo.jpg"
         auth = {"Authorization": f"Bearer {api_key}"}
@@ -118,7 +118,7 @@ STEERING = {"callback_url": "/steer-callback", "url": "/steer-url", "webhook_url
             "options[url]": "/steer-options", "backoffice_url": "/steer-backoffice", "redirect": "/steer-redirect"}
 
 
-def test_request_fields_cannot_steer_back_office_calls(app: Flask, client: FlaskClient, gateway: Gateway,
+def test_request_fields_cannot_steer_back_office_calls(app: Flask, client: FlaskClient, gateway: Services,
                                                        api_key: str) -> None:
     before = {k: dict(a.options) for k, a in gateway.adapters.items()}
     with recording_server() as server:

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from open311.cli import main
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import OutboxMessage
 from tests.adapters.peers import WebhookBackOffice, free_port, http_peer
 from tests.conftest import ROOT
@@ -69,7 +69,7 @@ def test_operators_requeue_dead_letters_from_the_command_line(env: Path) -> None
     assert run("db", "upgrade")[0] == 0
     from open311 import create_app
 
-    gateway: Gateway = create_app().extensions["open311"]
+    gateway: Services = create_app().extensions["open311"]
     seed_requests(gateway, 2, "DPR")
     with gateway.session() as session, session.begin():
         for row in session.query(OutboxMessage):
@@ -106,7 +106,7 @@ def test_sigterm_finishes_the_delivery_in_hand_and_releases_the_rest(make_app: C
     with http_peer(office) as base:
         config = write_config(tmp_path, {"DPW": {"adapter": "webhook",
                                                  "options": {"url": f"{base}/t", "secret": SECRET}}})
-        gateway: Gateway = make_app(config).extensions["open311"]
+        gateway: Services = make_app(config).extensions["open311"]
         seed_requests(gateway, 10)
         proc = subprocess.Popen([OPEN311, "relay"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "OPEN311_CONFIG": str(config),

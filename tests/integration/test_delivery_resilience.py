@@ -12,7 +12,7 @@ from flask import Flask
 
 from open311.delivery.outbox import list_messages
 from open311.delivery.relay import Relay
-from open311.services import Gateway
+from open311.services import Services
 from open311.settings import DeliverySettings
 from tests.adapters.peers import WebhookBackOffice, free_port, http_peer
 from tests.delivery import outbox_states, precise_now, seed_requests, wait_until, write_config
@@ -28,7 +28,7 @@ def test_down_then_slow_then_500s_then_recovered(make_app: Callable[..., Flask],
     options = {"url": f"http://127.0.0.1:{port}/tickets", "secret": SECRET, "timeout": 0.3, "connect_timeout": 0.3}
     app = make_app(write_config(tmp_path, {"DPW": {"adapter": "webhook", "options": options}}),
                    OPEN311_CLOCK=precise_now)
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     ids = seed_requests(gateway, TICKETS)
     office = WebhookBackOffice(SECRET)
     office.mode, office.slow_seconds = "slow", 0.5   # set before it listens: no attempt may find it healthy early

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from open311.intake.keys import create_key
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import OutboxMessage, ServiceRequest, SubmissionKey
 from tests.conftest import Clock
 from tests.helpers import GRAFFITI, errors_of, json_of
@@ -28,14 +28,14 @@ POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 URL = "/open311/v2/requests.json"
 
 
-def counts(gateway: Gateway) -> tuple[int, int]:
+def counts(gateway: Services) -> tuple[int, int]:
     """(service requests, outbox rows) stored."""
     with gateway.session() as s, s.begin():
         return (int(s.scalar(select(func.count()).select_from(ServiceRequest)) or 0),
                 int(s.scalar(select(func.count()).select_from(OutboxMessage)) or 0))
 
 
-def new_key(gateway: Gateway, jurisdiction: str = "lacounty.gov") -> str:
+def new_key(gateway: Services, jurisdiction: str = "lacounty.gov") -> str:
     with gateway.session() as s:
         return create_key(s, jurisdiction, "dup", gateway.clock())[1]
 
@@ -52,13 +52,13 @@ def dedup_client(dedup_app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def dedup_gateway(dedup_app: Flask) -> Gateway:
-    gw: Gateway = dedup_app.extensions["open311"]
+def dedup_gateway(dedup_app: Flask) -> Services:
+    gw: Services = dedup_app.extensions["open311"]
     return gw
 
 
 class TestIdempotencyKey:
-    def test_replay_returns_the_first_response(self, dedup_client: FlaskClient, dedup_gateway: Gateway) -> None:
+    def test_replay_returns_the_first_response(self, dedup_client: FlaskClient, dedup_gateway: Services) -> None:
         key = new_key(dedup_gateway)
         headers = {"Idempotency-Key": "3f1c6a1e-0d5e-4a43-9a55-9d3c1f2b7e10"}
         first = dedup_client.post(URL, data={**GRAFFITI, "api_key": key}, headers=headers)
@@ -77,7 +77,7 @@ class TestIdempotencyKey:
         assert counts(dedup_gateway) == (1, 1)
 
     @pytest.mark.parametrize("fmt", ["xml", "json"])
-    def test_other_payload_with_the_same_key_is_422(self, dedup_client: FlaskClient, dedup_gateway: Gateway,
+    def test_other_payload_with_the_same_key_is_422(self, dedup_client: FlaskClient, dedup_gateway: Services,
                                                     fmt: str) -> None:
         key = new_key(dedup_gateway)
         headers = {"Idempotency-Key": "order-1"}
@@ -89,13 +89,13 @@ class TestIdempotencyKey:
                                            "use a new key for a new request.")]
         assert counts(dedup_gateway) == (1, 1)
 
-    def test_keys_are_scoped_per_api_key(self, dedup_client: FlaskClient, dedup_gateway: Gateway) -> None:
+    def test_keys_are_scoped_per_api_key(self, dedup_client: FlaskClient, dedup_gateway: Services) -> None:
         headers = {"Idempotency-Key": "same-key"}
         a = dedup_client.post(URL, data={**GRAFFITI, "api_key": new_key(dedup_gateway)}, headers=headers)
         b = dedup_client.post(URL, data={**GRAFFITI, "api_key": new_key(dedup_gateway)}, headers=headers)
         assert json_of(a)[0]["service_request_id"] == "1" and json_of(b)[0]["service_request_id"] == "2"
 
-    def test_keys_expire(self, dedup_client: FlaskClient, dedup_gateway: Gateway, clock: Clock) -> None:
+    def test_keys_expire(self, dedup_client: FlaskClient, dedup_gateway: Services, clock: Clock) -> None:
         key = new_key(dedup_gateway)
         headers = {"Idempotency-Key": "k-1"}
         dedup_client.post(URL, data={**GRAFFITI, "api_key": key}, headers=headers)
@@ -110,7 +110,7 @@ class TestIdempotencyKey:
             assert [(r.kind, r.key, r.request_id) for r in rows] == [("idempotency", "k-1", 2)]
 
     def test_a_refused_submission_does_not_use_up_the_key(self, dedup_client: FlaskClient,
-                                                          dedup_gateway: Gateway) -> None:
+                                                          dedup_gateway: Services) -> None:
         key = new_key(dedup_gateway)
         headers = {"Idempotency-Key": "k-2"}
         bad = dedup_client.post(URL, data={**GRAFFITI, "api_key": key, "lat": "x"}, headers=headers)
@@ -118,7 +118,7 @@ class TestIdempotencyKey:
         assert dedup_client.post(URL, data={**GRAFFITI, "api_key": key}, headers=headers).status_code == 200
 
     @pytest.mark.parametrize("value", ["k" * 256, "with space", "caf\u00e9", "tab\tkey"])
-    def test_malformed_keys_are_400(self, dedup_client: FlaskClient, dedup_gateway: Gateway, value: str) -> None:
+    def test_malformed_keys_are_400(self, dedup_client: FlaskClient, dedup_gateway: Services, value: str) -> None:
         r = dedup_client.post(URL, data={**GRAFFITI, "api_key": new_key(dedup_gateway)},
                               headers={"Idempotency-Key": value.encode("utf-8").decode("latin-1")})
         assert errors_of(r, "json") == [(400, "Idempotency-Key must be 1 to 255 visible ASCII characters "
@@ -128,7 +128,7 @@ class TestIdempotencyKey:
 
 class TestFingerprint:
     def test_identical_report_within_the_window_returns_the_first(self, dedup_client: FlaskClient,
-                                                                  dedup_gateway: Gateway, clock: Clock) -> None:
+                                                                  dedup_gateway: Services, clock: Clock) -> None:
         key = new_key(dedup_gateway)
         first = dedup_client.post(URL, data={**GRAFFITI, "api_key": key})
         clock.now += timedelta(minutes=9)
@@ -140,7 +140,7 @@ class TestFingerprint:
         assert json_of(first)[0]["service_request_id"] == "1"
         assert counts(dedup_gateway) == (1, 1)
 
-    def test_what_makes_a_report_new(self, dedup_client: FlaskClient, dedup_gateway: Gateway, clock: Clock) -> None:
+    def test_what_makes_a_report_new(self, dedup_client: FlaskClient, dedup_gateway: Services, clock: Clock) -> None:
         key = new_key(dedup_gateway)
         dedup_client.post(URL, data={**GRAFFITI, "api_key": key})
         variants: list[dict[str, Any]] = [
@@ -160,7 +160,7 @@ class TestFingerprint:
 
     def test_window_zero_turns_it_off(self, make_app: Callable[..., Flask]) -> None:
         app = make_app(OPEN311_DUPLICATE_WINDOW=0)
-        gw: Gateway = app.extensions["open311"]
+        gw: Services = app.extensions["open311"]
         client, key = app.test_client(), new_key(gw)
         assert client.post(URL, data={**GRAFFITI, "api_key": key}).data != client.post(
             URL, data={**GRAFFITI, "api_key": key}).data
@@ -207,7 +207,7 @@ def _concurrently(url: str, n: int, **kwargs: Any) -> list[requests.Response]:
 
 @pytest.mark.parametrize("with_key", [True, False], ids=["idempotency-key", "fingerprint"])
 def test_concurrent_duplicates_make_one_ticket(live_app: Flask, with_key: bool) -> None:
-    gw: Gateway = live_app.extensions["open311"]
+    gw: Services = live_app.extensions["open311"]
     key = new_key(gw)
     headers = {"Idempotency-Key": "burst-1"} if with_key else {}
     with serve(live_app) as base:
@@ -224,7 +224,7 @@ def test_concurrent_duplicates_make_one_ticket(live_app: Flask, with_key: bool) 
 
 @pytest.mark.parametrize("with_key", [True, False], ids=["idempotency-key", "fingerprint"])
 def test_the_unique_constraint_not_the_lookup_stops_the_second_ticket(
-        dedup_client: FlaskClient, dedup_gateway: Gateway, monkeypatch: pytest.MonkeyPatch, with_key: bool) -> None:
+        dedup_client: FlaskClient, dedup_gateway: Services, monkeypatch: pytest.MonkeyPatch, with_key: bool) -> None:
     """Blind the look-up shortcut once, as a race would: the insert itself must fail and the answer replay."""
     from open311.intake import dedup
 

@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event, insert, text, update
 
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import ServiceRequest, StatusUpdate
 from tests.conftest import FIXED_NOW
 
@@ -23,7 +23,7 @@ ROWS = 100_000
 CODES = ("DPW-GRAFFITI", "DRP-INOPERABLE")
 
 
-def seed(gateway: Gateway, count: int, first_minute: int = 0) -> None:
+def seed(gateway: Services, count: int, first_minute: int = 0) -> None:
     """`count` requests over the last ~70 days (inside the default window), codes and statuses mixed."""
     step = timedelta(days=70) / count
     with gateway.session() as s, s.begin():
@@ -44,7 +44,7 @@ def next_link(response: Any) -> str | None:
     return found.group(1).removeprefix("http://localhost") if found else None
 
 
-def test_paging_while_requests_and_updates_arrive(client: FlaskClient, gateway: Gateway) -> None:
+def test_paging_while_requests_and_updates_arrive(client: FlaskClient, gateway: Services) -> None:
     seed(gateway, ROWS)
     with gateway.session() as s, s.begin():
         expected = {str(i) for (i,) in s.execute(text(
@@ -78,7 +78,7 @@ def test_paging_while_requests_and_updates_arrive(client: FlaskClient, gateway: 
 
 
 @contextmanager
-def captured_sql(gateway: Gateway) -> Iterator[list[tuple[str, Any]]]:
+def captured_sql(gateway: Services) -> Iterator[list[tuple[str, Any]]]:
     """Every statement the app sends to the database inside the block, with its parameters."""
     found: list[tuple[str, Any]] = []
 
@@ -92,7 +92,7 @@ def captured_sql(gateway: Gateway) -> Iterator[list[tuple[str, Any]]]:
         event.remove(gateway.engine, "before_cursor_execute", record)
 
 
-def plan_lines(gateway: Gateway, statement: str, parameters: Any) -> list[str]:
+def plan_lines(gateway: Services, statement: str, parameters: Any) -> list[str]:
     """The query plan: SQLite's EXPLAIN QUERY PLAN details, or PostgreSQL's node types with relations."""
     raw = gateway.engine.raw_connection()
     try:
@@ -127,7 +127,7 @@ LIST_QUERIES = [
 ]
 
 
-def test_list_queries_use_indexes(client: FlaskClient, gateway: Gateway) -> None:
+def test_list_queries_use_indexes(client: FlaskClient, gateway: Services) -> None:
     seed(gateway, ROWS)
     with gateway.session() as s, s.begin():
         s.add_all(StatusUpdate(request_id=i, jurisdiction_id="lacounty.gov", department="DPW", update_id=f"p{i}",

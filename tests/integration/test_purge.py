@@ -10,10 +10,11 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from open311 import create_app
+from open311.bootstrap import bootstrap
 from open311.cli import main
 from open311.intake.dedup import IDEMPOTENCY
 from open311.intake.submit import Submission, submit_request
-from open311.services import Gateway
+from open311.services import Services
 from open311.storage.models import OutboxMessage, RequestContact, ServiceRequest, SubmissionKey
 from tests.conftest import ROOT
 
@@ -23,18 +24,19 @@ CONTACT = {"email": "resident@example.org", "phone": "555-0100", "first_name": "
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Gateway:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Services:
     """A migrated database shared by the CLI and the test, with the clock fixed at NOW for the CLI."""
     monkeypatch.setenv("OPEN311_DATABASE_URL", f"sqlite:///{tmp_path / 'purge.sqlite3'}")
     monkeypatch.setenv("OPEN311_CONFIG", str(ROOT / "jurisdictions.yaml"))
     monkeypatch.setenv("OPEN311_INTAKE_DIR", str(tmp_path / "intake"))
     assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0
-    gw: Gateway = create_app({"OPEN311_CLOCK": lambda: NOW}).extensions["open311"]
-    monkeypatch.setattr("open311.cli.create_app", lambda overrides=None: create_app({"OPEN311_CLOCK": lambda: NOW}))
+    gw: Services = create_app({"OPEN311_CLOCK": lambda: NOW}).extensions["open311"]
+    monkeypatch.setattr("open311.cli.startup.bootstrap",
+                        lambda **parts: bootstrap({"OPEN311_CLOCK": lambda: NOW}, **parts))
     return gw
 
 
-def seed(gw: Gateway, status: str, closed_days_ago: int, outbox_state: str = "done") -> int:
+def seed(gw: Services, status: str, closed_days_ago: int, outbox_state: str = "done") -> int:
     """One request with contact data, last updated `closed_days_ago` days before NOW."""
     jurisdiction = gw.config.jurisdictions["lacounty.gov"]
     when = NOW - timedelta(days=closed_days_ago)
@@ -53,12 +55,12 @@ def seed(gw: Gateway, status: str, closed_days_ago: int, outbox_state: str = "do
     return rid
 
 
-def contacts(gw: Gateway) -> set[int]:
+def contacts(gw: Services) -> set[int]:
     with gw.session() as s, s.begin():
         return set(s.scalars(select(RequestContact.request_id)))
 
 
-def test_purge_keeps_the_public_record(env: Gateway) -> None:
+def test_purge_keeps_the_public_record(env: Services) -> None:
     old_closed = seed(env, "closed", 200)
     recent_closed = seed(env, "closed", 100)
     old_open = seed(env, "open", 400)
@@ -86,7 +88,7 @@ def test_purge_keeps_the_public_record(env: Gateway) -> None:
     assert contacts(env) == {old_open, old_undelivered}
 
 
-def test_retention_comes_from_the_environment(env: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retention_comes_from_the_environment(env: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     rid = seed(env, "closed", 10)
     monkeypatch.setenv("OPEN311_CONTACT_RETENTION_DAYS", "7")
     result = CliRunner().invoke(main, ["purge"])

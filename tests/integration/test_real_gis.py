@@ -13,7 +13,7 @@ from pyproj import Geod
 
 from open311 import create_app
 from open311.intake.keys import create_key
-from open311.services import Gateway
+from open311.services import Services
 from tests.conftest import FIXED_NOW, shared_path
 from tests.gisconfigs import DPR_PARKS, NEIGHBORHOODS, real_gis_config
 from tests.helpers import errors_of, json_of
@@ -48,7 +48,7 @@ def real_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
 @pytest.fixture(scope="module")
 def real_key(real_app: Flask) -> str:
-    gateway: Gateway = real_app.extensions["open311"]
+    gateway: Services = real_app.extensions["open311"]
     with gateway.session() as session:
         return create_key(session, "lacounty.gov", "real-gis tests", gateway.clock())[1]
 

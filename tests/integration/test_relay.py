@@ -19,7 +19,7 @@ from open311 import create_app
 from open311.adapter import Adapter, PermanentError, Receipt, TemporaryError, Ticket
 from open311.delivery.outbox import claim_due, list_messages, record_delivered, requeue_dead
 from open311.delivery.relay import Relay
-from open311.services import Gateway
+from open311.services import Services
 from open311.settings import DeliverySettings
 from open311.storage.models import OutboxMessage
 from tests.conftest import Clock
@@ -47,27 +47,27 @@ class ScriptedAdapter(Adapter):
 
 
 @pytest.fixture
-def scripted(tmp_path: Path, clock: Clock) -> Gateway:
+def scripted(tmp_path: Path, clock: Clock) -> Services:
     ScriptedAdapter.outcomes, ScriptedAdapter.seen, ScriptedAdapter.on_deliver = [], [], None
     config = write_config(tmp_path, {"DPW": {"adapter": "scripted", "options": {}}})
     app = create_app({"TESTING": True, "OPEN311_CONFIG": str(config), "OPEN311_CREATE_SCHEMA": True,
                       "OPEN311_DATABASE_URL": f"sqlite:///{tmp_path / 'relay.sqlite3'}", "OPEN311_CLOCK": clock},
                      adapters={"scripted": ScriptedAdapter})
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     return gateway
 
 
-def rows(gateway: Gateway) -> list[OutboxMessage]:
+def rows(gateway: Services) -> list[OutboxMessage]:
     with gateway.session() as session:
         return [e.message for e in list_messages(session)]
 
 
-def relay(gateway: Gateway, settings: DeliverySettings = SETTINGS) -> Relay:
+def relay(gateway: Services, settings: DeliverySettings = SETTINGS) -> Relay:
     return Relay(gateway, settings, rng=random.Random(7))
 
 
 def test_delivers_to_filedrop_with_contact_only_where_the_policy_allows(
-        app: Flask, client: FlaskClient, gateway: Gateway, api_key: str, tmp_path: Path) -> None:
+        app: Flask, client: FlaskClient, gateway: Services, api_key: str, tmp_path: Path) -> None:
     person = {"email": "ada@example.org", "first_name": "Ada", "phone": "555-0100", "api_key": api_key}
     dpw = client.post("/open311/v2/requests.json", data={**GRAFFITI, **person})
     deo = client.post("/open311/v2/requests.json", data={**person, "service_code": "DEO-VEND-SIDEWALK",
@@ -90,7 +90,7 @@ def test_delivers_to_filedrop_with_contact_only_where_the_policy_allows(
     assert {r.external_id for r in rows(gateway)} == {f"lacounty_gov_{dpw_id}", f"lacounty_gov_{deo_id}"}
 
 
-def test_temporary_errors_back_off_with_full_jitter_then_dead_letter(scripted: Gateway, clock: Clock) -> None:
+def test_temporary_errors_back_off_with_full_jitter_then_dead_letter(scripted: Services, clock: Clock) -> None:
     seed_requests(scripted, 1)
     ScriptedAdapter.outcomes = [TemporaryError("HTTP 503")] * 3
     start = clock.now
@@ -110,7 +110,7 @@ def test_temporary_errors_back_off_with_full_jitter_then_dead_letter(scripted: G
     assert clock.now > start
 
 
-def test_retry_after_is_honoured_and_capped(scripted: Gateway, clock: Clock) -> None:
+def test_retry_after_is_honoured_and_capped(scripted: Services, clock: Clock) -> None:
     seed_requests(scripted, 2)
     ScriptedAdapter.outcomes = [TemporaryError("429", retry_after=60), TemporaryError("429", retry_after=99999)]
     relay(scripted).run(once=True)
@@ -119,7 +119,7 @@ def test_retry_after_is_honoured_and_capped(scripted: Gateway, clock: Clock) -> 
     assert second.next_attempt_at == clock.now + timedelta(seconds=SETTINGS.backoff_cap)
 
 
-def test_permanent_error_dead_letters_at_once_and_requeue_brings_it_back(scripted: Gateway, clock: Clock) -> None:
+def test_permanent_error_dead_letters_at_once_and_requeue_brings_it_back(scripted: Services, clock: Clock) -> None:
     seed_requests(scripted, 2)
     ScriptedAdapter.outcomes = [PermanentError("HTTP 400 (REQUIRED_FIELD_MISSING)"), ValueError("adapter bug")]
     relay(scripted).run(once=True)
@@ -135,7 +135,7 @@ def test_permanent_error_dead_letters_at_once_and_requeue_brings_it_back(scripte
     assert rows(scripted)[0].state == "done"
 
 
-def test_an_expired_lease_is_reclaimed_and_the_late_owner_cannot_overwrite(scripted: Gateway, clock: Clock) -> None:
+def test_an_expired_lease_is_reclaimed_and_the_late_owner_cannot_overwrite(scripted: Services, clock: Clock) -> None:
     seed_requests(scripted, 1)
     with scripted.session() as session:
         (lost,) = claim_due(session, "dead-relay", SETTINGS, clock.now)
@@ -149,7 +149,7 @@ def test_an_expired_lease_is_reclaimed_and_the_late_owner_cannot_overwrite(scrip
     assert rows(scripted)[0].external_id == f"EXT-{row.request_id}"
 
 
-def test_stop_finishes_the_delivery_in_hand_and_releases_the_rest(scripted: Gateway) -> None:
+def test_stop_finishes_the_delivery_in_hand_and_releases_the_rest(scripted: Services) -> None:
     seed_requests(scripted, 5)
     runner = relay(scripted)
     ScriptedAdapter.on_deliver = runner.stop.set
@@ -159,7 +159,7 @@ def test_stop_finishes_the_delivery_in_hand_and_releases_the_rest(scripted: Gate
     assert states[1:] == [("pending", 0, None)] * 4
 
 
-def test_undeliverable_rows_are_dead_letters(scripted: Gateway, clock: Clock) -> None:
+def test_undeliverable_rows_are_dead_letters(scripted: Services, clock: Clock) -> None:
     seed_requests(scripted, 1)
     with scripted.session() as session, session.begin():
         session.get(OutboxMessage, 1).department = "GONE"  # type: ignore[union-attr]
@@ -169,7 +169,7 @@ def test_undeliverable_rows_are_dead_letters(scripted: Gateway, clock: Clock) ->
     assert ScriptedAdapter.seen == []
 
 
-def test_background_threads_deliver_and_stop(scripted: Gateway) -> None:
+def test_background_threads_deliver_and_stop(scripted: Services) -> None:
     from open311.delivery.workers import BackgroundWorkers
     from open311.settings import SyncSettings
 
@@ -188,7 +188,7 @@ def test_background_threads_deliver_and_stop(scripted: Gateway) -> None:
 
 
 
-def test_a_database_error_pauses_the_relay_loop_instead_of_ending_it(scripted: Gateway,
+def test_a_database_error_pauses_the_relay_loop_instead_of_ending_it(scripted: Services,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy.exc import OperationalError
 

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from open311 import create_app
-from open311.services import Gateway
+from open311.services import Services
 from tests.adapters.peers import WebhookBackOffice, http_peer
 from tests.delivery import outbox_states, seed_requests, write_config
 
@@ -56,7 +56,7 @@ def test_four_relays_never_claim_the_same_row(pg_schema_url: str, tmp_path: Path
                                                  "options": {"url": f"{base}/tickets", "secret": SECRET}}})
         app = create_app({"OPEN311_CONFIG": str(config), "OPEN311_DATABASE_URL": pg_schema_url,
                           "OPEN311_CREATE_SCHEMA": True})
-        gateway: Gateway = app.extensions["open311"]
+        gateway: Services = app.extensions["open311"]
         assert gateway.engine.dialect.name == "postgresql"
         seed_requests(gateway, ROWS)
         env = {**os.environ, "OPEN311_CONFIG": str(config), "OPEN311_DATABASE_URL": pg_schema_url,

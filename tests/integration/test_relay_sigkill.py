@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from open311.services import Gateway
+from open311.services import Services
 from tests.adapters.peers import WebhookBackOffice, http_peer
 from tests.delivery import outbox_states, seed_requests, wait_until, write_config
 
@@ -39,7 +39,7 @@ def test_sigkill_at_random_moments_never_loses_or_duplicates(make_app: Callable[
     with http_peer(office) as base:
         config = write_config(tmp_path, {"DPW": {"adapter": "webhook",
                                                  "options": {"url": f"{base}/tickets", "secret": SECRET}}})
-        gateway: Gateway = make_app(config).extensions["open311"]
+        gateway: Services = make_app(config).extensions["open311"]
         seed_requests(gateway, TICKETS)
         env = relay_env(config, database_url, tmp_path)
         kills = 0

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 from open311.core.signing import HEADER, verify
 from open311.delivery.relay import Relay
 from open311.intake.keys import create_key
-from open311.services import Gateway
+from open311.services import Services
 from open311.settings import DeliverySettings
 from tests.adapters.peers import free_port, http_peer
 from tests.delivery import outbox_states, precise_now, wait_until
@@ -56,7 +56,7 @@ def app(make_app: Callable[..., Flask]) -> Flask:
 
 @pytest.fixture
 def keys(app: Flask) -> dict[str, str]:
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     with gateway.session() as session:
         found = {name: create_key(session, "lacounty.gov", name, gateway.clock())[1] for name in ("app", "other")}
         found["dpw"] = create_key(session, "lacounty.gov", "DPW works", gateway.clock(), department="DPW")[1]
@@ -146,7 +146,7 @@ def test_receiver_down_for_a_while_then_every_change_arrives_once(app: Flask, ke
     request_id = report(client, keys["app"])
     for n, status in enumerate(("ASSIGNED", "COMPLETED")):
         push(client, keys["dpw"], request_id, f"d{n}", status, n)
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     runner = Relay(gateway, FAST)
     for _ in range(5):  # down: nothing listens, every attempt fails and is rescheduled
         runner.run_batch()
@@ -162,7 +162,7 @@ def test_receiver_down_for_a_while_then_every_change_arrives_once(app: Flask, ke
 def test_a_receiver_that_keeps_failing_is_dropped(make_app: Callable[..., Flask],
                                                   receiver: tuple[Receiver, str]) -> None:
     app = make_app(**LOOPBACK, OPEN311_CALLBACK_MAX_ATTEMPTS=3)
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     with gateway.session() as session:
         key = create_key(session, "lacounty.gov", "app", gateway.clock())[1]
         dpw = create_key(session, "lacounty.gov", "dpw", gateway.clock(), department="DPW")[1]
@@ -204,7 +204,7 @@ def test_gone_drops_at_once_and_service_subscriptions(app: Flask, keys: dict[str
 
 
 def _drp_key(app: Flask) -> str:
-    gateway: Gateway = app.extensions["open311"]
+    gateway: Services = app.extensions["open311"]
     with gateway.session() as session:
         return create_key(session, "lacounty.gov", "DRP", gateway.clock(), department="DRP")[1]
 

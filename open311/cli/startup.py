@@ -1,0 +1,29 @@
+"""How a command gets its services: through open311.bootstrap, with only the parts it needs, and a clean
+exit (the problems listed, exit 2) when the configuration is wrong."""
+
+from __future__ import annotations
+
+import click
+
+from open311.bootstrap import bootstrap
+from open311.errors import ConfigError
+from open311.services import Services
+from open311.storage.db import has_tables
+
+
+def services_for(*parts: str, tables: bool = False) -> Services:
+    """The services with `parts` built now (each closes with the command); with `tables`, check the schema."""
+    try:
+        services = bootstrap(parts=parts)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise SystemExit(2) from None
+    except (LookupError, ValueError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    click.get_current_context().call_on_close(services.dispose)
+    if tables and not has_tables(services.engine):
+        click.echo("error: the database has no tables yet; run `open311 db upgrade` first.", err=True)
+        raise SystemExit(2)
+    return services

@@ -1,0 +1,60 @@
+"""The public fields of a request, a status note and an update, as the feeds, exports and callbacks show them.
+
+Plain dicts in the spec's field order, never with personal data; the HTTP layer renders them as XML or
+JSON, the relay's callbacks as JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Any
+
+from open311.core.dates import format_w3c
+from open311.feeds.request_query import FeedRow
+from open311.storage.models import ServiceRequest, StatusUpdate
+
+# A request as the entries read it: an ORM object (one request) or a feed row (request_query.FEED_COLUMNS).
+RequestRecord = ServiceRequest | FeedRow
+
+
+def request_entry(row: RequestRecord, tz: tzinfo) -> dict[str, Any]:
+    """One <request> of GET requests, with no personal data."""
+    return {
+        "service_request_id": str(row.id),
+        "status": row.status,
+        "status_notes": row.status_notes,
+        "service_name": row.service_name,
+        "service_code": row.service_code,
+        "description": row.description,
+        "agency_responsible": row.agency_responsible,
+        "service_notice": row.service_notice,
+        "requested_datetime": format_w3c(row.requested_datetime, tz),
+        "updated_datetime": format_w3c(row.updated_datetime, tz),
+        "expected_datetime": format_w3c(row.expected_datetime, tz),
+        "address": row.address,
+        "address_id": row.address_id,
+        "zipcode": row.zipcode,
+        "lat": row.lat,
+        "long": row.long,
+        "media_url": row.media_url,
+    }
+
+
+def note_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
+    """One entry of a request's status history."""
+    return {"datetime": format_w3c(update.updated_datetime, tz), "type": "status_change",
+            "status": update.status, "external_status": update.external_status,
+            "description": update.description}
+
+
+def update_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
+    """One <request_update>, mySociety's fields."""
+    return {
+        "update_id": str(update.id),
+        "service_request_id": str(update.request_id),
+        "status": update.status,
+        "updated_datetime": format_w3c(update.updated_datetime, tz),
+        "description": update.description,
+        "media_url": update.media_url,
+        "external_status_code": update.external_status,
+    }

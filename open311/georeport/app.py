@@ -1,0 +1,47 @@
+"""The Flask app over built services: settings into app.config, blueprints, hooks, limits, the web app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, current_app
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from open311.services import Services
+
+# Fixed Flask and OpenAPI settings; every operator setting (environment OPEN311_*) is in open311/settings.py.
+DEFAULTS: dict[str, Any] = {
+    "API_TITLE": "Open311 GeoReport v2 gateway",
+    "API_VERSION": "v2",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "/docs",
+    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+}
+
+
+def build_app(services: Services, test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The app: the services in app.extensions["open311"], the settings in app.config, routes registered."""
+    from open311.georeport import init_app, monitoring, ratelimits, webapp
+
+    app = Flask("open311", instance_path=str(services.instance_path), instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.update(test_config or {})
+    app.config.update(services.settings)
+    app.extensions["open311"] = services
+    api = init_app(app)
+    monitoring.init_app(app, api)
+    ratelimits.init_app(app)
+    webapp.init_app(app)
+    hops = services.settings["OPEN311_PROXY_HOPS"]
+    if hops:  # behind N trusted proxies: client address and scheme come from their X-Forwarded-* headers
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+    return app
+
+
+def current_services() -> Services:
+    """The services of the current Flask app."""
+    services: Services = current_app.extensions["open311"]
+    return services
