@@ -119,7 +119,7 @@ def redis_reachable(url: str) -> str | None:
 
 
 def delete_redis_keys(url: str, prefix: str) -> int:
-    """Delete every key containing `prefix` (flask-limiter puts it after its own namespace)."""
+    """Delete every key containing `prefix` (the rate limiter puts it after its LIMITER namespace)."""
     import redis
 
     client = redis.Redis.from_url(url)

@@ -70,10 +70,8 @@ def configure_logging(level: str = "info") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # Alembic announces its dialect each time a revision is read (every readiness check), and
-    # flask-limiter names the client address of each per-address breach (429s are counted in /metrics).
-    for noisy in ("alembic", "flask-limiter"):
-        logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
+    # Alembic announces its dialect each time a revision is read (every readiness check).
+    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
 
 
 class GunicornLogger(GunicornBaseLogger):  # type: ignore[misc]

@@ -33,10 +33,7 @@ def handle_http_exception(error: HTTPException) -> Response:
     if status >= 500:
         return handle_unexpected(error)
     headers = {k: v for k, v in error.get_headers() if k.lower() in ("allow", "retry-after")}
-    if status == 429:  # the rate limiter's own sentence says which limit; it adds Retry-After itself
-        description = error.description or "Too many requests."
-    else:
-        description = _MESSAGES.get(status, error.description or error.name)
+    description = _MESSAGES.get(status, error.description or error.name)
     return error_response(fmt_of(request.path), status, [description], headers)
 
 
