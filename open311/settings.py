@@ -64,7 +64,8 @@ SETTINGS: tuple[Setting, ...] = (
     # rate limits (docs/deployment.md)
     _s("OPEN311_RATELIMIT_ENABLED", str, "true", None, "false turns the POST limits off"),
     _s("OPEN311_RATELIMIT_STORAGE", str, "memory://", None, "memory:// (one process) or redis://..."),
-    _s("OPEN311_RATELIMIT_STRATEGY", str, "moving-window", None, "moving-window, fixed-window or sliding-window-counter"),
+    _s("OPEN311_RATELIMIT_STRATEGY", str, "moving-window", None,
+       "moving-window, fixed-window or sliding-window-counter"),
     _s("OPEN311_RATELIMIT_PER_KEY", str, "60/minute", None, "POSTs per API key without a limit of its own"),
     _s("OPEN311_RATELIMIT_PER_ADDRESS", str, "300/minute", None, "POSTs per client address"),
     _s("OPEN311_RATELIMIT_PREFIX", str, "open311", None, "key prefix of the counters in the storage"),
