@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app, request
 
 from open311.core.dates import parse_datetime
+from open311.core.numbers import FROM_TO, number_in
 from open311.errors import BadRequest
 from open311.feeds.request_query import MAX_RESULTS, BBox, Cursor, Near, RequestQuery
 from open311.georeport.parsing import param, param_list
@@ -36,20 +37,6 @@ def date_param(args: Any, name: str, tz: tzinfo, problems: Problems) -> datetime
         return None
 
 
-def number_param(args: Any, name: str, low: float, high: float, problems: Problems) -> float | None:
-    raw = param(args, name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or not low <= value <= high:
-        problems.append(f"{name} must be a number from {low:g} to {high:g}, got {raw[:40]!r}.")
-        return None
-    return value
-
-
 def int_param(args: Any, name: str, low: int, high: int, problems: Problems) -> int | None:
     raw = param(args, name)
     if raw is None:
@@ -61,9 +48,9 @@ def int_param(args: Any, name: str, low: int, high: int, problems: Problems) -> 
 
 
 def _near(args: Any, problems: Problems) -> Near | None:
-    lat = number_param(args, "lat", -90, 90, problems)
-    lon = number_param(args, "long", -180, 180, problems)
-    radius = number_param(args, "radius", 1, MAX_RADIUS, problems)
+    lat = number_in(param(args, "lat"), "lat", -90, 90, problems, wording=FROM_TO)
+    lon = number_in(param(args, "long"), "long", -180, 180, problems, wording=FROM_TO)
+    radius = number_in(param(args, "radius"), "radius", 1, MAX_RADIUS, problems, wording=FROM_TO)
     given = [param(args, n) is not None for n in ("lat", "long")]
     if any(given) and not all(given):
         problems.append("lat and long must be given together.")

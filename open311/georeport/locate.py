@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, request
 from flask.views import MethodView
 
+from open311.core.numbers import number_in
 from open311.errors import BadRequest, NotFound
 from open311.georeport import openapi
+from open311.georeport.app import current_services
 from open311.georeport.blueprint import blp
 from open311.georeport.documents import service_entry
 from open311.georeport.parsing import param, param_list
@@ -20,7 +20,7 @@ from open311.georeport.respond import respond
 from open311.gis.area_geojson import area_collection
 from open311.gis.areas import ServiceAreas, swap_hint
 from open311.gis.facilities import Facility, FacilityIndex
-from open311.services import Gateway, get_gateway
+from open311.services import Services
 
 GEOJSON_TYPE = "application/geo+json"
 DEFAULT_RADIUS_M = 5000.0
@@ -29,27 +29,11 @@ MAX_LIMIT = 1000
 FACILITY_FIELDS = ("facility_id", "name", "category", "address", "city", "phone", "url", "hours")
 
 
-def _number(args: Mapping[str, Any], name: str, low: float, high: float, problems: list[str]) -> float | None:
-    """An optional decimal query parameter within [low, high]; problems noted, None when absent or bad."""
-    raw = param(args, name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        problems.append(f"{name} must be a decimal number, got {raw[:40]!r}.")
-        return None
-    if not math.isfinite(value) or not low <= value <= high:
-        problems.append(f"{name} must be between {low:g} and {high:g}, got {raw[:40]!r}.")
-        return None
-    return value
-
-
 def parse_point(areas: ServiceAreas | None, problems: list[str]) -> tuple[float, float] | None:
     """lat and long from the query string (both or neither), in WGS84 decimal degrees."""
     args = request.args
-    lat = _number(args, "lat", -90, 90, problems)
-    long = _number(args, "long", -180, 180, problems)
+    lat = number_in(param(args, "lat"), "lat", -90, 90, problems)
+    long = number_in(param(args, "long"), "long", -180, 180, problems)
     if (param(args, "lat") is None) != (param(args, "long") is None):
         problems.append("lat and long must be sent together.")
     elif problems and (hint := swap_hint(areas, param(args, "lat"), param(args, "long"))):
@@ -57,7 +41,7 @@ def parse_point(areas: ServiceAreas | None, problems: list[str]) -> tuple[float,
     return (lat, long) if lat is not None and long is not None else None
 
 
-def services_here(gateway: Gateway, jurisdiction: Any, fmt: str, locale: str | None = None) -> Response | None:
+def services_here(gateway: Services, jurisdiction: Any, fmt: str, locale: str | None = None) -> Response | None:
     """GET services?lat=&long=: only the services offered at the point (None when no point was given)."""
     if param(request.args, "lat") is None and param(request.args, "long") is None:
         return None
@@ -75,7 +59,7 @@ def services_here(gateway: Gateway, jurisdiction: Any, fmt: str, locale: str | N
     return respond(fmt, "services", Many("service", [service_entry(localized[s.service_code]) for s in services]))
 
 
-def _areas_of(gateway: Gateway) -> tuple[Any, ServiceAreas]:
+def _areas_of(gateway: Services) -> tuple[Any, ServiceAreas]:
     """The requested jurisdiction and its GIS layers (404 when it has none)."""
     jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
     areas = gateway.areas(jurisdiction)
@@ -99,15 +83,15 @@ class ServiceArea(MethodView):
         """The service's area as a GeoJSON FeatureCollection (WGS84), one feature per place or facility."""
         if fmt != "geojson":
             raise NotFound(f"Unknown format {fmt[:20]!r}: service areas are published as .geojson.")
-        gateway = get_gateway()
+        gateway = current_services()
         jurisdiction, areas = _areas_of(gateway)
         service = jurisdiction.catalog.get(service_code)
         if service is None:
             raise NotFound(f"service_code {service_code[:64]!r} not found.")
-        key = ("area", jurisdiction.id, service.service_code)
-        body = gateway.cache.get(key)
+        key = (jurisdiction.id, service.service_code)
+        body = gateway.caches.area_geojson.get(key)
         if body is None:
-            body = gateway.cache[key] = area_collection(areas, service)
+            body = gateway.caches.area_geojson[key] = area_collection(areas, service)
         return geojson_response(body)
 
 
@@ -115,8 +99,8 @@ def _facility_query(index: FacilityIndex, areas: ServiceAreas) -> dict[str, Any]
     """Parse and check facilities' parameters, reporting every bad one at once."""
     problems: list[str] = []
     point = parse_point(areas, problems)
-    radius = _number(request.args, "radius", 0, MAX_RADIUS_M, problems)
-    limit = _number(request.args, "limit", 1, MAX_LIMIT, problems)
+    radius = number_in(param(request.args, "radius"), "radius", 0, MAX_RADIUS_M, problems)
+    limit = number_in(param(request.args, "limit"), "limit", 1, MAX_LIMIT, problems)
     if radius == 0:
         problems.append("radius must be more than 0 metres.")
     if radius is not None and point is None and not problems:
@@ -161,7 +145,7 @@ class Facilities(MethodView):
         """
         if fmt not in ("xml", "json", "geojson"):
             raise NotFound(f"Unknown format {fmt[:20]!r}: use .xml, .json or .geojson.")
-        _, areas = _areas_of(get_gateway())
+        _, areas = _areas_of(current_services())
         index = areas.facilities
         if index is None:
             raise NotFound("No facilities are configured for this jurisdiction.")

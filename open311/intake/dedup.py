@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 from open311.config.jurisdictions import Jurisdiction
 from open311.errors import BadRequest, Conflict, Unprocessable
 from open311.gis.areas import ServiceAreas
-from open311.intake.submit import StoredHook, Submission, Submitted, prepare_request, store_request
+from open311.intake.storing import StoredHook, store_request
+from open311.intake.submit import Submission, Submitted, prepare_request
 from open311.media.uploads import MediaPolicy
 from open311.settings import DedupPolicy
-from open311.storage.db import read_row
+from open311.storage.db import reading
 from open311.storage.models import ApiKey, SubmissionKey
 
 IDEMPOTENCY, FINGERPRINT = "idempotency", "fingerprint"
@@ -133,7 +134,8 @@ def _live_claim(session: Session, claim: Claim, now: datetime,
                 expired: list[SubmissionKey] | None = None) -> SubmissionKey | None:
     """The unexpired claim already holding this key, if any (a detached row, for reading). An expired holder
     is added to `expired` instead: the insert of the new claim has to remove it first."""
-    row = read_row(session, HOLDER, {"kind": claim.kind, "scope": claim.scope, "key": claim.key})
+    with reading(session, single=True) as connection:
+        row = connection.execute(HOLDER, {"kind": claim.kind, "scope": claim.scope, "key": claim.key}).first()
     if row is None:
         return None
     holder = SubmissionKey(**row._mapping)

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from open311.errors import Forbidden
-from open311.storage.db import read_row
+from open311.storage.db import reading
 from open311.storage.models import ApiKey
 
 KEY_PREFIX = "o311_"
@@ -91,13 +91,14 @@ def set_rate_limit(session: Session, ident: str, rate_limit: str | None) -> ApiK
 def find_key(session: Session, key: str) -> ApiKey | None:
     """The stored row of a presented key (revoked or not), or None.
 
-    Every POST asks, so this is one Core SELECT (built once) in autocommit, outside any session
-    transaction; the row comes back as a detached ApiKey, for reading only. Nothing is cached: a key
-    revoked by another process stops working at once.
+    Every POST asks, so this is one Core SELECT (built once) on a plain connection (storage.db.reading: in
+    autocommit on PostgreSQL); the row comes back as a detached ApiKey, for reading only. Nothing is cached: a
+    key revoked by another process stops working at once.
     """
     if not key or len(key) > 200:
         return None
-    row = read_row(session, KEY_BY_HASH, {"key_hash": hash_key(key)})
+    with reading(session, single=True) as connection:
+        row = connection.execute(KEY_BY_HASH, {"key_hash": hash_key(key)}).first()
     return None if row is None else ApiKey(**row._mapping)
 
 

@@ -1,38 +1,29 @@
-"""Use cases for service requests: submit, get one, resolve a token (searching is in request_search)."""
+"""Service requests in: a POST's fields validated and placed, ready to store; one request or token looked up.
+
+Storing is in open311.intake.storing, duplicate detection in open311.intake.dedup, the feed in open311.feeds.
+"""
 
 from __future__ import annotations
 
-import functools
-import math
-import secrets
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Engine, Insert, Integer, String, Table, bindparam, insert, literal, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from open311.catalog.answers import DECIMAL, validate_answers
 from open311.catalog.definitions import Service
 from open311.config.jurisdictions import Jurisdiction
+from open311.core.numbers import BETWEEN, number_in
 from open311.errors import BadRequest, NotFound
 from open311.gis.areas import ServiceAreas, swap_hint
 from open311.intake.location import place_request
 from open311.media.store import MediaStore
-from open311.media.uploads import (
-    MediaPolicy,
-    StoredPhoto,
-    Upload,
-    discard_photos,
-    media_rows,
-    precheck,
-    save_photos,
-    take_photos,
-)
-from open311.storage.models import ApiKey, OutboxMessage, RequestContact, RequestMedia, ServiceRequest
+from open311.media.uploads import MediaPolicy, StoredPhoto, Upload, precheck, take_photos
+from open311.storage.db import reading
+from open311.storage.models import ApiKey, ServiceRequest
 
 MAX_DESCRIPTION = 4000
 FIELD_LIMITS = {"address_string": 500, "address_id": 100, "zipcode": 20, "media_url": 2000,
@@ -42,6 +33,10 @@ CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "device_id", "acc
 MAX_ID = 2**63 - 1
 MAX_ID_LENGTH = 64
 MEDIA_SCHEMES = ("http", "https")
+# POST's lat and long: plain decimal notation only (open311.catalog.answers.DECIMAL), reported as WGS84.
+COORDINATE = BETWEEN._replace(not_a_number="{name} must be a decimal number (WGS84), got {raw}.")
+TOKEN_ID = select(ServiceRequest.id).where(ServiceRequest.token == bindparam("token"),
+                                           ServiceRequest.jurisdiction_id == bindparam("jurisdiction"))
 
 
 @dataclass(frozen=True)
@@ -75,16 +70,7 @@ def _text(fields: Mapping[str, str], name: str, problems: list[str]) -> str | No
 def _coordinate(fields: Mapping[str, str], name: str, bound: float, problems: list[str]) -> float | None:
     """Parse lat or long, noting a value that is not a finite number within ±bound."""
     raw = (fields.get(name) or "").strip()
-    if not raw:
-        return None
-    if not DECIMAL.fullmatch(raw):
-        problems.append(f"{name} must be a decimal number (WGS84), got {raw[:40]!r}.")
-        return None
-    value = float(raw)
-    if not math.isfinite(value) or not -bound <= value <= bound:
-        problems.append(f"{name} must be between -{bound:g} and {bound:g}, got {raw[:40]!r}.")
-        return None
-    return value
+    return number_in(raw or None, name, -bound, bound, problems, wording=COORDINATE, syntax=DECIMAL)
 
 
 def _media_url(fields: Mapping[str, str], problems: list[str]) -> str | None:
@@ -134,59 +120,6 @@ def _notice(*parts: str | None) -> str | None:
     return " ".join(p for p in parts if p) or None
 
 
-# Runs inside the storing transaction: (connection, new request id, the answer).
-StoredHook = Callable[[Connection, int, Submitted], None]
-# Built once: Core INSERTs (the ORM unit of work costs more than the rows themselves on this path).
-INSERT_REQUEST = insert(ServiceRequest).returning(ServiceRequest.id)
-INSERT_CONTACT = insert(cast(Table, RequestContact.__table__))
-INSERT_OUTBOX = insert(cast(Table, OutboxMessage.__table__))
-INSERT_MEDIA = insert(cast(Table, RequestMedia.__table__))
-MEDIA_COLUMNS = tuple(c.key for c in RequestMedia.__table__.columns if c.key != "id")
-
-
-@functools.lru_cache(maxsize=8)
-def _request_with_outbox(keys: tuple[str, ...]) -> Insert:
-    """PostgreSQL: the request row (these columns) and its outbox row in one statement (a data-modifying CTE)."""
-    requests, outbox = cast(Table, ServiceRequest.__table__), cast(Table, OutboxMessage.__table__)
-    new = insert(requests).values({k: bindparam(k, type_=requests.c[k].type) for k in keys}) \
-        .returning(requests.c.id).cte("new_request")
-    at = outbox.c.created_at.type
-    row = select(new.c.id, literal("deliver", String()), bindparam("outbox_department", type_=String()),
-                 literal("pending", String()), literal(0, Integer()), bindparam("outbox_at", type_=at),
-                 bindparam("outbox_at", type_=at), bindparam("outbox_at", type_=at))
-    return insert(outbox).from_select(["request_id", "kind", "department", "state", "attempts", "next_attempt_at",
-                                       "created_at", "updated_at"], row).returning(outbox.c.request_id)
-
-
-def _insert_request(connection: Connection, prepared: Prepared, token: str, now: datetime) -> int:
-    """Insert the request row and its outbox row; return the request's id. On PostgreSQL one statement (one
-    round trip instead of two), elsewhere two."""
-    values = {**prepared.values, "token": token}
-    if connection.dialect.name == "postgresql":
-        statement = _request_with_outbox(tuple(values))
-        found: int = connection.execute(statement, {**values, "outbox_department": prepared.department,
-                                                    "outbox_at": now}).scalar_one()
-        return found
-    request_id: int = connection.execute(INSERT_REQUEST, values).scalar_one()
-    connection.execute(INSERT_OUTBOX, {
-        "request_id": request_id, "kind": "deliver", "department": prepared.department, "state": "pending",
-        "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now})
-    return request_id
-
-
-@contextmanager
-def _transaction(session: Session) -> Iterator[Connection]:
-    """A transaction for Core statements: straight on the session's engine (the ORM's bookkeeping is not
-    needed), or the session's own when it is bound to a connection."""
-    bind = session.get_bind()
-    if isinstance(bind, Engine):
-        with bind.begin() as connection:
-            yield connection
-    else:
-        with session.begin():
-            yield session.connection()
-
-
 @dataclass(frozen=True)
 class Prepared:
     """A validated, placed submission, ready to be stored (as often as a retry needs)."""
@@ -202,9 +135,11 @@ class Prepared:
 
 def prepare_request(jurisdiction: Jurisdiction, submission: Submission, api_key: ApiKey | None, now: datetime,
                     areas: ServiceAreas | None = None, media: MediaPolicy | None = None) -> Prepared:
-    """Validate a submission and check it against its service's area (`areas`: the jurisdiction's GIS
-    layers, None for none); raise 400/404 listing every problem. Photos are processed (`media`: how; None
-    refuses uploads) but nothing is stored."""
+    """Validate a submission and check it against its service's area; raise 400/404 listing every problem.
+
+    `areas`: the jurisdiction's GIS layers (None for none). Photos are processed (`media`: how; None refuses
+    uploads) but nothing is stored: open311.intake.storing.store_request does that.
+    """
     fields = submission.fields
     service = find_service(jurisdiction, (fields.get("service_code") or "").strip())
     problems: list[str] = []
@@ -237,58 +172,6 @@ def prepare_request(jurisdiction: Jurisdiction, submission: Submission, api_key:
                     media.store if media is not None else None)
 
 
-def store_request(session: Session, prepared: Prepared, now: datetime, *,
-                  on_stored: StoredHook | None = None) -> Submitted:
-    """Store a prepared request with its outbox row in one transaction.
-
-    `on_stored` runs inside that transaction once the row has its id (duplicate detection records
-    its claims there, so a claim and its request are committed, or rolled back, together). Photos are
-    written to the media store first and removed again when the transaction does not commit.
-    """
-    token = secrets.token_urlsafe(12)
-    store = prepared.store
-    if prepared.photos:
-        if store is None:
-            raise ValueError("prepared photos without a media store")
-        save_photos(store, prepared.photos)
-    try:
-        with _transaction(session) as connection:
-            request_id = _insert_request(connection, prepared, token, now)
-            if any(prepared.contact.values()):
-                connection.execute(INSERT_CONTACT, {"request_id": request_id, **prepared.contact})
-            media = media_rows(request_id, prepared.photos, prepared.link)
-            if media:
-                connection.execute(INSERT_MEDIA, [{c: getattr(m, c) for c in MEDIA_COLUMNS} for m in media])
-            result = _answer(prepared.service, request_id, token, prepared.values["service_notice"])
-            if on_stored is not None:
-                on_stored(connection, request_id, result)
-    except BaseException:
-        if store is not None and prepared.photos:
-            discard_photos(store, prepared.photos)
-        raise
-    return result
-
-
-def submit_request(session: Session, jurisdiction: Jurisdiction, submission: Submission,
-                   api_key: ApiKey | None, now: datetime, areas: ServiceAreas | None = None,
-                   media: MediaPolicy | None = None) -> Submitted:
-    """Validate, place and store a submission (prepare_request, then store_request)."""
-    return store_request(session, prepare_request(jurisdiction, submission, api_key, now, areas, media), now)
-
-
-def _answer(service: Service, request_id: int, token: str, notice: object) -> Submitted:
-    """What POST answers for this service type: the id (realtime), a token (batch) or neither (blackbox).
-
-    `notice` is the stored service_notice: the service's notice plus any placing note (unverified address).
-    """
-    text = notice if isinstance(notice, str) else None
-    if service.type == "batch":
-        return Submitted(None, token, text)
-    if service.type == "blackbox":
-        return Submitted(None, None, text)
-    return Submitted(str(request_id), None, text)
-
-
 def parse_ids(raw: Sequence[str]) -> list[int]:
     """Keep the ids that can exist (positive integers); others match nothing; absurd ones are a 400."""
     huge = [v for v in raw if len(v) > MAX_ID_LENGTH or (v.isascii() and v.isdigit() and int(v) > MAX_ID)]
@@ -312,11 +195,10 @@ def resolve_token(session: Session, jurisdiction: Jurisdiction, token: str) -> t
     """GET tokens/{token}: the request id behind a token, or 404 for an unknown token."""
     if len(token) > MAX_ID_LENGTH:
         raise BadRequest(f"token is longer than {MAX_ID_LENGTH} characters.")
-    with session.begin():
-        row = session.scalars(select(ServiceRequest).where(
-            ServiceRequest.token == token, ServiceRequest.jurisdiction_id == jurisdiction.id)).first()
-    if row is None:
+    with reading(session, single=True) as connection:
+        found = connection.execute(TOKEN_ID, {"token": token, "jurisdiction": jurisdiction.id}).scalar()
+    if found is None:
         raise NotFound(f"token {token[:64]!r} not found.")
-    return str(row.id), token
+    return str(found), token
 
 

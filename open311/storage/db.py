@@ -1,17 +1,30 @@
-"""Database engine and sessions: SQLite (embedded default, WAL + synchronous=FULL) or PostgreSQL."""
+"""Database engine and sessions: SQLite (embedded default, WAL + synchronous=FULL) or PostgreSQL.
+
+Transactions: code that writes Core statements runs them in `with writing(session) as connection:`, one
+transaction of its own, committed when the block ends (rolled back on an error); code that reads a few Core
+statements runs them in `with reading(session) as connection:` (`single=True` for one statement). Both work on
+a plain connection of the session's engine, so the hot paths (the POST store, the key and claim look-ups, the
+feed, the relay's claim and settle) skip the ORM's bookkeeping; `reading` joins the session's transaction when
+one is open. A function that works inside its caller's transaction takes that transaction's `Connection`
+(the relay records a batch's outcomes and claims the next batch in one), so a signature says which it is:
+`f(session, ...)` owns its transaction, `f(connection, ...)` runs in the caller's. Loading or changing ORM
+objects keeps `with session.begin():`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Row, create_engine, event
+from sqlalchemy import BindParameter, ColumnElement, Connection, Engine, bindparam, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql.expression import Executable
 
 from open311.storage.models import Base
+
+T = TypeVar("T")
 
 
 def default_database_url(instance_path: str | Path) -> str:
@@ -46,7 +59,7 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit; every use goes through session.begin()."""
+    """Sessions that keep loaded objects usable after commit and begin no transaction by themselves."""
     return sessionmaker(engine, expire_on_commit=False, autobegin=False)
 
 
@@ -55,15 +68,80 @@ def create_schema(engine: Engine) -> None:
     Base.metadata.create_all(engine)
 
 
-def read_row(session: Session, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
-    """The first row of a one-statement read on a connection of the session's engine, outside any session
-    transaction: in autocommit on PostgreSQL (no BEGIN/ROLLBACK round trips); SQLite's driver begins no
-    transaction for a SELECT anyway, and switching its isolation level costs more than the read."""
+@contextmanager
+def writing(session: Session) -> Iterator[Connection]:
+    """Run the block in a transaction of its own, committed when it ends (rolled back on an error).
+
+    The connection is a plain one of the session's engine (the session's own when it is bound to a connection).
+    The session must have no transaction open: work inside a caller's transaction takes its Connection instead.
+    """
+    if session.in_transaction():
+        raise RuntimeError("the session already has a transaction open: pass its connection instead")
     bind = session.get_bind()
     if isinstance(bind, Engine):
-        with bind.connect() as connection:
-            if bind.dialect.name != "sqlite":
-                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            return connection.execute(statement, params).first()
-    with session.begin():
-        return session.connection().execute(statement, params).first()
+        with bind.begin() as connection:
+            yield connection
+    else:
+        with session.begin():
+            yield session.connection()
+
+
+@contextmanager
+def reading(session: Session, *, single: bool = False) -> Iterator[Connection]:
+    """Run the block's reads in one transaction: the session's when it has one open, else a plain connection's.
+
+    The plain connection is one of the session's engine: the ORM's bookkeeping would cost more than a few
+    statements' own Python. `single`: the block runs one statement, so on PostgreSQL it runs in autocommit (no
+    BEGIN and ROLLBACK round trips); SQLite's driver begins no transaction for a SELECT anyway, and switching its
+    isolation level costs more than the read.
+    """
+    if session.in_transaction():
+        yield session.connection()
+        return
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        with session.begin():
+            yield session.connection()
+        return
+    with bind.connect() as connection:
+        if not single:
+            with connection.begin():
+                yield connection
+        elif bind.dialect.name == "sqlite":
+            yield connection
+        else:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
+MAX_IN = 256    # values in one padded IN list at most
+
+
+def in_placeholders(column: ColumnElement[Any], size: int, prefix: str = "b_id") -> ColumnElement[bool]:
+    """`column IN (:b_id0, ... :b_id<size-1>)`, the IN list of a statement built once per size.
+
+    Plain placeholders: the statement is reused as compiled (an expanding IN is rewritten on every execution,
+    which costs more than a small query). padded_chunks gives the values.
+    """
+    return column.in_(placeholders(size, prefix))
+
+
+def placeholders(size: int, prefix: str = "b_id") -> list[BindParameter[Any]]:
+    """The bound parameters `<prefix>0` ... `<prefix><size-1>` of a padded IN list."""
+    return [bindparam(f"{prefix}{i}") for i in range(size)]
+
+
+def padded_chunks(values: Sequence[T], limit: int = MAX_IN) -> Iterator[tuple[int, list[T]]]:
+    """Yield (size, chunk): `values` in chunks of at most `limit`, padded to a power of two `size`.
+
+    A chunk is padded by repeating its last value (a repeat matches or changes nothing more), so only a few sizes,
+    hence a few statements built once per size, ever exist.
+    """
+    for start in range(0, len(values), limit):
+        chunk = list(values[start:start + limit])
+        size = 1 << (len(chunk) - 1).bit_length()
+        yield size, chunk + chunk[-1:] * (size - len(chunk))
+
+
+def has_tables(engine: Engine) -> bool:
+    """True when the database already holds our tables (`open311 db upgrade` has run)."""
+    return "service_requests" in inspect(engine).get_table_names()

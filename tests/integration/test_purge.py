@@ -13,7 +13,8 @@ from open311 import create_app
 from open311.bootstrap import bootstrap
 from open311.cli import main
 from open311.intake.dedup import IDEMPOTENCY
-from open311.intake.submit import Submission, submit_request
+from open311.intake.storing import store_request
+from open311.intake.submit import Submission, prepare_request
 from open311.services import Services
 from open311.storage.models import OutboxMessage, RequestContact, ServiceRequest, SubmissionKey
 from tests.conftest import ROOT
@@ -43,7 +44,7 @@ def seed(gw: Services, status: str, closed_days_ago: int, outbox_state: str = "d
     fields = {"service_code": "DPW-GRAFFITI", "lat": "34.02", "long": "-118.17", "description": "Tag", **CONTACT}
     submission = Submission(fields=fields, attributes={"surface_type": ["wall"], "property_type": ["public"]})
     with gw.session() as s:
-        result = submit_request(s, jurisdiction, submission, None, when)
+        result = store_request(s, prepare_request(jurisdiction, submission, None, when), when)
         assert result.service_request_id is not None
         rid = int(result.service_request_id)
         with s.begin():
