@@ -10,7 +10,8 @@ from typing import Any, cast
 from open311.catalog.definitions import Attribute, Catalog, Service
 from open311.core.dates import format_w3c
 from open311.feeds.entries import RequestRecord, note_entry, request_entry
-from open311.feeds.request_query import SPEC_FIELDS, FeedRow
+from open311.feeds.request_query import FeedRow
+from open311.feeds.request_statements import SPEC_FIELDS
 from open311.georeport.render import Many, container_bytes, item_bytes, render
 from open311.intake.submit import Submitted
 from open311.media.uploads import public_urls

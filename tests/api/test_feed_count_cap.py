@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from open311.feeds.request_query import BBox, RequestQuery, count_capped, counted_in_feed_order, filtered
+from open311.feeds.request_query import BBox, RequestQuery, counted_in_feed_order, filtered
+from open311.feeds.request_statements import count_capped
+from open311.storage.db import reading
 from tests.api.test_feed_paging import seed
 from tests.conftest import FIXED_NOW
 
@@ -37,8 +39,8 @@ def test_count_capped_counts_at_most_cap_plus_one(make_app: Callable[..., Flask]
     jurisdiction = gateway.config.jurisdictions["lacounty.gov"]
     stmt = filtered(jurisdiction, RequestQuery(), FIXED_NOW + timedelta(minutes=1))
     assert stmt is not None
-    with gateway.session() as session, session.begin():
-        assert [count_capped(session, stmt, cap, ordered=ordered) for cap in (0, 1, 11, 12, 13, 100)] == \
+    with gateway.session() as session, reading(session) as connection:
+        assert [count_capped(connection, stmt, cap, ordered=ordered) for cap in (0, 1, 11, 12, 13, 100)] == \
             [1, 2, 12, 12, 12, 12]
 
 

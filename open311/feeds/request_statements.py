@@ -1,0 +1,137 @@
+"""The feed's SQL: statements built once per filter shape, with a bind parameter for every value.
+
+A statement depends only on which filters are present (its Shape), never on their values: it is built on
+first use and kept (functools.cache, a few dozen entries at most), so a request neither builds SQL expressions
+nor computes a new cache key, and SQLAlchemy's compiled cache finds the SQL at once. Bind names are prefixed by
+what fills them: `f_` the filters (open311.feeds.request_query.filtered), `c_` the count, `p_` the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal, NamedTuple
+
+from sqlalchemy import Connection, Integer, Select, bindparam, case, func, literal_column, select, tuple_
+
+from open311.storage.models import ServiceRequest
+
+METRES_PER_DEGREE_LAT = 110_574.0
+METRES_PER_DEGREE_LONG_AT_EQUATOR = 111_320.0
+ORDER = (ServiceRequest.requested_datetime.desc(), ServiceRequest.id.desc())
+# What the feed reads of a request, as plain rows (no ORM objects: the feed only reads): the spec's fields
+# first, in the document's order (documents.request_entry), then what extensions=true and moderation add.
+# Nothing personal lives in this table; the token and moderation's hidden text are left out.
+SPEC_FIELDS = ("id", "status", "status_notes", "service_name", "service_code", "description", "agency_responsible",
+               "service_notice", "requested_datetime", "updated_datetime", "expected_datetime", "address",
+               "address_id", "zipcode", "lat", "long", "media_url")
+SPEC_COLUMNS = tuple(ServiceRequest.__table__.c[name] for name in SPEC_FIELDS)
+FEED_COLUMNS = (*SPEC_COLUMNS, *(ServiceRequest.__table__.c[name] for name in (
+    "department", "channel", "duplicate_of", "parent_request_id", "attributes", "hidden_at")))
+_COL = ServiceRequest.__table__.c
+# How a page continues: the first page, after a cursor, or at an offset (page=).
+PageMode = Literal["first", "after", "page"]
+
+
+class Shape(NamedTuple):
+    """Which filters a query has (never their values): what its statements are built, and kept, for.
+
+    `ids` overrides every other filter. A new filter adds a field here, its clause in where_statement and
+    its values in request_query.filtered.
+    """
+
+    ids: bool = False
+    span: bool = False              # the requested_datetime window
+    updated_after: bool = False
+    updated_before: bool = False
+    codes: bool = False
+    statuses: bool = False
+    bbox: bool = False
+    near: bool = False
+
+
+@dataclass(frozen=True)
+class Filtered:
+    """The filtered selection of a query (no order, no limit) and the values of its parameters."""
+
+    shape: Shape
+    params: dict[str, Any]
+
+    @property
+    def stmt(self) -> Select[Any]:
+        """The selection, built once per shape."""
+        return where_statement(self.shape)
+
+
+@cache
+def where_statement(shape: Shape) -> Select[Any]:
+    """The filtered selection of a shape, with a bind parameter for every value."""
+    stmt = select(ServiceRequest).where(_COL.jurisdiction_id == bindparam("f_jurisdiction"))
+    if shape.ids:
+        return stmt.where(_COL.id.in_(bindparam("f_ids", expanding=True)))
+    if shape.span:
+        stmt = stmt.where(_COL.requested_datetime >= bindparam("f_start"),
+                          _COL.requested_datetime <= bindparam("f_end"))
+    if shape.updated_after:
+        stmt = stmt.where(_COL.updated_datetime >= bindparam("f_updated_after"))
+    if shape.updated_before:
+        stmt = stmt.where(_COL.updated_datetime <= bindparam("f_updated_before"))
+    if shape.codes:
+        stmt = stmt.where(_COL.service_code.in_(bindparam("f_codes", expanding=True)))
+    if shape.statuses:
+        stmt = stmt.where(_COL.status.in_(bindparam("f_statuses", expanding=True)))
+    lat, lon = _COL.lat, _COL.long
+    if shape.bbox:
+        stmt = stmt.where(lat >= bindparam("f_south"), lat <= bindparam("f_north"), lon >= bindparam("f_west"),
+                          lon <= bindparam("f_east"))
+    if shape.near:
+        dy = (lat - bindparam("f_lat")) * METRES_PER_DEGREE_LAT
+        dx = (lon - bindparam("f_long")) * bindparam("f_x_scale")
+        stmt = stmt.where(lat.between(bindparam("f_lat_low"), bindparam("f_lat_high")),
+                          lon.between(bindparam("f_long_low"), bindparam("f_long_high")),
+                          dx * dx + dy * dy <= bindparam("f_radius2"))
+    return stmt
+
+
+@cache
+def count_statement(shape: Shape, ordered: bool) -> Select[Any]:
+    """The capped count of a shape's matches (see count_capped), walking the feed order when `ordered`."""
+    probe: Select[tuple[int]] = where_statement(shape).with_only_columns(literal_column("1"))
+    if ordered:  # ascending: any matches will do, and PostgreSQL walks an index forwards faster than back
+        probe = probe.order_by(ServiceRequest.requested_datetime, ServiceRequest.id)
+    found = probe.offset(bindparam("c_cap", type_=Integer)).limit(1).scalar_subquery()
+    matches = probe.limit(bindparam("c_more", type_=Integer)).subquery()
+    exact = select(func.count()).select_from(matches).scalar_subquery()
+    return select(case((found.is_not(None), bindparam("c_over", type_=Integer)), else_=exact))
+
+
+def count_capped(connection: Connection, where: Filtered, cap: int, *, ordered: bool = True) -> int:
+    """How many rows match, or cap + 1 when more than cap do, in one statement reading at most cap + 1 matches.
+
+    A probe `SELECT 1 ... LIMIT 1 OFFSET cap` asks whether a (cap + 1)-th match exists (skipping rows is
+    cheaper than feeding them to an aggregate); only when none does are the (at most cap) matches counted.
+    `ordered` walks the feed order (request_query.counted_in_feed_order); without it the planner picks the index
+    that answers the filters alone, usually without reading the table, and never sorts. Runs in the caller's
+    transaction.
+    """
+    counted = connection.execute(count_statement(where.shape, ordered),
+                                 {**where.params, "c_cap": cap, "c_more": cap + 1, "c_over": cap + 1})
+    return int(counted.scalar() or 0)
+
+
+@cache
+def page_statement(shape: Shape, mode: PageMode, extended: bool) -> Select[Any]:
+    """One page of a shape's matches, newest first: FEED_COLUMNS with `extended`, else SPEC_COLUMNS.
+
+    `after` continues strictly below the cursor (`p_requested`, `p_id`); `page` skips `p_offset` rows.
+    """
+    stmt = where_statement(shape)
+    if mode == "after":
+        key = tuple_(ServiceRequest.requested_datetime, ServiceRequest.id)
+        stmt = stmt.where(key < tuple_(bindparam("p_requested", type_=ServiceRequest.requested_datetime.type),
+                                       bindparam("p_id", type_=ServiceRequest.id.type)))
+    elif mode == "page":
+        stmt = stmt.offset(bindparam("p_offset", type_=Integer))
+    # Core rows rather than ORM objects: a page is read, rendered and dropped, never changed.
+    columns = FEED_COLUMNS if extended else SPEC_COLUMNS
+    return stmt.with_only_columns(*columns).order_by(*ORDER).limit(bindparam("p_limit", type_=Integer))
