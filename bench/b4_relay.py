@@ -134,23 +134,27 @@ def build_gateway(folder: Path, url: str) -> Any:
 
 def payloads(gateway: Any, count: int) -> list[tuple[bytes, dict[str, str]]]:
     """Bodies and headers the webhook adapter sends for `count` freshly seeded tickets (then released)."""
-    from open311.delivery.outbox import build_ticket, claim_due, release
+    from open311.delivery.outbox import claim_due, release
+    from open311.delivery.tickets import Undeliverable, build_tickets
     from open311.settings import DeliverySettings
+    from open311.storage.db import writing
     from tests.delivery import seed_requests
 
     seed_requests(gateway, count, "DPW", email="bench@example.org")
     adapter = gateway.adapters[("lacounty.gov", "DPW")]
     out = []
-    with gateway.session() as session:
-        claimed = claim_due(session, "bench", DeliverySettings(), gateway.clock(), limit=count)
+    with gateway.session() as session, writing(session) as connection:
+        claimed = claim_due(connection, "bench", DeliverySettings(), gateway.clock(), limit=count)
+        tickets = build_tickets(connection, gateway.config, claimed, gateway.media)
         for item in claimed:
-            ticket = build_ticket(session, gateway.config, item, gateway.media)
+            ticket = tickets[item.id]
+            assert not isinstance(ticket, Undeliverable), ticket
             body = json.dumps({"idempotency_key": ticket.idempotency_key, "ticket": ticket.to_json()},
                               ensure_ascii=False, separators=(",", ":")).encode()
             headers = {**adapter._headers(body), "Content-Type": "application/json",
                        "Idempotency-Key": ticket.idempotency_key}
             out.append((body, headers))
-        release(session, claimed, "bench", gateway.clock())
+        release(connection, claimed, "bench", gateway.clock())
     return out
 
 

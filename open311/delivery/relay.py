@@ -13,26 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from open311.adapter import PermanentError, Receipt, TemporaryError, Ticket
 from open311.core import metrics
-from open311.delivery.outbox import (
-    DEAD,
-    DONE,
-    Claimed,
-    Undeliverable,
-    build_tickets,
-    claim_due,
-    record_delivered_many,
-    record_failure,
-    release,
-)
+from open311.delivery.outbox import DEAD, DONE, Claimed, claim_due, record_delivered_many, record_failure, release
+from open311.delivery.tickets import Undeliverable, build_tickets
 from open311.feeds.callbacks import build_callback, send_callback
 from open311.feeds.subscriptions import CALLBACK_KIND, record_callback_outcome
 from open311.services import Services
 from open311.settings import DeliverySettings
+from open311.storage.db import writing
 
 log = logging.getLogger(__name__)
 
@@ -170,16 +162,16 @@ class Relay:
         gateway, now = self.gateway, self.gateway.clock()
         tickets: dict[int, Ticket | Undeliverable] = {}
         with gateway.session() as session:
-            with session.begin():
-                done = record_delivered_many(session, [(a.claimed, a.receipt) for a in attempts
-                                                       if a.receipt is not None], self.worker, now)
+            with writing(session) as connection:
+                done = record_delivered_many(connection, [(a.claimed, a.receipt) for a in attempts
+                                                          if a.receipt is not None], self.worker, now)
                 states = [(DONE if a.claimed.id in done else None) if a.receipt is not None
-                          else self._record_failure(session, a, now) for a in attempts]
-                released = release(session, unattempted, self.worker, now) if unattempted else 0
-                claimed = claim_due(session, self.worker, self.settings, now) if claim else []
+                          else self._record_failure(connection, a, now) for a in attempts]
+                released = release(connection, unattempted, self.worker, now) if unattempted else 0
+                claimed = claim_due(connection, self.worker, self.settings, now) if claim else []
                 deliveries = [c for c in claimed if c.kind != CALLBACK_KIND]
                 if deliveries:
-                    tickets = build_tickets(session, gateway.config, deliveries, gateway.media)
+                    tickets = build_tickets(connection, gateway.config, deliveries, gateway.media)
             for attempt, state in zip(attempts, states, strict=True):
                 subscription = attempt.claimed.subscription_id
                 if attempt.claimed.kind != CALLBACK_KIND or subscription is None:
@@ -195,11 +187,11 @@ class Relay:
             log.info("relay %s stopping: released %d claimed row(s)", self.worker, released)
         return claimed, tickets
 
-    def _record_failure(self, session: Session, attempt: Attempt, now: datetime) -> str:
+    def _record_failure(self, connection: Connection, attempt: Attempt, now: datetime) -> str:
         """Write a failed attempt: retry later or dead letter; return the row's new state."""
         claimed = attempt.claimed
         settings = self.callback_settings if claimed.kind == CALLBACK_KIND else self.settings
-        return record_failure(session, claimed, self.worker, attempt.error, permanent=attempt.permanent,
+        return record_failure(connection, claimed, self.worker, attempt.error, permanent=attempt.permanent,
                               settings=settings, now=now, rng=self.rng, retry_after=attempt.retry_after)
 
     def _report(self, attempt: Attempt, state: str | None) -> None:

@@ -17,10 +17,11 @@ from flask.testing import FlaskClient
 
 from open311 import create_app
 from open311.adapter import Adapter, PermanentError, Receipt, TemporaryError, Ticket
-from open311.delivery.outbox import claim_due, list_messages, record_delivered, requeue_dead
+from open311.delivery.outbox import claim_due, list_messages, record_delivered_many, requeue_dead
 from open311.delivery.relay import Relay
 from open311.services import Services
 from open311.settings import DeliverySettings
+from open311.storage.db import writing
 from open311.storage.models import OutboxMessage
 from tests.conftest import Clock
 from tests.delivery import outbox_states, seed_requests, write_config
@@ -138,14 +139,16 @@ def test_permanent_error_dead_letters_at_once_and_requeue_brings_it_back(scripte
 def test_an_expired_lease_is_reclaimed_and_the_late_owner_cannot_overwrite(scripted: Services, clock: Clock) -> None:
     seed_requests(scripted, 1)
     with scripted.session() as session:
-        (lost,) = claim_due(session, "dead-relay", SETTINGS, clock.now)
-        assert claim_due(session, "other", SETTINGS, clock.now) == []  # leased: nobody else gets it
+        with writing(session) as connection:
+            (lost,) = claim_due(connection, "dead-relay", SETTINGS, clock.now)
+        with writing(session) as connection:
+            assert claim_due(connection, "other", SETTINGS, clock.now) == []  # leased: nobody else gets it
     clock.now += timedelta(seconds=SETTINGS.lease + 1)
     assert relay(scripted).run(once=True) == 1
     (row,) = rows(scripted)
     assert (row.state, row.attempts, row.external_id) == ("done", 2, f"EXT-{row.request_id}")
-    with scripted.session() as session:
-        assert record_delivered(session, lost, "dead-relay", Receipt("late"), clock.now) is False
+    with scripted.session() as session, writing(session) as connection:
+        assert record_delivered_many(connection, [(lost, Receipt("late"))], "dead-relay", clock.now) == set()
     assert rows(scripted)[0].external_id == f"EXT-{row.request_id}"
 
 

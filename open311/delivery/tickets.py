@@ -1,0 +1,111 @@
+"""Tickets: what an adapter is handed for a claimed outbox row, read from the request, its contact and media."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import Connection, Select, Table, select
+
+from open311.adapter import Contact, Ticket
+from open311.config.jurisdictions import GatewayConfig
+from open311.core.dates import format_w3c
+from open311.delivery.outbox import Claimed
+from open311.media.store import MediaStore
+from open311.media.uploads import public_urls, ticket_photos
+from open311.storage.db import in_placeholders, padded_chunks
+from open311.storage.models import RequestContact, RequestMedia, ServiceRequest
+
+
+class Undeliverable(Exception):
+    """The row cannot become a ticket (its jurisdiction, department or service is no longer configured)."""
+
+
+_REQUESTS = cast(Table, ServiceRequest.__table__)
+_CONTACTS = cast(Table, RequestContact.__table__)
+_MEDIA = cast(Table, RequestMedia.__table__)
+_TICKET_COLUMNS = ("id", "jurisdiction_id", "service_code", "service_name", "description", "requested_datetime",
+                   "lat", "long", "address", "address_id", "zipcode", "attributes", "agency_responsible",
+                   "service_notice", "expected_datetime", "hidden_at", "media_url")
+
+
+@cache
+def _rows_of(what: str, size: int) -> Select[Any]:
+    """The Core query (rows, not ORM objects) reading one part of `size` tickets, built once per size."""
+    if what == "requests":
+        columns = (_REQUESTS.c[name] for name in _TICKET_COLUMNS)
+        return select(*columns).where(in_placeholders(_REQUESTS.c.id, size))
+    if what == "contacts":
+        c = _CONTACTS.c
+        return (select(c.request_id, c.first_name, c.last_name, c.email, c.phone)
+                .where(in_placeholders(c.request_id, size)))
+    m = _MEDIA.c
+    return (select(m.request_id, m.url, m.name, m.content_type, m.size, m.width, m.height, m.sha256)
+            .where(in_placeholders(m.request_id, size)).order_by(m.request_id, m.position))
+
+
+def _read(connection: Connection, what: str, ids: Sequence[int]) -> list[Any]:
+    """Rows of one part for these request ids, in padded chunks (storage.db.padded_chunks)."""
+    rows: list[Any] = []
+    for size, chunk in padded_chunks(ids):
+        rows += connection.execute(_rows_of(what, size), {f"b_id{i}": v for i, v in enumerate(chunk)}).all()
+    return rows
+
+
+def build_tickets(connection: Connection, config: GatewayConfig, claimed: Sequence[Claimed],
+                  media: MediaStore | None = None) -> dict[int, Ticket | Undeliverable]:
+    """The tickets of claimed rows by outbox id, read with three queries for a batch in the caller's transaction.
+
+    A row that cannot become a ticket maps to its Undeliverable error. Contact data is read only for
+    departments whose contact_policy is full. Photos read their bytes from `media` when an adapter asks.
+    """
+    if not claimed:
+        return {}
+    rows = {row.id: row for row in _read(connection, "requests", sorted({c.request_id for c in claimed}))}
+    full = sorted({c.request_id for c in claimed if c.request_id in rows
+                   and _department(config, rows[c.request_id].jurisdiction_id, c.department) == "full"})
+    contacts = {row.request_id: row for row in _read(connection, "contacts", full)}
+    items: dict[int, list[Any]] = {}
+    for item in _read(connection, "media", sorted(rows)):
+        items.setdefault(item.request_id, []).append(item)
+    return {c.id: _ticket(config, c, rows.get(c.request_id), contacts, items, media) for c in claimed}
+
+
+def _department(config: GatewayConfig, jurisdiction_id: str, code: str) -> str | None:
+    """The contact policy of a configured department (None: not configured)."""
+    jurisdiction = config.jurisdictions.get(jurisdiction_id)
+    department = jurisdiction.departments.get(code) if jurisdiction else None
+    return department.contact_policy if department else None
+
+
+def _ticket(config: GatewayConfig, claimed: Claimed, row: Any, contacts: dict[int, Any],
+            items: dict[int, list[Any]], media: MediaStore | None) -> Ticket | Undeliverable:
+    """One ticket from rows already read (Core rows carry the model's attribute names)."""
+    if row is None:
+        return Undeliverable(f"service request {claimed.request_id} no longer exists")
+    jurisdiction = config.jurisdictions.get(row.jurisdiction_id)
+    department = jurisdiction.departments.get(claimed.department) if jurisdiction else None
+    if jurisdiction is None or department is None:
+        return Undeliverable(f"department {row.jurisdiction_id}/{claimed.department} is not configured")
+    contact = None
+    if department.contact_policy == "full":
+        found = contacts.get(row.id)
+        if found is not None and any((found.first_name, found.last_name, found.email, found.phone)):
+            contact = Contact(first_name=found.first_name, last_name=found.last_name, email=found.email,
+                              phone=found.phone)
+    photos = cast(list[RequestMedia], items.get(row.id, []))
+    if row.hidden_at is not None:  # moderation hid the request's text and photos from everyone
+        photos = []
+    service = jurisdiction.catalog.get(row.service_code)
+    extras = {"agency_responsible": row.agency_responsible, "service_notice": row.service_notice,
+              "expected_datetime": format_w3c(row.expected_datetime)}
+    return Ticket(
+        service_request_id=str(row.id), jurisdiction_id=row.jurisdiction_id, department=department.code,
+        service_code=row.service_code, service_name=row.service_name,
+        backoffice_code=service.backoffice_code if service else None, description=row.description,
+        requested_datetime=format_w3c(row.requested_datetime) or "", lat=row.lat, long=row.long,
+        address=row.address, address_id=row.address_id, zipcode=row.zipcode, attributes=dict(row.attributes or {}),
+        media_urls=tuple(public_urls(cast(ServiceRequest, row), photos)), contact=contact, extras=extras,
+        photos=ticket_photos(photos, media, str(row.id)),
+    )
