@@ -169,13 +169,6 @@ def _build_service(data: Mapping[str, Any], source: str) -> Service:
     )
 
 
-def load_service(path: Path, departments: Collection[str], area_rules: Collection[str] | None = None,
-                 city_rules: Collection[str] = ()) -> tuple[Service | None, list[str]]:
-    """Load and validate one service file; return the service (or None) and its problems."""
-    loaded = _load_file(path, departments, area_rules, city_rules)
-    return loaded.service, list(loaded.problems)
-
-
 @dataclass(frozen=True)
 class _Loaded:
     """One file after both passes: the service when valid, its problems, its YAML for cross-file checks
