@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from open311.core.dates import parse_duration
+from open311.core.text import NOT_XML
 
 Path_ = tuple[str | int, ...]
 Problem = tuple[Path_, str]
@@ -21,8 +22,6 @@ RESERVED_KEYWORDS = frozenset({"private", "inactive", "staff", "waste_only"})
 _PERSONAL = re.compile(
     r"^(?:e_?mail|phone|phone_number|telephone|mobile|first_name|last_name|full_name|name|contact\w*"
     r"|device_id|account_id|account_number|date_of_birth|dob|ssn)$|_(?:email|phone|phone_number)$")
-# Characters XML 1.0 cannot carry: a catalog string holding one would break every XML response.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SERVICE_TEXTS = ("service_name", "description", "group", "backoffice_code", "service_notice")
 _ONE_LINE = ("service_name", "group", "backoffice_code")
 
@@ -38,7 +37,7 @@ def text_problems(path: Path_, value: Any, *, one_line: bool = False) -> Iterato
         yield path, "Must not start or end with whitespace."
     if one_line and ("\n" in value or "\r" in value):
         yield path, "Must be a single line."
-    if _NOT_XML.search(value):
+    if NOT_XML.search(value):  # a catalog string holding one would break every XML answer
         yield path, "Contains a control character that XML cannot carry."
 
 

@@ -15,8 +15,8 @@ from lxml import etree
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException
 
+from open311.core.text import NOT_XML
 from open311.errors import BadRequest, Open311Error, PayloadTooLarge
-from open311.georeport.render import NOT_XML
 from open311.georeport.xmlsafe import parse_xml
 from open311.intake.submit import Submission
 from open311.media.uploads import Upload, decode_data_url, is_data_url, is_upload_field

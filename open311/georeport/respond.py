@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Response
 
-from open311.georeport.render import CONTENT_TYPES, NOT_XML, Many, render
+from open311.core.text import NOT_XML
+from open311.georeport.render import CONTENT_TYPES, Many, render
 
 
 def respond(fmt: str, root: str, document: Any, status: int = 200,
