@@ -10,7 +10,14 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from open311.georeport.blueprint import blp
-from open311.intake.submit import FIELD_LIMITS, MAX_DESCRIPTION
+from open311.georeport.openapi_bodies import (
+    SUBMIT_FORM,
+    SUBMIT_JSON,
+    SUBMIT_MULTIPART,
+    SUBMIT_XML,
+    SUBSCRIBE_FIELDS,
+    UPDATE_FIELDS,
+)
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -76,47 +83,6 @@ DISCOVERY = {"type": "object", "properties": {
     "endpoints": {"type": "array", "items": {"type": "object"}}}}
 
 
-def _fields() -> dict[str, Any]:
-    """The POST fields of the spec, with their limits."""
-    text = {name: {"type": "string", "maxLength": limit} for name, limit in FIELD_LIMITS.items()}
-    return {
-        "jurisdiction_id": {"type": "string", "maxLength": 100},
-        "api_key": {"type": "string", "description": "Or an `Authorization: Bearer` header."},
-        "service_code": {"type": "string", "maxLength": FIELD_LIMITS["service_code"], "example": "DPW-GRAFFITI"},
-        "lat": {"type": "number", "minimum": -90, "maximum": 90, "example": 34.0239},
-        "long": {"type": "number", "minimum": -180, "maximum": 180, "example": -118.172},
-        "address_string": text["address_string"], "address_id": text["address_id"], "zipcode": text["zipcode"],
-        "email": text["email"], "device_id": text["device_id"], "account_id": text["account_id"],
-        "first_name": text["first_name"], "last_name": text["last_name"], "phone": text["phone"],
-        "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
-        "media_url": {"type": "string", "format": "uri", "maxLength": FIELD_LIMITS["media_url"],
-                      "description": "A link to a photo (stored, never fetched), or a photo inline as a base64 "
-                                     "data: URL (`data:image/jpeg;base64,...`), processed like an uploaded file."},
-    }
-
-
-_FORM_FIELDS: dict[str, Any] = {
-    **_fields(), "attribute[surface_type]": {"type": "string", "example": "wall"},
-    "attribute[property_type]": {"type": "string", "example": "public"}}
-_FORM = {"type": "object", "required": ["service_code"], "properties": _FORM_FIELDS,
-         "additionalProperties": {"type": "string"},
-    "description": "Form fields of the spec; answers as `attribute[code]` (repeat, or `[]`, for several)."}
-_PHOTO = {"type": "string", "format": "binary",
-          "description": "A JPEG, PNG or WebP photo; checked by content, stripped of EXIF/GPS and all other "
-                         "metadata, re-encoded, and published at an unguessable URL (media_url)."}
-_MULTIPART = {**_FORM, "properties": {
-    **_FORM_FIELDS,
-    "media": {"type": "array", "items": _PHOTO, "maxItems": 5,
-              "description": "Photos (also accepted as `media[]` or `photo1`, `photo2`, ...); at most "
-                             "OPEN311_MEDIA_MAX_FILES (5) per request, OPEN311_MEDIA_MAX_BYTES (10 MiB) each."},
-    "photo1": _PHOTO, "photo2": _PHOTO}}
-_JSON = {"type": "object", "required": ["service_code"], "properties": {
-    **_fields(), "attributes": {"type": "object", "additionalProperties": {
-        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "array", "items": {"type": "string"}}]},
-        "example": {"surface_type": "wall", "property_type": "public"}}}}
-_XML_BODY = {"type": "object", "xml": {"name": "request"}, "required": ["service_code"],
-             "properties": _fields()}
-
 SUBMIT = {
     "parameters": [
         JURISDICTION,
@@ -129,11 +95,11 @@ SUBMIT = {
          "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}},
     ],
     "requestBody": {"required": True, "content": {
-        "application/x-www-form-urlencoded": {"schema": _FORM},
-        "multipart/form-data": {"schema": _MULTIPART,
+        "application/x-www-form-urlencoded": {"schema": SUBMIT_FORM},
+        "multipart/form-data": {"schema": SUBMIT_MULTIPART,
                                 "encoding": {"media": {"contentType": "image/jpeg, image/png, image/webp"}}},
-        "application/json": {"schema": _JSON},
-        "application/xml": {"schema": _XML_BODY},
+        "application/json": {"schema": SUBMIT_JSON},
+        "application/xml": {"schema": SUBMIT_XML},
     }},
     "responses": responses("The new request: its id (realtime), a token (batch) or neither (blackbox).",
                            SUBMITTED, 403, 409, 413, 422, 503),
@@ -267,23 +233,12 @@ FACILITIES = {
                                       "application/geo+json": {"schema": {"type": "object"}}}}},
 }
 
-_UPDATE_FIELDS = {"type": "object", "required": ["service_request_id", "update_id", "status", "updated_datetime"],
-                  "properties": {
-                      "api_key": {"type": "string", "description": "A department key (or Authorization: Bearer)."},
-                      "jurisdiction_id": {"type": "string", "maxLength": 100},
-                      "service_request_id": {"type": "string", "maxLength": 64},
-                      "update_id": {"type": "string", "maxLength": 200},
-                      "status": {"type": "string", "maxLength": 100, "example": "COMPLETED"},
-                      "external_status_code": {"type": "string", "maxLength": 100},
-                      "updated_datetime": {"type": "string", "format": "date-time"},
-                      "description": {"type": "string", "maxLength": 4000},
-                      "media_url": {"type": "string", "format": "uri", "maxLength": 2000}}}
 PUSH_UPDATE = {
     "parameters": [JURISDICTION],
     "requestBody": {"required": True, "content": {
-        "application/x-www-form-urlencoded": {"schema": _UPDATE_FIELDS},
-        "application/json": {"schema": _UPDATE_FIELDS},
-        "application/xml": {"schema": {**_UPDATE_FIELDS, "xml": {"name": "request_update"}}}}},
+        "application/x-www-form-urlencoded": {"schema": UPDATE_FIELDS},
+        "application/json": {"schema": UPDATE_FIELDS},
+        "application/xml": {"schema": {**UPDATE_FIELDS, "xml": {"name": "request_update"}}}}},
     "responses": responses("The update_id recorded (a repeat with the same content answers the same).",
                            {"type": "array", "items": {"type": "object"}}, 403, 409),
 }
@@ -297,22 +252,15 @@ SUBSCRIPTION = {"type": "object", "properties": {
     "status": {"type": "string", "enum": ["active", "disabled"]}, "created_datetime": {"type": "string"},
     "disabled_datetime": _NULLABLE_TEXT, "disabled_reason": _NULLABLE_TEXT,
     "callbacks_delivered": {"type": "integer"}, "secret": {"type": "string"}}}
-_SUBSCRIBE_FIELDS = {"type": "object", "required": ["callback_url"], "properties": {
-    "api_key": {"type": "string", "description": "An app key (or Authorization: Bearer)."},
-    "jurisdiction_id": {"type": "string", "maxLength": 100},
-    "callback_url": {"type": "string", "format": "uri", "maxLength": 2000,
-                     "description": "https:// URL that receives one signed POST per status change."},
-    "service_code": {"type": "string", "maxLength": 64,
-                     "description": "Every request of this service; without it, the key's own requests."}}}
 _KEY_PARAMETERS = [JURISDICTION, query("api_key", "The app key (or Authorization: Bearer).")]
 SUBSCRIPTIONS = {"parameters": _KEY_PARAMETERS,
                  "responses": responses("The key's subscriptions.", {"type": "array", "items": SUBSCRIPTION}, 403)}
 SUBSCRIBE = {
     "parameters": _KEY_PARAMETERS,
     "requestBody": {"required": True, "content": {
-        "application/x-www-form-urlencoded": {"schema": _SUBSCRIBE_FIELDS},
-        "application/json": {"schema": _SUBSCRIBE_FIELDS},
-        "application/xml": {"schema": {**_SUBSCRIBE_FIELDS, "xml": {"name": "subscription"}}}}},
+        "application/x-www-form-urlencoded": {"schema": SUBSCRIBE_FIELDS},
+        "application/json": {"schema": SUBSCRIBE_FIELDS},
+        "application/xml": {"schema": {**SUBSCRIBE_FIELDS, "xml": {"name": "subscription"}}}}},
     "responses": responses("The new subscription, with its signing secret (shown once).",
                            {"type": "array", "items": SUBSCRIPTION}, 403),
 }

@@ -1,0 +1,72 @@
+"""OpenAPI descriptions of the bodies POSTed to the GeoReport routes: requests, status updates, subscriptions.
+
+Each is one schema for the three body formats (form, JSON, XML; multipart adds the photos); georeport.openapi
+puts them into the operations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from open311.intake.submit import FIELD_LIMITS, MAX_DESCRIPTION
+
+
+def _fields() -> dict[str, Any]:
+    """The POST fields of the spec, with their limits."""
+    text = {name: {"type": "string", "maxLength": limit} for name, limit in FIELD_LIMITS.items()}
+    return {
+        "jurisdiction_id": {"type": "string", "maxLength": 100},
+        "api_key": {"type": "string", "description": "Or an `Authorization: Bearer` header."},
+        "service_code": {"type": "string", "maxLength": FIELD_LIMITS["service_code"], "example": "DPW-GRAFFITI"},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90, "example": 34.0239},
+        "long": {"type": "number", "minimum": -180, "maximum": 180, "example": -118.172},
+        "address_string": text["address_string"], "address_id": text["address_id"], "zipcode": text["zipcode"],
+        "email": text["email"], "device_id": text["device_id"], "account_id": text["account_id"],
+        "first_name": text["first_name"], "last_name": text["last_name"], "phone": text["phone"],
+        "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
+        "media_url": {"type": "string", "format": "uri", "maxLength": FIELD_LIMITS["media_url"],
+                      "description": "A link to a photo (stored, never fetched), or a photo inline as a base64 "
+                                     "data: URL (`data:image/jpeg;base64,...`), processed like an uploaded file."},
+    }
+
+
+FORM_FIELDS: dict[str, Any] = {
+    **_fields(), "attribute[surface_type]": {"type": "string", "example": "wall"},
+    "attribute[property_type]": {"type": "string", "example": "public"}}
+SUBMIT_FORM = {"type": "object", "required": ["service_code"], "properties": FORM_FIELDS,
+               "additionalProperties": {"type": "string"},
+               "description": "Form fields of the spec; answers as `attribute[code]` (repeat, or `[]`, for several)."}
+PHOTO = {"type": "string", "format": "binary",
+         "description": "A JPEG, PNG or WebP photo; checked by content, stripped of EXIF/GPS and all other "
+                        "metadata, re-encoded, and published at an unguessable URL (media_url)."}
+SUBMIT_MULTIPART = {**SUBMIT_FORM, "properties": {
+    **FORM_FIELDS,
+    "media": {"type": "array", "items": PHOTO, "maxItems": 5,
+              "description": "Photos (also accepted as `media[]` or `photo1`, `photo2`, ...); at most "
+                             "OPEN311_MEDIA_MAX_FILES (5) per request, OPEN311_MEDIA_MAX_BYTES (10 MiB) each."},
+    "photo1": PHOTO, "photo2": PHOTO}}
+SUBMIT_JSON = {"type": "object", "required": ["service_code"], "properties": {
+    **_fields(), "attributes": {"type": "object", "additionalProperties": {
+        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "array", "items": {"type": "string"}}]},
+        "example": {"surface_type": "wall", "property_type": "public"}}}}
+SUBMIT_XML = {"type": "object", "xml": {"name": "request"}, "required": ["service_code"],
+              "properties": _fields()}
+
+UPDATE_FIELDS = {"type": "object", "required": ["service_request_id", "update_id", "status", "updated_datetime"],
+                 "properties": {
+                     "api_key": {"type": "string", "description": "A department key (or Authorization: Bearer)."},
+                     "jurisdiction_id": {"type": "string", "maxLength": 100},
+                     "service_request_id": {"type": "string", "maxLength": 64},
+                     "update_id": {"type": "string", "maxLength": 200},
+                     "status": {"type": "string", "maxLength": 100, "example": "COMPLETED"},
+                     "external_status_code": {"type": "string", "maxLength": 100},
+                     "updated_datetime": {"type": "string", "format": "date-time"},
+                     "description": {"type": "string", "maxLength": 4000},
+                     "media_url": {"type": "string", "format": "uri", "maxLength": 2000}}}
+SUBSCRIBE_FIELDS = {"type": "object", "required": ["callback_url"], "properties": {
+    "api_key": {"type": "string", "description": "An app key (or Authorization: Bearer)."},
+    "jurisdiction_id": {"type": "string", "maxLength": 100},
+    "callback_url": {"type": "string", "format": "uri", "maxLength": 2000,
+                     "description": "https:// URL that receives one signed POST per status change."},
+    "service_code": {"type": "string", "maxLength": 64,
+                     "description": "Every request of this service; without it, the key's own requests."}}}
