@@ -34,8 +34,9 @@ from sqlalchemy.orm import Session
 from open311.adapter import Receipt
 from open311.core.text import clean_text
 from open311.settings import DeliverySettings
+from open311.storage.column_types import UTCDateTime
 from open311.storage.db import padded_chunks, placeholders, writing
-from open311.storage.models import OutboxMessage, ServiceRequest, UTCDateTime
+from open311.storage.models import OutboxMessage, ServiceRequest
 
 PENDING, IN_FLIGHT, DONE, DEAD = "pending", "in_flight", "done", "dead"
 STATES = (PENDING, IN_FLIGHT, DONE, DEAD)

@@ -14,8 +14,9 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import inspect
 
+from open311.storage.column_types import UTCDateTime
 from open311.storage.db import make_engine, make_session_factory
-from open311.storage.models import ApiKey, UTCDateTime
+from open311.storage.models import ApiKey
 from open311.storage.schema import alembic_config, current_revision, differences, upgrade
 from tests.helpers import json_of
 
