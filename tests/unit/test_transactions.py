@@ -1,0 +1,78 @@
+"""storage.db's transaction pair (writing, reading), the padded IN chunks, and the number parser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from open311.core.numbers import BETWEEN, FROM_TO, Wording, number_in
+from open311.storage.db import make_engine, make_session_factory, padded_chunks, reading, writing
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'tx.sqlite3'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (v INTEGER)"))
+    return engine
+
+
+def values(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return [row.v for row in connection.execute(text("SELECT v FROM t ORDER BY v"))]
+
+
+def test_writing_commits_at_the_end_and_rolls_back_on_an_error(engine: Engine) -> None:
+    with make_session_factory(engine)() as session:
+        with writing(session) as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+        with pytest.raises(ZeroDivisionError), writing(session) as connection:
+            connection.execute(text("INSERT INTO t VALUES (2)"))
+            _ = 1 / 0
+    assert values(engine) == [1]
+
+
+def test_writing_refuses_to_run_inside_an_open_transaction(engine: Engine) -> None:
+    with make_session_factory(engine)() as session, session.begin(), pytest.raises(RuntimeError, match="already"), \
+            writing(session):
+        pass
+
+
+def test_reading_joins_an_open_session_transaction_else_uses_its_own_connection(engine: Engine) -> None:
+    session: Session
+    with make_session_factory(engine)() as session:
+        with session.begin():
+            session.connection().execute(text("INSERT INTO t VALUES (3)"))
+            with reading(session, single=True) as connection:   # sees the caller's uncommitted row
+                assert connection is session.connection()
+                assert connection.execute(text("SELECT count(*) FROM t")).scalar() == 1
+        with reading(session) as connection:
+            assert not session.in_transaction()
+            assert connection.execute(text("SELECT v FROM t")).scalars().all() == [3]
+
+
+def test_padded_chunks_are_powers_of_two_padded_with_the_last_value() -> None:
+    assert list(padded_chunks([])) == []
+    assert list(padded_chunks([7])) == [(1, [7])]
+    assert list(padded_chunks([1, 2, 3])) == [(4, [1, 2, 3, 3])]
+    chunks = list(padded_chunks(list(range(300)), limit=256))
+    assert [size for size, _ in chunks] == [256, 64]
+    assert chunks[1][1][-21:] == [299] * 21 and len(chunks[1][1]) == 64
+
+
+@pytest.mark.parametrize(("raw", "wording", "value", "problem"), [
+    (None, BETWEEN, None, None),
+    ("34.5", BETWEEN, 34.5, None),
+    ("north", BETWEEN, None, "lat must be a decimal number, got 'north'."),
+    ("nan", BETWEEN, None, "lat must be between -90 and 90, got 'nan'."),
+    ("91", BETWEEN, None, "lat must be between -90 and 90, got '91'."),
+    ("north", FROM_TO, None, "lat must be a number from -90 to 90, got 'north'."),
+    ("1e309", FROM_TO, None, "lat must be a number from -90 to 90, got '1e309'."),
+])
+def test_number_in(raw: str | None, wording: Wording, value: float | None, problem: str | None) -> None:
+    problems: list[str] = []
+    assert number_in(raw, "lat", -90, 90, problems, wording=wording) == value
+    assert problems == ([problem] if problem else [])
