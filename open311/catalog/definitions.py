@@ -85,7 +85,7 @@ class Catalog:
     jurisdiction_id: str
     services: Mapping[str, Service]
     fingerprint: str
-    # locale -> every service with its residents' texts in that language (open311/translations.py)
+    # locale -> every service with its residents' texts in that language (open311/catalog/translations.py)
     translations: Mapping[str, Mapping[str, Service]] = field(default_factory=dict)
     untranslated: tuple[str, ...] = ()   # texts served in English for want of a translation
 

@@ -1,4 +1,4 @@
-"""Service areas of a jurisdiction, built once in create_app: where a point is and what is offered there."""
+"""Service areas of a jurisdiction, built once per process (Services.geo): where a point is, what is offered."""
 
 from __future__ import annotations
 

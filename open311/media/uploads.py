@@ -1,6 +1,6 @@
 """Photos with requests: uploads and data: URLs checked and processed, stored under random names, listed, read.
 
-A POST's photos are processed (open311/photos.py) while the request is validated; only clean, re-encoded
+A POST's photos are processed (open311/media/photos.py) while the request is validated; only clean, re-encoded
 bytes are written to the media store, just before the request's transaction, and removed again if that
 transaction fails. Links given as media_url are stored as text and never fetched.
 """
