@@ -3,8 +3,8 @@ open311.bootstrap and shared by the HTTP layer, the workers and the commands.
 
 The parts that cost start-up time are built on first use, so a command builds only what it needs:
 `open311 keys list` opens the database and reads no configuration; `open311 relay` reads the
-configuration and builds adapters but never loads the GIS libraries. create_app builds everything
-before it serves (configuration errors stop start-up, and forked workers inherit what was built).
+configuration and builds adapters but never loads the GIS libraries (shapely, geopandas). create_app
+builds everything before it serves (configuration errors stop start-up, and forked workers inherit what was built).
 """
 
 from __future__ import annotations

@@ -1,10 +1,16 @@
-"""Numbers sent as text (query parameters, form fields): the one parser of "a number within [low, high]"."""
+"""Numbers sent as text (query parameters, form fields): "a number within [low, high]", and request ids."""
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
+
+from open311.errors import BadRequest
+
+MAX_ID = 2**63 - 1   # service_request_id is a BIGINT
+MAX_ID_LENGTH = 64
 
 
 class Wording(NamedTuple):
@@ -50,3 +56,12 @@ def _float(raw: str, syntax: re.Pattern[str] | None) -> float | None:
         return float(raw)
     except ValueError:
         return None
+
+
+def parse_ids(raw: Sequence[str]) -> list[int]:
+    """Keep the ids that can exist (positive integers); others match nothing; absurd ones are a 400."""
+    huge = [v for v in raw if len(v) > MAX_ID_LENGTH or (v.isascii() and v.isdigit() and int(v) > MAX_ID)]
+    if huge:
+        shown = huge[0] if len(huge[0]) <= 24 else huge[0][:24] + "..."
+        raise BadRequest(f"service_request_id {shown!r} is out of range: ids are integers up to {MAX_ID}.")
+    return [int(v) for v in raw if v.isascii() and v.isdigit() and int(v) > 0]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from open311.config.jurisdictions import Jurisdiction
 from open311.core.dates import format_w3c, parse_datetime
+from open311.core.numbers import parse_ids
 from open311.errors import BadRequest
 from open311.feeds.request_statements import (
     METRES_PER_DEGREE_LAT,
@@ -27,7 +28,6 @@ from open311.feeds.request_statements import (
     count_capped,
     page_statement,
 )
-from open311.intake.submit import parse_ids
 from open311.storage.db import reading
 
 DEFAULT_WINDOW = timedelta(days=90)

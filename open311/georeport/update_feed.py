@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 
+from open311.core.numbers import parse_ids
 from open311.errors import BadRequest
 from open311.feeds.entries import update_entry
 from open311.feeds.update_query import UpdateCursor, UpdatesQuery, find_updates
@@ -16,7 +17,6 @@ from open311.georeport.parsing import param, param_list
 from open311.georeport.render import Many
 from open311.georeport.respond import respond
 from open311.georeport.views import check_format
-from open311.intake.submit import parse_ids
 
 
 def _query(tz: Any) -> UpdatesQuery:

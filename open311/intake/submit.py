@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from open311.catalog.answers import DECIMAL, validate_answers
 from open311.catalog.definitions import Service
 from open311.config.jurisdictions import Jurisdiction
-from open311.core.numbers import BETWEEN, number_in
+from open311.core.numbers import BETWEEN, MAX_ID_LENGTH, number_in, parse_ids
 from open311.errors import BadRequest, NotFound
 from open311.gis.areas import ServiceAreas, swap_hint
 from open311.intake.location import place_request
@@ -30,8 +30,6 @@ FIELD_LIMITS = {"address_string": 500, "address_id": 100, "zipcode": 20, "media_
                 "first_name": 200, "last_name": 200, "email": 320, "phone": 50, "device_id": 200,
                 "account_id": 200, "service_code": 64}
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "device_id", "account_id")
-MAX_ID = 2**63 - 1
-MAX_ID_LENGTH = 64
 MEDIA_SCHEMES = ("http", "https")
 # POST's lat and long: plain decimal notation only (open311.catalog.answers.DECIMAL), reported as WGS84.
 COORDINATE = BETWEEN._replace(not_a_number="{name} must be a decimal number (WGS84), got {raw}.")
@@ -170,15 +168,6 @@ def prepare_request(jurisdiction: Jurisdiction, submission: Submission, api_key:
     )
     return Prepared(service, department.code, values, contact, photos, texts["media_url"],
                     media.store if media is not None else None)
-
-
-def parse_ids(raw: Sequence[str]) -> list[int]:
-    """Keep the ids that can exist (positive integers); others match nothing; absurd ones are a 400."""
-    huge = [v for v in raw if len(v) > MAX_ID_LENGTH or (v.isascii() and v.isdigit() and int(v) > MAX_ID)]
-    if huge:
-        shown = huge[0] if len(huge[0]) <= 24 else huge[0][:24] + "..."
-        raise BadRequest(f"service_request_id {shown!r} is out of range: ids are integers up to {MAX_ID}.")
-    return [int(v) for v in raw if v.isascii() and v.isdigit() and int(v) > 0]
 
 
 def get_request(session: Session, jurisdiction: Jurisdiction, service_request_id: str) -> ServiceRequest:

@@ -12,8 +12,9 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from open311 import create_app
+from open311.core.numbers import MAX_ID
 from open311.intake.keys import create_key
-from open311.intake.submit import FIELD_LIMITS, MAX_ID
+from open311.intake.submit import FIELD_LIMITS
 from open311.services import Services
 from tests.api.test_feed_paging import seed
 from tests.helpers import GRAFFITI, errors_of, json_of

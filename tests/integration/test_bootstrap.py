@@ -19,7 +19,7 @@ import json, sys
 from click.testing import CliRunner
 from open311.cli import main
 result = CliRunner().invoke(main, sys.argv[1:])
-heavy = ("flask", "flask_smorest", "flask_limiter", "werkzeug", "geopandas", "pyogrio", "open311.georeport",
+heavy = ("flask", "flask_smorest", "flask_limiter", "werkzeug", "geopandas", "pyogrio", "shapely", "open311.georeport",
          "PIL", "yaml")
 print(json.dumps({"code": result.exit_code, "output": result.output,
                   "loaded": sorted(m for m in heavy if m in sys.modules)}))
@@ -44,7 +44,7 @@ def test_the_relay_loads_neither_the_web_stack_nor_the_gis_libraries(tmp_path: P
     found = run_command(tmp_path, "relay", "--once")
     assert found["code"] == 0, found["output"]
     assert "0 ticket(s) delivered" in str(found["output"])
-    # The relay reads the configuration (YAML) and may carry photos (Pillow), nothing of HTTP or GIS.
+    # The relay reads the configuration (YAML) and may carry photos (Pillow): nothing of HTTP, GIS or shapely.
     assert [m for m in found["loaded"] if m not in ("PIL", "yaml")] == []  # type: ignore[attr-defined]
 
 
