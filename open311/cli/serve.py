@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from open311.cli.startup import clean_exit
 from open311.core import metrics
-from open311.errors import ConfigError
 from open311.services import Services
 from open311.storage.schema import current_heads
 
@@ -50,15 +50,8 @@ def _app() -> Flask:
     """The whole app (every part built), or a clean exit listing the configuration's problems."""
     from open311 import create_app  # Flask and the HTTP layer load for `serve` alone
 
-    try:
+    with clean_exit():
         app = create_app()
-    except ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(problem, err=True)
-        raise SystemExit(2) from None
-    except (LookupError, ValueError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(2) from None
     click.get_current_context().call_on_close(_services(app).dispose)
     return app
 

@@ -3,6 +3,9 @@ exit (the problems listed, exit 2) when the configuration is wrong."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import click
 
 from open311.bootstrap import bootstrap
@@ -11,10 +14,11 @@ from open311.services import Services
 from open311.storage.db import has_tables
 
 
-def services_for(*parts: str, tables: bool = False) -> Services:
-    """The services with `parts` built now (each closes with the command); with `tables`, check the schema."""
+@contextmanager
+def clean_exit() -> Iterator[None]:
+    """Turn a configuration or settings problem raised at start-up into its messages and exit 2."""
     try:
-        services = bootstrap(parts=parts)
+        yield
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)
@@ -22,6 +26,12 @@ def services_for(*parts: str, tables: bool = False) -> Services:
     except (LookupError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
+
+
+def services_for(*parts: str, tables: bool = False) -> Services:
+    """The services with `parts` built now (each closes with the command); with `tables`, check the schema."""
+    with clean_exit():
+        services = bootstrap(parts=parts)
     click.get_current_context().call_on_close(services.dispose)
     if tables and not has_tables(services.engine):
         click.echo("error: the database has no tables yet; run `open311 db upgrade` first.", err=True)
