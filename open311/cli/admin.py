@@ -8,7 +8,7 @@ import click
 
 from open311.cli.startup import services_for
 from open311.core.dates import format_w3c
-from open311.intake.moderation import hide_request, unhide_request
+from open311.intake.moderation import hide_request, unhide_request, withheld
 from open311.intake.retention import purge_personal_data
 
 
@@ -44,19 +44,21 @@ def requests_group() -> None:
 @click.argument("ident", metavar="ID")
 @click.option("--reason", required=True, help="Why (kept with the request, never published).")
 def requests_hide(ident: str, reason: str) -> None:
-    """Hide a request's description, media_url and photos from every output; the record and its text are kept."""
+    """Hide what the resident typed (description, address_string, free-text answers, media_url) and the photos
+    from every output, tickets sent from now on included; the record and its text are kept for unhide."""
     gateway = services_for()
     with gateway.session() as session:
-        row = hide_request(session, _request_id(ident), reason, gateway.clock())
+        row = hide_request(session, _request_id(ident), reason, gateway.clock(), config=gateway.config)
     if row is None:
         click.echo(f"no request {ident}", err=True)
         raise SystemExit(1)
-    click.echo(f"request {row.id} hidden at {format_w3c(row.hidden_at)}")
+    click.echo(f"request {row.id} hidden at {format_w3c(row.hidden_at)}; withheld: "
+               + (", ".join(withheld(row)) or "nothing was typed") + " (and any photos)")
 
 @requests_group.command("unhide")
 @click.argument("ident", metavar="ID")
 def requests_unhide(ident: str) -> None:
-    """Publish a hidden request's text again."""
+    """Publish a hidden request's text, answers and photos again."""
     gateway = services_for()
     with gateway.session() as session:
         row = unhide_request(session, _request_id(ident), gateway.clock())

@@ -95,11 +95,14 @@ def _ticket(config: GatewayConfig, claimed: Claimed, row: Any, contacts: dict[in
             contact = Contact(first_name=found.first_name, last_name=found.last_name, email=found.email,
                               phone=found.phone)
     photos = cast(list[RequestMedia], items.get(row.id, []))
-    if row.hidden_at is not None:  # moderation hid the request's text and photos from everyone
-        photos = []
     service = jurisdiction.catalog.get(row.service_code)
-    extras = {"agency_responsible": row.agency_responsible, "service_notice": row.service_notice,
-              "expected_datetime": format_w3c(row.expected_datetime)}
+    extras: dict[str, Any] = {"agency_responsible": row.agency_responsible, "service_notice": row.service_notice,
+                              "expected_datetime": format_w3c(row.expected_datetime)}
+    if row.hidden_at is not None:
+        # Moderation moved the typed text out of the columns read here (intake/moderation.py), so the ticket
+        # has none of it; its photos are left out here, and `hidden` tells the back office why.
+        photos = []
+        extras["hidden"] = True
     return Ticket(
         service_request_id=str(row.id), jurisdiction_id=row.jurisdiction_id, department=department.code,
         service_code=row.service_code, service_name=row.service_name,

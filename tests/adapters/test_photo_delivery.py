@@ -140,7 +140,7 @@ def test_a_hidden_request_is_delivered_without_its_photos(make_app: Callable[...
     with serve(app) as api:
         request_id = submit(api, key_of(app))
     with gateway.session() as session:
-        hide_request(session, int(request_id), "abusive photo", gateway.clock())
+        hide_request(session, int(request_id), "abusive photo", gateway.clock(), config=gateway.config)
     assert relay_once(app) == 1
     intake = tmp_path / "intake" / "DPW"
     payload = json.loads((intake / f"lacounty_gov_{request_id}.json").read_text())

@@ -222,7 +222,7 @@ def test_a_hidden_request_hides_its_photos(client: FlaskClient, api_key: str, ga
     url = extended(client, request_id)["media_url"].removeprefix("http://localhost")
     assert client.get(url).status_code == 200
     with gateway.session() as session:
-        hide_request(session, int(request_id), "a face is recognisable", gateway.clock())
+        hide_request(session, int(request_id), "a face is recognisable", gateway.clock(), config=gateway.config)
     entry = extended(client, request_id)
     assert entry["media_url"] is None and entry["extended_attributes"]["media_urls"] == []
     assert errors_of(client.get(url), "xml") == [(404, "No photo at this address.")]
