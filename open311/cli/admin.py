@@ -46,7 +46,7 @@ def requests_group() -> None:
 def requests_hide(ident: str, reason: str) -> None:
     """Hide what the resident typed (description, address_string, free-text answers, media_url) and the photos
     from every output, tickets sent from now on included; the record and its text are kept for unhide."""
-    gateway = services_for()
+    gateway = services_for("config")  # the catalog tells which answers are free text
     with gateway.session() as session:
         row = hide_request(session, _request_id(ident), reason, gateway.clock(), config=gateway.config)
     if row is None:

@@ -48,6 +48,7 @@ def build_callback(session: Session, config: GatewayConfig, subscription_id: int
     payload: dict[str, Any] = {
         "event": "status_change", "event_id": event_id, "subscription_id": str(subscription.id),
         "jurisdiction_id": request.jurisdiction_id,
+        # Read when sent, not when queued: a request hidden meanwhile goes out without its typed text.
         "service_request": request_entry(request, jurisdiction.timezone),
         "update": update_entry(update, jurisdiction.timezone),
     }

@@ -18,7 +18,8 @@ RequestRecord = ServiceRequest | FeedRow
 
 
 def request_entry(row: RequestRecord, tz: tzinfo) -> dict[str, Any]:
-    """One <request> of GET requests, with no personal data."""
+    """One <request> of GET requests, with no personal data (nor, once hidden, any typed text: moderation
+    moved it out of the columns read here)."""
     return {
         "service_request_id": str(row.id),
         "status": row.status,

@@ -21,7 +21,8 @@ METRES_PER_DEGREE_LONG_AT_EQUATOR = 111_320.0
 ORDER = (ServiceRequest.requested_datetime.desc(), ServiceRequest.id.desc())
 # What the feed reads of a request, as plain rows (no ORM objects: the feed only reads): the spec's fields
 # first, in the document's order (documents.request_entry), then what extensions=true and moderation add.
-# Nothing personal lives in this table; the token and moderation's hidden text are left out.
+# Nothing personal lives in this table; the token and moderation's hidden text (hidden_content) are left out:
+# a hidden request's typed text is not in these columns at all (intake/moderation.py), so no page can show it.
 SPEC_FIELDS = ("id", "status", "status_notes", "service_name", "service_code", "description", "agency_responsible",
                "service_notice", "requested_datetime", "updated_datetime", "expected_datetime", "address",
                "address_id", "zipcode", "lat", "long", "media_url")

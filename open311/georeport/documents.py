@@ -80,7 +80,8 @@ def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdat
     entry["extended_attributes"] = {
         "department": row.department,
         "channel": row.channel,
-        # public_urls reads hidden_at and media_url, which feed rows carry too.
+        # public_urls reads hidden_at and media_url, which feed rows carry too. The answers of a hidden
+        # request are only those moderation left public (no free text: intake/moderation.py).
         "media_urls": Many("media_url", public_urls(cast(ServiceRequest, row), media)),
         "duplicate": str(row.duplicate_of) if row.duplicate_of else None,
         "parent_service_request_id": str(row.parent_request_id) if row.parent_request_id else None,

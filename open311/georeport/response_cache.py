@@ -7,8 +7,9 @@ GET (no conditional or range header, no cookie set) is kept, headers and all, af
 - static: catalog documents (discovery, services, definitions), fixed while the process runs.
 - data: feed pages. Valid while the database is unchanged (SQLite's `PRAGMA data_version`, read on a
   connection of our own, changes whenever any other connection commits) and within the clock second the
-  page was computed in (the default 90-day window moves with the clock). Without such a token
-  (PostgreSQL, a replica) feed pages are not kept.
+  page was computed in (the default 90-day window moves with the clock). A hide or unhide is such a
+  commit, so no kept page outlives it (tests/api/test_hidden.py). Without such a token (PostgreSQL, a
+  replica) feed pages are not kept.
 
 The key is everything a GET answer here depends on: path, query string, host, scheme, script name and
 Accept-Language. A hit still names its route for the access line and is counted in the metrics.

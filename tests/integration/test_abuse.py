@@ -82,7 +82,8 @@ def test_staff_hide_and_unhide_a_request(app: Flask, client: FlaskClient, gatewa
     with gateway.session() as s, s.begin():
         row = s.get(ServiceRequest, int(rid))
         assert row is not None and row.hidden_reason == "slur in the description"
-        assert row.hidden_content == {"description": ABUSIVE, "media_url": ABUSIVE_MEDIA}  # kept, not deleted
+        assert row.hidden_content == {"description": ABUSIVE, "media_url": ABUSIVE_MEDIA, "address": None,  # kept
+                                      "attributes": {"surface_type": "wall", "property_type": "public"}}
     assert cli_env.invoke(main, ["requests", "hide", rid, "--reason", "again"]).exit_code == 0  # idempotent
     unhidden = cli_env.invoke(main, ["requests", "unhide", rid])
     assert unhidden.exit_code == 0, unhidden.output
