@@ -130,21 +130,22 @@ def config(tmp_path: Path, office: tuple[WebhookBackOffice, str]) -> Path:
 
 
 @pytest.fixture
-def cli(database_url: str, config: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """Run `open311 ...` against the app's database and configuration, asserting success."""
+def cli(database_url: str, config: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+    """Run `open311 ...` against the app's database and configuration, asserting success; return its output."""
     monkeypatch.setenv("OPEN311_DATABASE_URL", database_url)
     monkeypatch.setenv("OPEN311_CONFIG", str(config))
     runner = CliRunner()
 
-    def run(*args: str) -> None:
+    def run(*args: str) -> str:
         result = runner.invoke(main, list(args))
         assert result.exit_code == 0, result.output
+        return result.output
 
     return run
 
 
 def test_hidden_text_answers_address_and_photos_leave_every_output_and_come_back(
-        make_app: Callable[..., Flask], config: Path, cli: Callable[..., None],
+        make_app: Callable[..., Flask], config: Path, cli: Callable[..., str],
         office: tuple[WebhookBackOffice, str], receiver: tuple[Receiver, str]) -> None:
     back_office, (handler, hook) = office[0], receiver
     app = make_app(config, **LOOPBACK)
@@ -171,7 +172,9 @@ def test_hidden_text_answers_address_and_photos_leave_every_output_and_come_back
     assert found_in(before, photo) == {*TYPED, "photo"}
     assert client.get(f"/media/{photo}").status_code == 200
 
-    cli("requests", "hide", rid, "--reason", "a licence plate in the answers")
+    said = cli("requests", "hide", rid, "--reason", "a licence plate in the answers")
+    assert "withheld: description, address_string, media_url, attribute[vehicle_description]" in said
+    assert found_in(said.encode(), photo) == set()  # staff are told what, never the text
     assert {url: shown for url, shown in outputs(client, rid, photo).items() if shown} == {}
     after = everything(app, rid, token)
     assert found_in(after, photo) == set() and b"licence plate" not in after
