@@ -15,7 +15,7 @@ from open311.config.jurisdictions import GatewayConfig
 from open311.core.pinned_http import pinned_session
 from open311.core.signing import HEADER, sign
 from open311.feeds.entries import request_entry, update_entry
-from open311.feeds.subscriptions import UnsafeDestination, Unresolvable, check_callback_url
+from open311.feeds.subscriptions import Unresolvable, UnsafeDestination, check_callback_url
 from open311.settings import CallbackPolicy
 from open311.storage.models import ServiceRequest, StatusUpdate, Subscription
 

@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 # The routes counted, with the root elements their XML bodies have (back-office pushes authenticate differently).
 REQUESTS, SUBSCRIPTIONS = "georeport.Requests", "georeport.Subscriptions"
-LIMITED_ENDPOINTS = {REQUESTS: ("request", "service_request"), SUBSCRIPTIONS: ("subscription", "request")}  # push.XML_ROOTS
+# (the subscription roots are push.XML_ROOTS)
+LIMITED_ENDPOINTS = {REQUESTS: ("request", "service_request"), SUBSCRIPTIONS: ("subscription", "request")}
 STRATEGIES: dict[str, type[strategies.RateLimiter]] = {
     "moving-window": strategies.MovingWindowRateLimiter,
     "fixed-window": strategies.FixedWindowRateLimiter,

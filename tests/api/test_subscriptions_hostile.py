@@ -75,7 +75,8 @@ def test_every_ipv4_embedding_ipv6_form_is_refused(make_app: Callable[..., Flask
 
 
 def test_the_address_check_keeps_global_unicast_and_refuses_the_rest() -> None:
-    assert [subscriptions.is_public_address(a) for a in ("8.8.8.8", "2606:4700:4700::1111", "2a00:1450:4001::1")] == [True] * 3
+    public = ("8.8.8.8", "2606:4700:4700::1111", "2a00:1450:4001::1")
+    assert [subscriptions.is_public_address(a) for a in public] == [True] * 3
     refused = ("127.0.0.1", "10.1.2.3", "100.64.0.1", "169.254.169.254", "0.0.0.0", "224.0.1.1", "ff0e::1",
                "::1", "::", "fe80::1%eth0", "fc00::1", "2001:db8::1", "not an address")
     assert [a for a in refused if subscriptions.is_public_address(a)] == []
