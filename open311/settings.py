@@ -115,6 +115,8 @@ SETTINGS: tuple[Setting, ...] = (
     _s("OPEN311_CALLBACK_ALLOW_HTTP", int, 0, 0, "1: callbacks may use plain http:// (default 0: https:// only)"),
     _s("OPEN311_CALLBACK_ALLOW_PRIVATE", int, 0, 0,
        "1: callbacks may go to private and loopback addresses (default 0: public addresses only)"),
+    _s("OPEN311_RATELIMIT_SUBSCRIPTIONS", str, "10/minute;100/day", None,
+       "POST subscriptions per API key (per address: OPEN311_RATELIMIT_PER_ADDRESS, counted apart)"),
 )
 
 

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from open311.adapter import PermanentError, TemporaryError
 from open311.config.jurisdictions import GatewayConfig
+from open311.core.pinned_http import pinned_session
 from open311.core.signing import HEADER, sign
 from open311.feeds.entries import request_entry, update_entry
-from open311.feeds.subscriptions import UnsafeDestination, check_callback_url
+from open311.feeds.subscriptions import Unresolvable, UnsafeDestination, check_callback_url
 from open311.settings import CallbackPolicy
 from open311.storage.models import ServiceRequest, StatusUpdate, Subscription
 
@@ -57,9 +58,16 @@ def build_callback(session: Session, config: GatewayConfig, subscription_id: int
 
 
 def send_callback(http: requests.Session, callback: Callback, policy: CallbackPolicy) -> None:
-    """POST the callback; raise TemporaryError (retry) or PermanentError (give up and drop the subscription)."""
+    """POST the callback; raise TemporaryError (retry) or PermanentError (give up and drop the subscription).
+
+    The URL's host is resolved and checked now (DNS may have changed since the subscription), and the
+    connection goes to the address checked (open311/core/pinned_http.py): no second lookup, no redirect.
+    TLS is verified against the host name as `http` verifies it; no proxy is used.
+    """
     try:
-        check_callback_url(callback.url, policy)  # again at sending time: DNS may have changed since
+        destination = check_callback_url(callback.url, policy)
+    except Unresolvable as exc:
+        raise TemporaryError(str(exc)) from None
     except UnsafeDestination as exc:
         raise PermanentError(str(exc)) from None
     timestamp = str(int(time.time()))
@@ -67,11 +75,14 @@ def send_callback(http: requests.Session, callback: Callback, policy: CallbackPo
                "X-Open311-Event": "status_change", "X-Open311-Delivery": callback.event_id,
                HEADER: sign(callback.secret, timestamp, callback.body)}
     try:
-        with http.post(callback.url, data=callback.body, headers=headers, timeout=TIMEOUT, allow_redirects=False,
-                       stream=True) as reply:
+        with (pinned_session(destination.addresses[0], verify=http.verify) as pinned,
+              pinned.post(callback.url, data=callback.body, headers=headers, timeout=TIMEOUT,
+                          allow_redirects=False, stream=True) as reply):
             reply.raw.read(MAX_REPLY, decode_content=False)  # read a bounded amount; the body is not used
             status = reply.status_code
             retry_after = reply.headers.get("Retry-After")
+    except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
+        raise PermanentError(f"callback_url not usable: {type(exc).__name__}") from None
     except requests.RequestException as exc:
         raise TemporaryError(f"callback not delivered: {type(exc).__name__}") from None
     if 200 <= status < 300:

@@ -6,6 +6,7 @@ import ipaddress
 import secrets
 import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -21,37 +22,93 @@ CALLBACK_KIND = "callback"
 CALLBACK_DEPARTMENT = "-callbacks"   # outbox rows of callbacks are no department's deliveries
 MAX_URL = 2000
 
-
+# IPv6 prefixes that carry an IPv4 address inside (a NAT64 gateway, a 6to4 or Teredo relay, or the host's own
+# stack may turn them into that IPv4 destination): refused whatever the embedded address is.
+IPV4_EMBEDDING = tuple(ipaddress.IPv6Network(prefix) for prefix in (
+    "::ffff:0:0/96",     # IPv4-mapped
+    "::/96",             # IPv4-compatible (deprecated; also :: and ::1)
+    "::ffff:0:0:0/96",   # IPv4-translated (SIIT)
+    "64:ff9b::/96",      # NAT64, well-known prefix
+    "64:ff9b:1::/48",    # NAT64, local-use prefix
+    "2002::/16",         # 6to4
+    "2001::/32",         # Teredo
+))
 
 
 class UnsafeDestination(ValueError):
     """The callback URL points somewhere the gateway must not call."""
 
 
-def check_callback_url(url: str, policy: CallbackPolicy, *, resolve: bool = True) -> str:
-    """A callback URL the gateway may POST to; raise UnsafeDestination saying why not.
+class Unresolvable(UnsafeDestination):
+    """The callback URL's host name does not resolve (right now: at sending time that is worth a retry)."""
 
-    With `resolve`, every address the host name resolves to must be public unless the policy allows
-    private ones (so an app cannot point the gateway at its own network).
-    """
-    parts = urlsplit(url)
+
+@dataclass(frozen=True)
+class Destination:
+    """A checked callback URL, and the addresses its host resolved to (empty when not resolved)."""
+
+    url: str
+    host: str
+    port: int
+    addresses: tuple[str, ...]
+
+
+def is_public_address(text: str) -> bool:
+    """True for a globally reachable unicast address that embeds no IPv4 address (the only kind callbacks go to)."""
+    try:
+        address = ipaddress.ip_address(text.partition("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and any(address in net for net in IPV4_EMBEDDING):
+        return False
+    return address.is_global and not address.is_multicast
+
+
+def _split(url: str, policy: CallbackPolicy) -> tuple[str, int]:
+    """The host and port of a callback URL that is well-formed and allowed by its form; else UnsafeDestination."""
+    if len(url) > MAX_URL:
+        raise UnsafeDestination(f"callback_url must be at most {MAX_URL} characters")
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:   # "https://[/", a port out of range or not a number
+        raise UnsafeDestination("callback_url is not a valid URL (check its host and port)") from None
     if parts.scheme not in (("https", "http") if policy.allow_http else ("https",)):
         raise UnsafeDestination("callback_url must be an https:// URL" +
                                 (" (or http://)" if policy.allow_http else ""))
-    if not parts.hostname or parts.username or parts.password:
+    if not host or parts.username or parts.password:
         raise UnsafeDestination("callback_url must name a host and carry no user name or password")
-    if len(url) > MAX_URL:
-        raise UnsafeDestination(f"callback_url must be at most {MAX_URL} characters")
-    if resolve and not policy.allow_private:
-        try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError):
-            raise UnsafeDestination(f"callback_url host {parts.hostname[:100]!r} does not resolve") from None
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not address.is_global:
-                raise UnsafeDestination("callback_url resolves to a private, loopback or reserved address")
-    return url
+    if port == 0:
+        raise UnsafeDestination("callback_url is not a valid URL (check its host and port)")
+    return host, port or (443 if parts.scheme == "https" else 80)
+
+
+def resolve_host(host: str, port: int) -> tuple[str, ...]:
+    """Every address `host` resolves to, in the resolver's order; Unresolvable when it does not."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError, ValueError):
+        raise Unresolvable(f"callback_url host {host[:100]!r} does not resolve") from None
+    addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise Unresolvable(f"callback_url host {host[:100]!r} does not resolve")
+    return addresses
+
+
+def check_callback_url(url: str, policy: CallbackPolicy, *, resolve: bool = True) -> Destination:
+    """A callback URL the gateway may POST to, with the addresses to connect to; raise UnsafeDestination saying why not.
+
+    With `resolve`, the host name is resolved once and every address it resolves to must be public (see
+    is_public_address) unless the policy allows private ones (so an app cannot point the gateway at its own
+    network). The caller connects to one of these addresses, never to a second resolution of the name.
+    """
+    host, port = _split(url, policy)
+    if not resolve:
+        return Destination(url, host, port, ())
+    addresses = resolve_host(host, port)
+    if not policy.allow_private and not all(is_public_address(a) for a in addresses):
+        raise UnsafeDestination("callback_url resolves to a private, loopback or reserved address")
+    return Destination(url, host, port, addresses)
 
 
 def create_subscription(session: Session, jurisdiction: Jurisdiction, api_key: ApiKey, callback_url: str | None,
@@ -62,7 +119,7 @@ def create_subscription(session: Session, jurisdiction: Jurisdiction, api_key: A
         problems.append("callback_url was not provided.")
     else:
         try:
-            check_callback_url(callback_url, policy)
+            check_callback_url(callback_url, policy, resolve=not policy.allow_private)
         except UnsafeDestination as exc:
             problems.append(f"{exc}.")
     if service_code and jurisdiction.catalog.get(service_code) is None:
@@ -71,6 +128,7 @@ def create_subscription(session: Session, jurisdiction: Jurisdiction, api_key: A
         raise BadRequest(*problems)
     assert callback_url is not None
     with session.begin():
+        _lock_key(session, api_key.id)
         held = session.scalar(select(func.count()).select_from(Subscription).where(
             Subscription.api_key_id == api_key.id, Subscription.active.is_(True)))
         if (held or 0) >= policy.per_key:
@@ -80,6 +138,20 @@ def create_subscription(session: Session, jurisdiction: Jurisdiction, api_key: A
                            created_at=now, disabled_at=None, disabled_reason=None, delivered=0)
         session.add(row)
     return row
+
+
+def _lock_key(session: Session, api_key_id: int) -> None:
+    """Serialise a key's subscription inserts, so that counting its active ones and adding one are atomic.
+
+    PostgreSQL: lock the key's row (SELECT ... FOR UPDATE) until the transaction ends. SQLite: take the
+    database's write lock before counting, with a write that changes nothing (the driver begins its
+    transaction at the first write; a count read before it could be outdated by the time of the insert).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(ApiKey).where(ApiKey.id == api_key_id).values(id=ApiKey.id)
+                        .execution_options(synchronize_session=False))
+    else:
+        session.execute(select(ApiKey.id).where(ApiKey.id == api_key_id).with_for_update())
 
 
 def list_subscriptions(session: Session, api_key: ApiKey) -> list[Subscription]:

@@ -1,8 +1,10 @@
 """POST rate limits over the `limits` library: per API key (its own limit or the default) and per client address.
 
-This module owns the OPEN311_RATELIMIT_* settings, the counting of POSTs to the service-request route
-(nothing else is counted, and reads never touch the counters), the spec-shaped 429 with Retry-After, the
-X-RateLimit-* headers, and counting in process memory while the configured storage is down.
+This module owns the OPEN311_RATELIMIT_* settings, the counting of POSTs to the service-request route and to
+the subscriptions route (nothing else is counted, and reads never touch the counters), the spec-shaped 429
+with Retry-After, the X-RateLimit-* headers, and counting in process memory while the configured storage is
+down. POST subscriptions counts per key against OPEN311_RATELIMIT_SUBSCRIPTIONS (a key's own limit is for
+service requests) and per address against OPEN311_RATELIMIT_PER_ADDRESS, in counters of its own.
 
 Counters live in OPEN311_RATELIMIT_STORAGE: memory:// (one process, the default) or redis://... (shared by
 every worker and host). Their keys keep flask-limiter's layout (LIMITER/<prefix>/<bucket>/<route>:<scope>/<limit>),
@@ -29,15 +31,17 @@ from werkzeug.exceptions import HTTPException
 from open311.errors import ConfigError, Open311Error, TooManyRequests
 from open311.georeport.app import current_services
 from open311.georeport.auth import api_key_of, key_row
-from open311.georeport.parsing import submission_of
+from open311.georeport.parsing import parse_submission, submission_of
 from open311.georeport.rate_counters import ProcessMemoryStorage
 from open311.intake.keys import check_rate_limit
 from open311.storage.models import ApiKey
 
 log = logging.getLogger(__name__)
 
-# The routes clients POST service requests to (back-office pushes authenticate differently).
-LIMITED_ENDPOINTS = frozenset({"georeport.Requests"})
+# The routes counted, with the root elements their XML bodies have (back-office pushes authenticate differently).
+REQUESTS, SUBSCRIPTIONS = "georeport.Requests", "georeport.Subscriptions"
+# (the subscription roots are push.XML_ROOTS)
+LIMITED_ENDPOINTS = {REQUESTS: ("request", "service_request"), SUBSCRIPTIONS: ("subscription", "request")}
 STRATEGIES: dict[str, type[strategies.RateLimiter]] = {
     "moving-window": strategies.MovingWindowRateLimiter,
     "fixed-window": strategies.FixedWindowRateLimiter,
@@ -55,6 +59,7 @@ class Settings:
 
     per_key: str | None
     per_address: str | None
+    subscriptions: str | None   # POST subscriptions per key
     strategy: str
     storage: str
     prefix: str
@@ -81,6 +86,7 @@ def read_settings(config: Mapping[str, Any], problems: list[str]) -> Settings:
     return Settings(
         per_key=_limit_setting(config, "OPEN311_RATELIMIT_PER_KEY", problems),
         per_address=_limit_setting(config, "OPEN311_RATELIMIT_PER_ADDRESS", problems),
+        subscriptions=_limit_setting(config, "OPEN311_RATELIMIT_SUBSCRIPTIONS", problems),
         strategy=strategy, storage=str(config["OPEN311_RATELIMIT_STORAGE"]),
         prefix=str(config["OPEN311_RATELIMIT_PREFIX"]),
         enabled=str(config["OPEN311_RATELIMIT_ENABLED"]).strip().lower() not in OFF)
@@ -131,7 +137,11 @@ def _presented_key() -> ApiKey | None:
 def _lookup_key() -> ApiKey | None:
     """Find the presented key; a body that does not parse is left for the view to refuse."""
     try:
-        key = api_key_of(request, submission_of(request))
+        if request.endpoint == REQUESTS:
+            submission = submission_of(request)
+        else:  # another root element, no photos; the view parses the (cached) body again
+            submission = parse_submission(request, LIMITED_ENDPOINTS[str(request.endpoint)])
+        key = api_key_of(request, submission)
     except (Open311Error, HTTPException):  # the view raises the same error again
         return None
     if not key:
@@ -202,13 +212,17 @@ class PostLimiter:
     def rules(self) -> list[Rule]:
         """What this POST counts against: its key's limits (if it has a usable key), then its address's."""
         found: list[Rule] = []
-        row = _presented_key() if self.settings.per_key else None
-        if row is not None and self.settings.per_key:
-            limit = _own_limit(row, self.settings.per_key)
-            message = f"Too many requests for this api_key (its limit is {limit}): {RETRY}"
+        subscribing = request.endpoint == SUBSCRIPTIONS
+        default = self.settings.subscriptions if subscribing else self.settings.per_key
+        row = _presented_key() if default else None
+        if row is not None and default:
+            limit = default if subscribing else _own_limit(row, default)
+            what = "subscription requests" if subscribing else "requests"
+            message = f"Too many {what} for this api_key (its limit is {limit}): {RETRY}"
             found += [Rule(item, self._ids(f"key:{row.id}", "api_key"), message) for item in parsed(limit)]
         if self._address_items:
-            message = f"Too many requests from this address (limit {self.settings.per_address}): {RETRY}"
+            what = "subscription requests" if subscribing else "requests"
+            message = f"Too many {what} from this address (limit {self.settings.per_address}): {RETRY}"
             ids = self._ids(request.remote_addr or "127.0.0.1", "address")
             found += [Rule(item, ids, message) for item in self._address_items]
         return sorted(found, key=lambda rule: rule.item.get_expiry())  # shortest window first, as flask-limiter
@@ -264,7 +278,7 @@ class PostLimiter:
 
 
 def _check_post() -> None:
-    """Before a POST to the service-request route: count it, and refuse it (429) over a limit."""
+    """Before a POST to a counted route: count it, and refuse it (429) over a limit."""
     if request.method != "POST" or request.endpoint not in LIMITED_ENDPOINTS:
         return
     limiter: PostLimiter = current_app.extensions[EXTENSION]
@@ -292,7 +306,7 @@ def init_app(app: Flask) -> PostLimiter:
     storage, limiter = opened or (None, None)
     post_limiter = PostLimiter(settings, storage, limiter)
     app.extensions[EXTENSION] = post_limiter
-    if limiter is not None and (settings.per_key or settings.per_address):
+    if limiter is not None and (settings.per_key or settings.per_address or settings.subscriptions):
         app.before_request(_check_post)
         app.after_request(_add_headers)
     return post_limiter
