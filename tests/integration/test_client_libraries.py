@@ -92,9 +92,9 @@ def test_code_for_america_open311_definition_path(base_url: str) -> None:
 
     from lxml import etree
 
-    url = "".join([base_url, "/%s" % "".join(["service/", "DRP-INOPERABLE", ".", "xml"]), "?",
-                   urlencode({"jurisdiction_id": "lacounty.gov"})])
-    with urlopen(url) as answer:  # noqa: S310 (loopback)
+    url_path = "".join(["service/", "DRP-INOPERABLE", ".", "xml"])
+    url = "".join([base_url, f"/{url_path}", "?", urlencode({"jurisdiction_id": "lacounty.gov"})])
+    with urlopen(url) as answer:
         document = etree.fromstring(answer.read())
     assert document.tag == "service_definition"
     assert [a.findtext("code") for a in document.iter("attribute")] == ["vehicle_count", "condition", "first_seen"]
