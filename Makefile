@@ -14,23 +14,31 @@ WEBAPP := webapp
 .PHONY: serve test fuzz install install-test lint typecheck pytest pytest-sqlite pytest-postgresql check-config bench clean \
 	webapp webapp-if-npm webapp-test screenshots
 
+# Each step says what it does; pip lists what it fetches (a line a package), so a first install shows progress.
 $(VENV)/.installed-run: setup.cfg pyproject.toml
+	@echo "==> creating the Python environment $(VENV) (with $(PYTHON))"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> updating pip in $(VENV)"
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
-	touch $@
+	@echo "==> installing the gateway and its dependencies into $(VENV) (first time: a few minutes)"
+	$(BIN)/python -m pip install -e .
+	@touch $@
+	@echo "==> the gateway is installed ($(BIN)/open311)"
 
 $(VENV)/.installed-test: $(VENV)/.installed-run
-	$(BIN)/python -m pip install -q -e '.[test]'
-	touch $@
+	@echo "==> installing the test tools (pytest, ruff, mypy, fuzzers, client libraries, ...) into $(VENV)"
+	$(BIN)/python -m pip install -e '.[test]'
+	@touch $@
+	@echo "==> the test tools are installed"
 
 install: $(VENV)/.installed-run
 install-test: $(VENV)/.installed-test
 
 # Leaflet (the map) and axe-core (the accessibility check of the end-to-end tests), from the lock file.
 $(WEBAPP)/node_modules/.installed: $(WEBAPP)/package.json $(WEBAPP)/package-lock.json
+	@echo "==> installing the web app's packages (Leaflet, axe-core) from $(WEBAPP)/package-lock.json with npm ci"
 	cd $(WEBAPP) && $(NPM) ci --no-audit --no-fund --loglevel=error
-	touch $@
+	@touch $@
 
 webapp: $(WEBAPP)/node_modules/.installed
 
@@ -48,6 +56,7 @@ screenshots: install-test webapp
 	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e -q -p no:cacheprovider
 
 serve: install webapp-if-npm
+	@echo "==> checking the configuration, then bringing the database schema up to date"
 	$(BIN)/open311 check-config
 	$(BIN)/open311 db upgrade
 	$(BIN)/open311 serve --host $(HOST) --port $(PORT)

@@ -92,7 +92,7 @@ Reading it / what was tried:
     are rewritten by SQLAlchemy on every execution, which cost more than the queries);
   - on SQLite the claim finds due rows by two index scans that stop at the batch size, instead of
     reading and sorting every due row each time (a cost that grew with the backlog);
-  - the HTTP adapters (`adapters/transport.py`) read the proxy and CA settings of the environment
+  - the HTTP adapters (`open311_adapters/transport.py`) read the proxy and CA settings of the environment
     once per back-office origin: requests scans the whole environment twice per request, about a
     third of its own client-side time. The baseline, plain `requests`, still pays it.
 - Tried and left out: relaxing the disk flush of the relay's own transactions (SQLite

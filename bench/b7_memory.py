@@ -73,7 +73,7 @@ for _ in range(3):
 site = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
 libraries = sorted({name.split(".")[0] for name, module in list(sys.modules.items())
                     if any(str(getattr(module, "__file__", None) or "").startswith(s) for s in site)
-                    and name.split(".")[0] not in ("open311", "adapters") and not name.startswith("_")})
+                    and name.split(".")[0] not in ("open311", "open311_adapters") and not name.startswith("_")})
 print(json.dumps({"peak": status("VmHWM"), "rss": status("VmRSS"), "started": started, "codes": codes,
                   "libraries": libraries}))
 """

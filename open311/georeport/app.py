@@ -17,14 +17,12 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
-    "OPENAPI_SWAGGER_UI_PATH": "/docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
-}
+}  # the docs page (/docs) is georeport/apidocs.py: Swagger UI served from our own files
 
 
 def build_app(services: Services, test_config: Mapping[str, Any] | None = None) -> Flask:
     """The app: the services in app.extensions["open311"], the settings in app.config, routes registered."""
-    from open311.georeport import init_app, monitoring, ratelimits, webapp
+    from open311.georeport import apidocs, init_app, monitoring, ratelimits, webapp
 
     app = Flask("open311", instance_path=str(services.instance_path), instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
@@ -35,6 +33,7 @@ def build_app(services: Services, test_config: Mapping[str, Any] | None = None) 
     monitoring.init_app(app, api)
     ratelimits.init_app(app)
     webapp.init_app(app)
+    apidocs.init_app(app)
     hops = services.settings["OPEN311_PROXY_HOPS"]
     if hops:  # behind N trusted proxies: client address and scheme come from their X-Forwarded-* headers
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]

@@ -17,7 +17,7 @@ EXPOSED = "Link, ETag, Last-Modified, X-Total-Count, X-Total-Count-At-Least, X-P
 CATALOG_MAX_AGE = 300
 # The request headers make_conditional compares (Range is not served: accept_ranges stays off).
 _VALIDATORS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH")
-_CATALOG = re.compile(r"/(discovery|services)(/[^/]+)?\.[a-z]+$")
+_CATALOG = re.compile(r"/(discovery|services?)(/[^/]+)?\.[a-z]+$")
 
 
 def _is_json_get() -> bool:

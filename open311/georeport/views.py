@@ -120,6 +120,12 @@ class ServiceDefinition(MethodView):
         return mark_language(respond(fmt, "service_definition", documents.definition_document(localized)), locale)
 
 
+@blp.route("/service/<service_code>.<fmt>", parameters=[
+    openapi.path_parameter("service_code", "A service_code of GET services."), openapi.FMT])
+class ServiceDefinitionSingular(ServiceDefinition):
+    """GET Service Definition at `service/` (singular), the path Code for America's `open311` client asks for."""
+
+
 @blp.route("/requests.<fmt>", parameters=[openapi.FEED_FMT])
 class Requests(MethodView):
     """GET Service Requests and POST Service Request."""

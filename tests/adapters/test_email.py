@@ -13,10 +13,10 @@ import requests
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
-from open311_adapters.smtp_ticket import EmailAdapter
 
 from open311.adapter import Contact, PermanentError, TemporaryError, Ticket
 from open311.adapter import validate_options as validate
+from open311_adapters.smtp_ticket import EmailAdapter
 from tests.adapters.peers import free_port
 
 TICKET = Ticket(service_request_id="42", jurisdiction_id="lacounty.gov", department="DPW",

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import requests
 from flask import Flask
-from open311_adapters.salesforce import SalesforceAdapter
-from open311_adapters.upstream import UpstreamAdapter
-from open311_adapters.webhook import WebhookAdapter
 from werkzeug.wrappers import Request, Response
 
 from open311.adapter import PermanentError, TemporaryError, load_adapter_class, validate_options
 from open311.intake.keys import create_key
+from open311_adapters.salesforce import SalesforceAdapter
+from open311_adapters.upstream import UpstreamAdapter
+from open311_adapters.webhook import WebhookAdapter
 from tests.adapters.peers import GeoReportUpstream, SalesforceOrg, WebhookBackOffice, http_peer, json_response
 from tests.adapters.test_email import TICKET
 from tests.integration.live import serve

@@ -15,14 +15,14 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 from flask import Flask
-from open311_adapters.salesforce import SalesforceAdapter
-from open311_adapters.upstream import UpstreamAdapter
 
 from open311.adapter import TemporaryError, Ticket, TicketPhoto, validate_options
 from open311.delivery.relay import Relay
 from open311.intake.keys import create_key
 from open311.services import Services
 from open311.settings import DeliverySettings
+from open311_adapters.salesforce import SalesforceAdapter
+from open311_adapters.upstream import UpstreamAdapter
 from tests.adapters.peers import SalesforceOrg, WebhookBackOffice, free_port, http_peer
 from tests.adapters.test_email import TICKET, Inbox
 from tests.delivery import write_config

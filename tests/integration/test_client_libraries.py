@@ -78,3 +78,23 @@ def test_georeport_full_journey(base_url: str, api_key: str, output_format: str)
         assert [r["service_request_id"] for r in found] == [request_id]
     by_code = reader.get_service_requests(service_code="DPW-GRAFFITI", status="open")
     assert request_id in str(by_code)
+
+
+def test_code_for_america_open311_definition_path(base_url: str) -> None:
+    """Code for America's `open311` 1.1 asks for `service/{code}.{format}` (singular).
+
+    That client cannot be installed here: it is Python 2 code (`from api import API`) and its import
+    name `open311` is ours. This follows its `service_definition` exactly: `call_api` joins the endpoint,
+    `/service/CODE.FORMAT` and `?jurisdiction_id=...`, and reads the answer with `urlopen(url).read()`.
+    """
+    from urllib.parse import urlencode
+    from urllib.request import urlopen
+
+    from lxml import etree
+
+    url_path = "".join(["service/", "DRP-INOPERABLE", ".", "xml"])
+    url = "".join([base_url, f"/{url_path}", "?", urlencode({"jurisdiction_id": "lacounty.gov"})])
+    with urlopen(url) as answer:
+        document = etree.fromstring(answer.read())
+    assert document.tag == "service_definition"
+    assert [a.findtext("code") for a in document.iter("attribute")] == ["vehicle_count", "condition", "first_seen"]

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from open311_adapters.transport import retry_after
 
 from open311.adapter import load_adapter_class
 from open311.core.text import clean_text, clean_token
 from open311.delivery.outbox import backoff_delay
 from open311.settings import DeliverySettings, apply_settings
+from open311_adapters.transport import retry_after
 
 
 class BrokenEntryPoint:
