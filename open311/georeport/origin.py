@@ -67,6 +67,10 @@ def public_request_url() -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Check every request's Host first (call before any other before_request hook is registered)."""
+    """Check every request's Host first, and name the public URL as the OpenAPI document's server (call
+    before any other before_request hook is registered, and before the Api is built)."""
     app.extensions["open311.trusted_hosts"] = trusted_names(app.config)
     app.before_request(check_host)
+    public = str(app.config.get("OPEN311_PUBLIC_URL") or "")
+    if public:  # Swagger UI and generated clients then call the public address, path prefix included
+        app.config["API_SPEC_OPTIONS"] = {**app.config.get("API_SPEC_OPTIONS", {}), "servers": [{"url": public}]}

@@ -111,6 +111,12 @@ def test_the_update_feed_cursor_link_uses_the_public_url(public_app: Flask, publ
     assert response.headers["Link"] == f'<{PUBLIC}{API}/servicerequestupdates.json?after={cursor}>; rel="next"'
 
 
+def test_the_openapi_document_names_the_public_url_as_its_server(public_app: Flask, client: FlaskClient) -> None:
+    document = public_app.test_client().get("/openapi.json", headers={"Host": INTERNAL}).get_json()
+    assert document["servers"] == [{"url": PUBLIC}]
+    assert "servers" not in client.get("/openapi.json").get_json()  # without the setting: relative to the page
+
+
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_a_photo_posted_under_another_host_is_published_under_the_public_url(public_app: Flask, public_key: str,
                                                                             fmt: str) -> None:
