@@ -159,3 +159,20 @@ def test_a_bad_public_url_or_host_list_stops_start_up_naming_the_variable(make_a
                                                                           problem: str) -> None:
     with pytest.raises(ValueError, match=f"^{name} {problem}"):
         make_app(**{name: value})
+
+
+@pytest.mark.parametrize(("public", "host", "forwarded", "status"), [
+    (PUBLIC, "10.0.0.7:8000", "311.example.gov", 200),   # the proxy's own Host is not checked, the client's is
+    (PUBLIC, "311.example.gov", "evil.example", 400),
+    ("", "localhost", "evil.example", 400),               # the demo behind a proxy: a forwarded foreign host
+    ("", "localhost", "localhost:8080", 200)])
+def test_behind_a_proxy_the_forwarded_host_is_the_one_checked(make_app: Callable[..., Flask], public: str, host: str,
+                                                              forwarded: str, status: int) -> None:
+    app = make_app(OPEN311_PROXY_HOPS=1, OPEN311_PUBLIC_URL=public)
+    response = app.test_client().get(f"{API}/discovery.json", headers={"Host": host, "X-Forwarded-Host": forwarded})
+    assert response.status_code == status
+    if status == 400:
+        assert errors_of(response, "json") == [(400, UNTRUSTED)]
+    else:
+        (endpoint,) = json_of(response)["endpoints"]
+        assert endpoint["url"] == (public or f"http://{forwarded}") + API
