@@ -95,7 +95,8 @@ class Services:
 
     @cached_property
     def media_policy(self) -> MediaPolicy | None:
-        """How a POST's photos are taken (the URL prefix is empty when the gateway serves them itself)."""
+        """How a POST's photos are taken (the URL prefix is empty when neither OPEN311_MEDIA_URL nor
+        OPEN311_PUBLIC_URL is set: the demo on loopback, where the request's own root is used)."""
         from open311.media.photos import configure_pillow
         from open311.media.uploads import MediaPolicy, photo_limits
 

@@ -9,10 +9,12 @@ relay, the sync, intake and the callbacks use, so nothing re-reads the table per
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, MutableMapping
+import re
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 DAY = 86400
 
@@ -27,10 +29,53 @@ class Setting:
     default: Any
     minimum: float | None
     doc: str
+    check: Callable[[str], str] | None = None   # a str setting's checker: the normalised value, or ValueError
 
 
-def _s(name: str, kind: type, default: Any, minimum: float | None, doc: str, key: str | None = None) -> Setting:
-    return Setting(key or name, name, kind, default, minimum, doc)
+def _s(name: str, kind: type, default: Any, minimum: float | None, doc: str, key: str | None = None,
+       check: Callable[[str], str] | None = None) -> Setting:
+    return Setting(key or name, name, kind, default, minimum, doc, check)
+
+
+# A host name or IPv4 address (the characters werkzeug accepts in a Host header), or a bracketed IPv6 address.
+_HOST = re.compile(r"[a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\]", re.ASCII | re.IGNORECASE)
+_NETLOC = re.compile(rf"({_HOST.pattern})(?::([0-9]{{1,5}}))?", re.ASCII | re.IGNORECASE)
+_PATH = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
+
+
+def check_public_url(value: str) -> str:
+    """OPEN311_PUBLIC_URL without its trailing slash ('' when unset): an http(s) origin, optionally with a path."""
+    text = value.strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    netloc = _NETLOC.fullmatch(parts.netloc)
+    problem = (
+        "must start with http:// or https://" if parts.scheme not in ("http", "https") else
+        "must have no query string or fragment (? or #)" if "?" in text or "#" in text else
+        "must carry no user name or password" if "@" in parts.netloc else
+        "must name a host (and an optional port from 1 to 65535)" if netloc is None
+        or not 0 < int(netloc.group(2) or 443) <= 65535 else
+        "has characters a URL path cannot carry" if not _PATH.fullmatch(parts.path) else None)
+    if problem:
+        raise ValueError(f"OPEN311_PUBLIC_URL {problem} (the gateway's public origin, e.g. https://311.example.gov "
+                         f"or https://www.example.gov/311), got {text[:80]!r}")
+    return f"{parts.scheme}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+def check_allowed_hosts(value: str) -> str:
+    """OPEN311_ALLOWED_HOSTS as one comma-separated, lower-case list: host names, a leading dot for subdomains."""
+    names = [name.strip().lower() for name in re.split(r"[,\s]+", value) if name.strip()]
+    for name in names:
+        if not _HOST.fullmatch(name.removeprefix(".")):
+            raise ValueError(f"OPEN311_ALLOWED_HOSTS must list host names (no scheme or port), comma-separated, "
+                             f"e.g. gateway.internal,.svc.cluster.local, got {name[:80]!r}")
+    return ",".join(names)
+
+
+def allowed_hosts(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The extra trusted host names of OPEN311_ALLOWED_HOSTS (IPv6 addresses without brackets)."""
+    return tuple(name.strip("[]") for name in str(config.get("OPEN311_ALLOWED_HOSTS") or "").split(",") if name)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -40,6 +85,14 @@ SETTINGS: tuple[Setting, ...] = (
     _s("OPEN311_FEED_DATABASE_URL", str, None, None, "read replica for GET requests (default: the primary)"),
     _s("OPEN311_DATABASE_POOL_SIZE", int, 5, 0, "connections pooled per process"),
     _s("OPEN311_PROXY_HOPS", int, 0, 0, "trusted proxies in front (X-Forwarded-* headers are read from them)"),
+    # the public address (docs/deployment.md): every URL the gateway stores or publishes starts with it
+    _s("OPEN311_PUBLIC_URL", str, "", None,
+       "the gateway's public origin, e.g. https://311.example.gov (a path prefix allowed); the only trusted Host "
+       "besides OPEN311_ALLOWED_HOSTS (default: none, loopback names only; required by `open311 serve` on a "
+       "non-loopback address)", check=check_public_url),
+    _s("OPEN311_ALLOWED_HOSTS", str, "", None,
+       "more Host names accepted (comma-separated; .example.org: its subdomains), e.g. the internal name health "
+       "probes use", check=check_allowed_hosts),
     # body and query limits (docs/configuration.md)
     _s("OPEN311_MAX_CONTENT_LENGTH", int, 16 * 1024 * 1024, 1024,
        "bytes: largest request body of any kind (413 above)", key="MAX_CONTENT_LENGTH"),
@@ -92,7 +145,8 @@ SETTINGS: tuple[Setting, ...] = (
        "seconds browsers and shared caches may keep a served photo (Cache-Control max-age)"),
     _s("OPEN311_MEDIA_STORAGE", str, "local", None, "local or s3"),
     _s("OPEN311_MEDIA_DIR", str, None, None, "local storage folder (default: instance/media)"),
-    _s("OPEN311_MEDIA_URL", str, "", None, "public URL prefix of served photos (default: this gateway's /media/)"),
+    _s("OPEN311_MEDIA_URL", str, "", None,
+       "public URL prefix of served photos (default: OPEN311_PUBLIC_URL + /media/, else this gateway's /media/)"),
     _s("OPEN311_MEDIA_S3_BUCKET", str, None, None, "S3 bucket (storage s3)"),
     _s("OPEN311_MEDIA_S3_PREFIX", str, "media/", None, "key prefix in the bucket"),
     _s("OPEN311_MEDIA_S3_ENDPOINT", str, None, None, "S3-compatible endpoint URL (default: AWS)"),
@@ -123,7 +177,7 @@ SETTINGS: tuple[Setting, ...] = (
 def _parse(setting: Setting, raw: Any) -> Any:
     """A value of the setting's type within its bounds; raise ValueError naming the variable."""
     if setting.kind is str or raw is None:
-        return raw if raw is None else str(raw)
+        return raw if raw is None else setting.check(str(raw)) if setting.check else str(raw)
     what = "a whole number" if setting.kind is int else "a number"
     try:
         value = setting.kind(str(raw).strip().replace("_", "")) if isinstance(raw, str) else setting.kind(raw)
@@ -160,6 +214,8 @@ def apply_settings(config: MutableMapping[str, Any], environ: Mapping[str, str] 
             found = env.get(setting.env, "").strip()
             raw = found if found else setting.default
         config[setting.key] = _parse(setting, raw)
+    if config["OPEN311_PUBLIC_URL"] and not str(config["OPEN311_MEDIA_URL"] or "").strip():
+        config["OPEN311_MEDIA_URL"] = config["OPEN311_PUBLIC_URL"] + "/media/"
 
 
 @dataclass(frozen=True)

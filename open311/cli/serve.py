@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import shutil
 import tempfile
@@ -39,6 +40,7 @@ def serve(host: str, port: int, workers: int, threads: int, log_level: str, in_p
 
     configure_logging(log_level)
     app = _app()  # configuration problems stop here, before anything starts
+    _check_public_url(app, host)
     cleanup = _metrics_directory()
     try:
         _serve(app, host, port, workers, threads, log_level, in_process)
@@ -54,6 +56,28 @@ def _app() -> Flask:
         app = create_app()
     click.get_current_context().call_on_close(_services(app).dispose)
     return app
+
+
+def is_loopback(host: str) -> bool:
+    """True for a bind address only this machine can reach: localhost, *.localhost, 127.0.0.0/8, ::1."""
+    name = host.strip().lower().removeprefix("[").removesuffix("]")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_public_url(app: Flask, host: str) -> None:
+    """Production is `serve` on a non-loopback address: there OPEN311_PUBLIC_URL must be set (exit 2 without)."""
+    if is_loopback(host) or app.config.get("OPEN311_PUBLIC_URL"):
+        return
+    click.echo(f"error: OPEN311_PUBLIC_URL is not set, and --host {host[:80]!r} (OPEN311_HOST) is not a loopback "
+               "address: a gateway others can reach needs its public origin, e.g. "
+               "OPEN311_PUBLIC_URL=https://311.example.gov, for the URLs it stores and publishes "
+               "(docs/deployment.md).", err=True)
+    raise SystemExit(2)
 
 
 def _services(app: Flask) -> Services:

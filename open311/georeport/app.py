@@ -22,13 +22,14 @@ DEFAULTS: dict[str, Any] = {
 
 def build_app(services: Services, test_config: Mapping[str, Any] | None = None) -> Flask:
     """The app: the services in app.extensions["open311"], the settings in app.config, routes registered."""
-    from open311.georeport import apidocs, init_app, monitoring, ratelimits, webapp
+    from open311.georeport import apidocs, init_app, monitoring, origin, ratelimits, webapp
 
     app = Flask("open311", instance_path=str(services.instance_path), instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
     app.config.update(test_config or {})
     app.config.update(services.settings)
     app.extensions["open311"] = services
+    origin.init_app(app)  # the Host check runs before every other hook
     api = init_app(app)
     monitoring.init_app(app, api)
     ratelimits.init_app(app)

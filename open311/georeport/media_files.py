@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from open311.errors import NotFound, ServiceUnavailable
 from open311.georeport.app import current_services
+from open311.georeport.origin import public_root
 from open311.media.store import NAME, MediaStoreError
 from open311.media.uploads import served_photo
 
@@ -17,11 +18,12 @@ MISSING = "No photo at this address."
 
 
 def media_url_prefix() -> str:
-    """Where stored photos are published: OPEN311_MEDIA_URL, else this gateway's own /media/."""
+    """Where stored photos are published: OPEN311_MEDIA_URL (by default OPEN311_PUBLIC_URL/media/, see
+    open311.settings), else this gateway's own /media/ under the request's checked loopback root."""
     configured = str(current_app.config.get("OPEN311_MEDIA_URL") or "").strip()
     if configured:
         return configured if configured.endswith("/") else configured + "/"
-    return request.url_root + "media/"
+    return public_root() + "/media/"
 
 
 @blp.route("/<name>", parameters=[{"in": "path", "name": "name", "required": True,

@@ -7,11 +7,12 @@ from urllib.parse import urlencode
 from flask import request
 
 from open311.feeds.request_query import RequestPage, RequestQuery
+from open311.georeport.origin import public_request_url
 
 
 def url_with(**changes: str | int | None) -> str:
-    """The current URL with some query parameters replaced (None removes one)."""
-    return _url_with(request.base_url, list(request.args.items(multi=True)), changes)
+    """The current URL under the public root with some query parameters replaced (None removes one)."""
+    return _url_with(public_request_url(), list(request.args.items(multi=True)), changes)
 
 
 def _url_with(base: str, current: list[tuple[str, str]], changes: dict[str, str | int | None]) -> str:
@@ -25,7 +26,7 @@ def paging_headers(query: RequestQuery, page: RequestPage, count_cap: int) -> di
     """Link rel=next (a cursor: stable while rows change), prev/first, and counts when known."""
     headers: dict[str, str] = {"X-Page-Size": str(query.page_size)}
     links: list[str] = []
-    base, current = request.base_url, list(request.args.items(multi=True))  # once, for every link
+    base, current = public_request_url(), list(request.args.items(multi=True))  # once, for every link
 
     def url_with(**changes: str | int | None) -> str:
         return _url_with(base, current, changes)

@@ -21,6 +21,7 @@ from open311.georeport.feed_params import Problems, flag
 from open311.georeport.languages import catalog_locale, mark_language, translate_notice
 from open311.georeport.locate import services_here
 from open311.georeport.media_files import media_url_prefix
+from open311.georeport.origin import public_root
 from open311.georeport.parsing import param, submission_of
 from open311.georeport.respond import raw_response, respond
 from open311.georeport.response_cache import mark_static
@@ -74,7 +75,7 @@ class Discovery(MethodView):
         check_format(fmt)
         mark_static()
         gateway = current_services()
-        url = request.url_root.rstrip("/") + blp.url_prefix
+        url = public_root() + blp.url_prefix
         doc = documents.discovery_document(_changeset(gateway), gateway.config.contact,
                                            gateway.config.key_service, url)
         return respond(fmt, "discovery", doc)
