@@ -70,7 +70,7 @@ def test_the_feed_lists_a_pushed_update_under_the_back_offices_update_id(
     # The gateway's own number is kept beside it, the same in both formats, and is not the back office's id.
     assert entry["gateway_update_id"] == xml_entry["gateway_update_id"]
     assert entry["gateway_update_id"].isdigit() and entry["gateway_update_id"] != entry["update_id"]
-    assert list(entry)[0] == "update_id" and list(entry)[-1] == "gateway_update_id"  # mySociety's fields first
+    assert next(iter(entry)) == "update_id" and list(entry)[-1] == "gateway_update_id"  # mySociety's fields first
 
 
 def test_a_fixmystreet_style_consumer_recognises_its_own_updates(client: FlaskClient, gateway: Services) -> None:

@@ -28,9 +28,9 @@ BREAKS = {
 
 @pytest.fixture
 def broken(request: pytest.FixtureRequest, tmp_path: Path, database_url: str,
-           monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+           monkeypatch: pytest.MonkeyPatch) -> str:
     """A copy of the shipped configuration with one file broken, the working directory its directory;
-    returns (the broken file as the gateway names it, the expected `file:line: message`)."""
+    returns the expected problem: `file:line: message`, the file as the gateway names it (relative)."""
     name: str = request.param
     conf = tmp_path / "conf"
     shutil.copytree(ROOT / "service_definitions", conf / "service_definitions")
@@ -50,12 +50,12 @@ def broken(request: pytest.FixtureRequest, tmp_path: Path, database_url: str,
     monkeypatch.setenv("OPEN311_CONFIG", "jurisdictions.yaml")  # relative, as an operator types it
     monkeypatch.setenv("OPEN311_DATABASE_URL", database_url)
     monkeypatch.setenv("OPEN311_INTAKE_DIR", str(tmp_path / "intake"))
-    return name, f"{name}:{line}: invalid YAML: mapping values are not allowed in this context (column {column})"
+    return f"{name}:{line}: invalid YAML: mapping values are not allowed in this context (column {column})"
 
 
 @pytest.mark.parametrize("broken", list(BREAKS), indirect=True)
-def test_check_config_reports_a_yaml_syntax_error_as_file_and_line(broken: tuple[str, str]) -> None:
-    name, expected = broken
+def test_check_config_reports_a_yaml_syntax_error_as_file_and_line(broken: str) -> None:
+    expected = broken
     result = CliRunner().invoke(main, ["check-config"])
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
@@ -64,9 +64,9 @@ def test_check_config_reports_a_yaml_syntax_error_as_file_and_line(broken: tuple
 
 
 @pytest.mark.parametrize("broken", list(BREAKS), indirect=True)
-def test_serve_and_create_app_stop_with_the_same_file_and_line(broken: tuple[str, str],
+def test_serve_and_create_app_stop_with_the_same_file_and_line(broken: str,
                                                                make_app: Callable[..., Flask]) -> None:
-    name, expected = broken
+    expected = broken
     with pytest.raises(ConfigError) as raised:
         make_app(Path("jurisdictions.yaml"))
     assert expected in raised.value.problems
