@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from lxml import etree
 
 from open311.delivery.relay import Relay
 from open311.delivery.sync import sync_all
 from open311.intake.keys import create_key
 from open311.services import Services
 from open311.settings import DeliverySettings, SyncSettings
-from tests.conftest import FIXED_NOW, Clock
+from tests.conftest import FIXED_NOW, Clock, shared_path
 from tests.delivery import seed_requests, write_config
 from tests.helpers import json_of, xml_of
 
@@ -127,3 +128,13 @@ def test_cursor_paging_is_still_gap_free_with_back_office_ids(client: FlaskClien
     assert [(e["service_request_id"], e["update_id"]) for e in seen[:2]] == [(str(dpw), "7"), (str(deo), "7")]
     late = push(client, keys["DEO"], deo, "late", 0)
     assert [e["update_id"] for e in json_of(client.get(url))] == [late]
+
+
+def test_the_entry_has_the_fields_of_mysocietys_sample_plus_gateway_update_id(client: FlaskClient,
+                                                                               gateway: Services) -> None:
+    sample = etree.parse(str(shared_path("samples", "mysociety_adapter_servicerequestupdates.xml"))).getroot()
+    expected = {child.tag for child in sample.find("request_update")}
+    (rid,) = seed_requests(gateway, 1, "DPW", now=FIXED_NOW)
+    push(client, department_key(gateway, "DPW"), rid, "2001_3", 30)
+    (entry,) = xml_feed(client)
+    assert set(entry) == expected | {"gateway_update_id"} and entry["update_id"] == "2001_3"
