@@ -123,3 +123,10 @@ def assert_clean(data: bytes) -> None:
     assert found["exif"] == {} and found["gps"] == {}, found
     assert found["info"] == {} and found["text"] == {}, found
     assert found["markers"] == [], found
+
+
+def photo_bytes(size: tuple[int, int], fmt: str, orientation: int = 1) -> bytes:
+    """A camera-sized photo in `fmt` (JPEG, PNG, WEBP) with GPS EXIF carrying `orientation`."""
+    out = io.BytesIO()
+    picture(size).save(out, fmt, exif=gps_exif(orientation), **({"quality": 90} if fmt != "PNG" else {}))
+    return out.getvalue()

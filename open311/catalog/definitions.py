@@ -206,7 +206,7 @@ def _check_text(source: str, text: str, departments: frozenset[str], area_rules:
     try:
         doc = parse_yaml(path, text)
     except yaml.YAMLError as exc:
-        return _Loaded(None, (f"{path}: cannot read: {exc}",))
+        return _Loaded(None, (str(exc),))  # `path:line: invalid YAML: ...`
     if not isinstance(doc.data, Mapping):
         return _Loaded(None, (f"{path}:1: (document) Must be a mapping of service fields.",), doc)
     found: list[tuple[tuple[str | int, ...], str]] = []

@@ -78,7 +78,7 @@ def _check(source: str, text: str, services: tuple[Service, ...]) -> tuple[Trans
     try:
         doc = parse_yaml(path, text)
     except yaml.YAMLError as exc:
-        return None, (f"{path}: cannot read: {exc}",)
+        return None, (str(exc),)  # `path:line: invalid YAML: ...`
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, Mapping):
         return None, (f"{path}:1: (document) Must be a mapping with `groups` and `services`.",)

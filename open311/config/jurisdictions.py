@@ -238,7 +238,7 @@ def load_config(path: Path | str, registry: Mapping[str, Any] | None = None) -> 
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read configuration: {exc.strerror}"]) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: invalid YAML: {exc}"]) from exc
+        raise ConfigError([str(exc)]) from exc  # `path:line: invalid YAML: ...`, or not UTF-8
     try:
         data = ConfigSchema().load(doc.data if isinstance(doc.data, Mapping) else {})
     except ValidationError as exc:

@@ -69,17 +69,55 @@ def _child(node: yaml.Node | None, key: str | int) -> tuple[int, yaml.Node] | No
     return None
 
 
+class YamlSyntaxError(yaml.YAMLError):
+    """A file that is not valid YAML (or not UTF-8), located as `file:line: message` like every config problem."""
+
+    def __init__(self, path: Path, line: int | None, message: str) -> None:
+        super().__init__(path, line, message)
+        self.path, self.line, self.message = path, line, message
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
+
+
+def _syntax_error(path: Path, text: str, exc: yaml.YAMLError) -> YamlSyntaxError:
+    """PyYAML's error (which names the text `<unicode string>`) as `path:line: invalid YAML: what, where`."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        what = (exc.problem or exc.context or "syntax error").removeprefix("but ")
+        line = mark.line + 1 if mark is not None else None
+        where = f"column {mark.column + 1}" if mark is not None else ""
+        if exc.context and exc.problem and exc.context_mark is not None:
+            started = exc.context_mark
+            at = "" if started.line == (mark.line if mark else -1) else f"line {started.line + 1}, "
+            where += f"; {exc.context} at {at}column {started.column + 1}"
+        return YamlSyntaxError(path, line, f"invalid YAML: {what}" + (f" ({where})" if where else ""))
+    position = getattr(exc, "position", None)  # a ReaderError: a character YAML does not allow
+    line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+    reason = str(exc).split("\n", 1)[0]
+    return YamlSyntaxError(path, line, f"invalid YAML: {reason}")
+
+
 def load_yaml(path: Path) -> YamlDocument:
-    """Load one YAML file; raise yaml.YAMLError or OSError with the file named."""
-    return parse_yaml(path, path.read_text(encoding="utf-8"))
+    """Load one YAML file; raise OSError, or YamlSyntaxError (`file:line: message`) for bad YAML or bytes."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise YamlSyntaxError(path, line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                                          f"{exc.start}); save the file as UTF-8") from None
+    return parse_yaml(path, text)
 
 
 def parse_yaml(path: Path, text: str) -> YamlDocument:
-    """Parse the YAML text of `path`; raise yaml.YAMLError."""
+    """Parse the YAML text of `path`; raise YamlSyntaxError, whose message is `path:line: invalid YAML: ...`."""
     loader = StrictBoolLoader(text)
     try:  # one parse: the node tree (for line numbers) is also what the data is built from
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
+    except yaml.YAMLError as exc:
+        raise _syntax_error(path, text, exc) from None
     finally:
         loader.dispose()
     return YamlDocument(path=path, data=data, root=root)

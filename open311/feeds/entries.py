@@ -49,13 +49,19 @@ def note_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
 
 
 def update_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
-    """One <request_update>, mySociety's fields."""
+    """One <request_update>, mySociety's fields, then our own number of the update.
+
+    `update_id` is the back office's id, the one its POST was answered with (or its adapter read), so a
+    consumer that matches updates by update_id (FixMyStreet) recognises its own; unique per request (per
+    department). `gateway_update_id` is the gateway's row number, unique across the feed.
+    """
     return {
-        "update_id": str(update.id),
+        "update_id": update.update_id,
         "service_request_id": str(update.request_id),
         "status": update.status,
         "updated_datetime": format_w3c(update.updated_datetime, tz),
         "description": update.description,
         "media_url": update.media_url,
         "external_status_code": update.external_status,
+        "gateway_update_id": str(update.id),
     }

@@ -117,12 +117,16 @@ def _too_many(declared: str, limits: PhotoLimits) -> str:
             "as a possible decompression bomb; send a smaller photo")
 
 
-def _decode(image: Image.Image, kind: str, limits: PhotoLimits) -> Image.Image:
-    """Decode the pixels (a JPEG larger than what is stored straight at a reduced scale)."""
+def _decode(image: Image.Image, kind: str, target: tuple[int, int] | None) -> Image.Image:
+    """Decode the pixels; a JPEG larger than `target` (the stored size) straight at a reduced scale.
+
+    The DCT scale (1/2, 1/4, 1/8) is the smallest that still leaves at least `target` on both sides, so
+    the resize that follows only ever shrinks: a 4624x3472 photo is decoded full size and resized to
+    4096x3072, never decoded at half size (2312x1736) and kept so.
+    """
     try:
-        if kind == "JPEG" and max(image.size) > limits.max_edge:
-            # DCT scaling (1/2, 1/4, 1/8) while decoding: never below half the stored size, then resized.
-            image.draft(None, _fitted(image.size, max(1, limits.max_edge // 2)))
+        if kind == "JPEG" and target is not None:
+            image.draft(None, target)
         image.seek(0)  # the first frame of an animation is the photo
         image.load()
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
@@ -221,10 +225,13 @@ def _process(data: bytes, limits: PhotoLimits) -> Photo:
     kind = sniff(data)
     if kind is None:
         raise PhotoError(f"it is not a {ACCEPTED} image: its content is {describe(data)}")
-    image = _decode(_open(data, kind, limits), kind, limits)
+    image = _open(data, kind, limits)
+    # The stored size comes from the size as sent (not as decoded): the longest side min(original, max_edge).
+    target = _fitted(image.size, limits.max_edge) if max(image.size) > limits.max_edge else None
+    image = _decode(image, kind, target)
     orientation = _orientation(image)  # read before resizing: the EXIF goes nowhere after this
-    if max(image.size) > limits.max_edge:  # scaled down first: rotating and converting fewer pixels is cheaper
-        image = image.resize(_fitted(image.size, limits.max_edge), Image.Resampling.BICUBIC, reducing_gap=3.0)
+    if target is not None and image.size != target:  # scaled down first: rotating fewer pixels is cheaper
+        image = image.resize(target, Image.Resampling.BICUBIC, reducing_gap=3.0)
     pixels = _normalise(_to_srgb(_upright(image, orientation)))
     clean = _fresh(pixels)
     out = io.BytesIO()

@@ -73,13 +73,13 @@ def test_update_feed_in_both_formats(client: FlaskClient, gateway: Services, api
     rid = post(client, api_key)
     add_update(gateway, rid, "u1", "open", 5, "Crew assigned")
     feed = json_of(client.get("/open311/v2/servicerequestupdates.json"))
-    assert feed == [{"update_id": "1", "service_request_id": rid, "status": "open",
+    assert feed == [{"update_id": "u1", "service_request_id": rid, "status": "open",
                      "updated_datetime": "2026-03-10T10:35:00-07:00", "description": "Crew assigned",
-                     "media_url": None, "external_status_code": "OPEN"}]
+                     "media_url": None, "external_status_code": "OPEN", "gateway_update_id": "1"}]
     root = xml_of(client.get("/open311/v2/servicerequestupdates.xml"))
     assert root.tag == "service_request_updates"
     assert [c.tag for c in root[0]] == ["update_id", "service_request_id", "status", "updated_datetime",
-                                        "description", "media_url", "external_status_code"]
+                                        "description", "media_url", "external_status_code", "gateway_update_id"]
 
 
 def test_update_cursor_is_gap_free_within_one_second(client: FlaskClient, gateway: Services, api_key: str) -> None:
@@ -92,9 +92,9 @@ def test_update_cursor_is_gap_free_within_one_second(client: FlaskClient, gatewa
         response = client.get(url)
         seen += [u["update_id"] for u in json_of(response)]
         url = f"/open311/v2/servicerequestupdates.json?page_size=3&after={response.headers['X-Next-Cursor']}"
-    assert seen == [str(i) for i in range(1, 8)]
+    assert seen == [f"same-second-{i}" for i in range(7)]
     add_update(gateway, rid, "late", "closed", 1)  # arrives later, dated earlier: still delivered
-    assert [u["update_id"] for u in json_of(client.get(url))] == ["8"]
+    assert [u["update_id"] for u in json_of(client.get(url))] == ["late"]
 
 
 def test_update_feed_errors(client: FlaskClient) -> None:

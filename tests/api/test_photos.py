@@ -32,6 +32,7 @@ from tests.images import (
     assert_clean,
     jpeg_with_gps,
     metadata_of,
+    photo_bytes,
     png_bomb,
     png_header_only,
     png_with_text,
@@ -105,6 +106,36 @@ def test_a_jpeg_with_gps_is_stored_and_served_over_http_without_any_metadata(
             content = path.read_bytes()
             assert original not in content and HOME.encode() not in content, path
     assert not any(HOME in r.getMessage() or "TestCam" in r.getMessage() for r in caplog.records)
+
+
+# (format sent, what it is stored as): the sizes are a 12 Mpx phone photo (4:3) and a 6 Mpx one (3:2).
+STORED_AS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "JPEG"}
+
+
+@pytest.mark.parametrize("kind", list(STORED_AS))
+@pytest.mark.parametrize(("size", "orientation", "expected"), [
+    # Above the bound: exactly OPEN311_MEDIA_MAX_EDGE long, never halved (2312x1736); 4624x3472 is not quite
+    # 4:3, so the kept aspect ratio gives 3472 * 4096 / 4624 = 3075.5 -> 3076 (not 3072).
+    ((4624, 3472), 1, (4096, 3076)),
+    ((3000, 2000), 1, (3000, 2000)),  # within the bound: the full resolution is kept
+    ((4624, 3472), 6, (3076, 4096)),  # a portrait shot (EXIF orientation 6): rotated, then still 4096 long
+    ((3000, 2000), 8, (2000, 3000)),
+])
+def test_photos_keep_their_resolution_up_to_the_max_edge_in_every_format(
+        client: FlaskClient, api_key: str, tmp_path: Path, kind: str, size: tuple[int, int], orientation: int,
+        expected: tuple[int, int]) -> None:
+    reply = post(client, api_key, files={"media": (photo_bytes(size, kind, orientation), f"IMG.{kind.lower()}")})
+    assert reply.status_code == 200, reply.data
+    url = extended(client, json_of(reply)[0]["service_request_id"])["media_url"]
+    served = client.get(url.removeprefix("http://localhost")).data
+    (on_disk,) = stored_files(tmp_path)
+    assert on_disk.read_bytes() == served
+    with Image.open(on_disk) as image:
+        (width, height), stored_format = image.size, image.format
+    assert stored_format == STORED_AS[kind]
+    assert (width, height) == expected  # the orientation applied, the aspect ratio kept
+    assert abs(width / height - (size[0] / size[1]) ** (1 if orientation == 1 else -1)) < 1e-3
+    assert_clean(served)
 
 
 def test_png_text_chunks_and_webp_exif_are_stripped_and_several_photos_keep_their_order(

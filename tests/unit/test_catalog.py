@@ -227,7 +227,8 @@ def test_missing_directory_bad_yaml_and_not_a_mapping(tmp_path: Path) -> None:
     (tmp_path / "Y.yaml").write_text("- a list\n")
     (tmp_path / "Z.yaml").write_bytes(b"service_code: \xff\n")
     _, problems = load_catalog(tmp_path, "j", DEPARTMENTS)
-    assert problems[0].startswith(f"{tmp_path / 'X.yaml'}: cannot read:")
+    assert problems[0] == (f"{tmp_path / 'X.yaml'}:2: invalid YAML: did not find expected ',' or ']' "
+                           "(column 1; while parsing a flow sequence at line 1, column 15)")
     assert problems[1] == f"{tmp_path / 'Y.yaml'}:1: (document) Must be a mapping of service fields."
     assert problems[2].startswith(f"{tmp_path / 'Z.yaml'}: cannot read:")
 

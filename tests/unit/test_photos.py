@@ -123,3 +123,14 @@ def test_data_urls() -> None:
 def test_upload_field_names() -> None:
     assert all(map(is_upload_field, ("media", "media[]", "media[0]", "media[12]", "photo", "photo1", "photo12")))
     assert not any(map(is_upload_field, ("image", "media_url", "photo_1", "media[a]", "photo1234", "mediax")))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize(("size", "edge"), [((4624, 3472), 1000), ((4624, 3472), 2312), ((2100, 1000), 2099),
+                                            ((1001, 999), 500), ((999, 1001), 1000), ((800, 600), 800)])
+def test_the_longest_side_stored_is_exactly_the_smaller_of_the_original_and_the_bound(
+        fmt: str, size: tuple[int, int], edge: int) -> None:
+    photo = process_photo(encoded(picture(size), fmt), PhotoLimits(max_edge=edge))
+    longest = min(max(size), edge)
+    expected = tuple(round(side * longest / max(size)) for side in size)
+    assert (photo.width, photo.height) == opened(photo).size == expected

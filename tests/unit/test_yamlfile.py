@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from open311.core.yamlfile import expand_env, load_yaml
+from open311.core.yamlfile import YamlSyntaxError, expand_env, load_yaml
 
 
 def test_yes_and_no_stay_strings(tmp_path: Path) -> None:
@@ -29,3 +30,23 @@ def test_env_expansion() -> None:
     assert expand_env({"x": "${A}/b", "y": ["${B:-dflt}"], "z": 3}, env) == {"x": "one/b", "y": ["dflt"], "z": 3}
     with pytest.raises(KeyError):
         expand_env("${MISSING}", env)
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ("a: 1\nb: [1, 2\nc: 3\n", 3, "did not find expected ',' or ']' (column 2; while parsing a flow sequence at "
+                                  "line 2, column 4)"),
+    ("a: 1\n  b: 2\n", 2, "mapping values are not allowed in this context (column 4)"),
+    ("a: 1\nb: \x01\n", 2, "unacceptable character #x0001: control characters are not allowed"),
+    ("---\na: 1\n---\nb: 2\n", 3, "found another document (column 1; expected a single document in the stream "
+                                  "at line 2, column 1)"),
+    ("a: !!python/object:os.system x\n", 1, "could not determine a constructor for the tag "
+                                            "'tag:yaml.org,2002:python/object:os.system' (column 4)"),
+    ("a: 1\nb: *nope\n", 2, "found undefined alias (column 4)"),
+])
+def test_syntax_errors_name_the_file_and_line(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = tmp_path / "conf.yaml"
+    path.write_text(text)
+    with pytest.raises(YamlSyntaxError) as raised:
+        load_yaml(path)
+    assert str(raised.value) == f"{path}:{line}: invalid YAML: {message}"
+    assert isinstance(raised.value, yaml.YAMLError) and raised.value.line == line
