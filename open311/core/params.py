@@ -33,6 +33,10 @@ DIGITS = re.compile(r"[0-9]+")  # a str pattern: [0-9] is ASCII only, unlike str
 CANONICAL = re.compile(r"0|[1-9][0-9]*")
 # Plain decimal notation: what float() reads minus "1_0", "inf", "nan", hex and non-ASCII digits.
 DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# The W3C profile of ISO 8601 as clients send it (parse_datetime's leniencies: a space for T, a comma in the
+# fraction, a lower-case z, "+hh:mm" arriving as " hh:mm"); not ISO's basic (20260101) or week (2026-W01) forms.
+W3C = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?"
+                 r"(?:[zZ]|[+ -][0-9]{2}(?::?[0-9]{2})?)?)?")
 CURSOR_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 TRUE, FALSE = ("true", "1", "yes", "all"), ("false", "0", "no")
 
@@ -102,9 +106,9 @@ def identifiers(raws: Iterable[str], name: str = "service_request_id") -> list[i
 
 
 def moment(raw: str, name: str, tz: tzinfo) -> datetime:
-    """A W3C datetime in ASCII (years 1970-2200; without an offset, in `tz`), as UTC."""
+    """A W3C datetime (years 1970-2200; without an offset, in `tz`), as UTC."""
     try:
-        if raw.isascii():
+        if W3C.fullmatch(raw):
             return parse_datetime(raw, tz)
     except ValueError:
         pass
