@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from open311.core.params import MAX_ID
+from open311.core.numbers import MAX_ID
 from open311.services import Services
 from tests.api.test_feed_paging import seed
 from tests.helpers import errors_of
