@@ -11,7 +11,7 @@ from typing import Any
 
 from open311.catalog.definitions import Attribute, Service
 from open311.core.dates import format_w3c, parse_datetime
-from open311.core.params import DECIMAL
+from open311.core.params import DECIMAL as DECIMAL  # re-exported: intake checks lat and long with it
 
 log = logging.getLogger(__name__)
 MAX_STRING, MAX_TEXT = 1000, 4000

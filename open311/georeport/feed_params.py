@@ -37,13 +37,13 @@ def noted(problems: list[str], parse: Callable[..., T], *args: Any) -> T | None:
         return None
 
 
-def date_param(args: Any, name: str, tz: tzinfo, problems: Problems) -> datetime | None:
+def date_param(args: Any, name: str, tz: tzinfo, problems: list[str]) -> datetime | None:
     """A W3C datetime parameter (open311.core.params.moment); None when absent or bad."""
     raw = param(args, name)
     return None if raw is None else noted(problems, params.moment, raw, name, tz)
 
 
-def int_param(args: Any, name: str, low: int, high: int, problems: Problems) -> int | None:
+def int_param(args: Any, name: str, low: int, high: int, problems: list[str]) -> int | None:
     """A whole-number parameter within [low, high] (open311.core.params.integer); None when absent or bad."""
     raw = param(args, name)
     return None if raw is None else noted(problems, params.integer, raw, name, low, high)

@@ -180,7 +180,7 @@ def test_every_query_parameter_of_every_get_route(fuzz_app: Flask) -> None:
         for value in FIXED:
             send(client, target, value)
 
-    @settings(FUZZ, max_examples=EXAMPLES * 25)
+    @settings(FUZZ, max_examples=EXAMPLES * 60)
     @given(target=st.sampled_from(chosen), value=VALUES)
     def run(target: Target, value: str) -> None:
         send(client, target, value)
