@@ -11,12 +11,12 @@ from typing import Any
 
 from open311.catalog.definitions import Attribute, Service
 from open311.core.dates import format_w3c, parse_datetime
+from open311.core.params import DECIMAL as DECIMAL  # re-exported: intake checks lat and long with it
 
 log = logging.getLogger(__name__)
 MAX_STRING, MAX_TEXT = 1000, 4000
 MAX_LOGGED_CODES, MAX_CODE_SHOWN = 20, 64
-# Plain decimal notation only: Python's float() would also take "1_000", "infinity" or Arabic-Indic digits.
-DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# DECIMAL (open311.core.params): plain decimal notation only, as for query parameters.
 # Everything str.splitlines() breaks on that a form could carry (the rest is refused on input).
 _LINE_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
 

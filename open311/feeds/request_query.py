@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from open311.config.jurisdictions import Jurisdiction
 from open311.core.dates import format_w3c, parse_datetime
 from open311.core.numbers import parse_ids
+from open311.core.params import cursor_number, cursor_text, not_issued
 from open311.errors import BadRequest
 from open311.feeds.request_statements import (
     METRES_PER_DEGREE_LAT,
@@ -69,13 +70,15 @@ class Cursor:
 
     @classmethod
     def decode(cls, token: str) -> Cursor:
-        """Read a token made by encode(); raise BadRequest for anything else."""
+        """Read a token exactly as encode() makes it (id within 1..MAX_ID); raise BadRequest for anything else."""
+        stamp, _, ident = cursor_text(token).partition("|")
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-            stamp, ident = raw.split("|")
-            return cls(parse_datetime(stamp), int(ident))
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("after is not a cursor this server issued.") from None
+            cursor = cls(parse_datetime(stamp), cursor_number(ident))
+        except ValueError:
+            raise not_issued() from None
+        if cursor.encode() != token:  # a stamp or number spelled otherwise than this server spells it
+            raise not_issued()
+        return cursor
 
 
 @dataclass(frozen=True)

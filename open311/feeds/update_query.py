@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, ColumnElement, Select, Text, cast, func, lite
 from sqlalchemy.orm import Session
 
 from open311.config.jurisdictions import Jurisdiction
-from open311.errors import BadRequest
+from open311.core.params import cursor_number, cursor_text, not_issued
 from open311.storage.models import StatusUpdate
 
 
@@ -27,15 +27,15 @@ class UpdateCursor:
 
     @classmethod
     def decode(cls, token: str) -> UpdateCursor:
-        """Read a token made by encode(); raise BadRequest for anything else."""
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-            txid, ident = raw.removeprefix("u").split(".")
-            if not raw.startswith("u"):
-                raise ValueError(raw)
-            return cls(int(txid), int(ident))
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("after is not a cursor this server issued.") from None
+        """Read a token exactly as encode() makes it (txid 0..MAX_ID, 0 on SQLite; id 1..MAX_ID); else BadRequest."""
+        text = cursor_text(token)
+        txid, dot, ident = text.removeprefix("u").partition(".")
+        if not text.startswith("u") or not dot:
+            raise not_issued()
+        cursor = cls(cursor_number(txid, low=0), cursor_number(ident))
+        if cursor.encode() != token:
+            raise not_issued()
+        return cursor
 
 
 @dataclass(frozen=True)

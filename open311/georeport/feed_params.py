@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, request
 
-from open311.core.dates import parse_datetime
+from open311.core import params
 from open311.core.numbers import FROM_TO, number_in
 from open311.errors import BadRequest
 from open311.feeds.request_query import MAX_RESULTS, BBox, Cursor, Near, RequestQuery
@@ -16,7 +16,7 @@ from open311.georeport.parsing import param, param_list
 
 STATUSES = ("open", "closed")
 DEFAULT_RADIUS, MAX_RADIUS = 1000.0, 50_000.0
-TRUE, FALSE = ("true", "1", "yes", "all"), ("false", "0", "no")
+T = TypeVar("T")
 
 
 class Problems(list[str]):
@@ -28,23 +28,25 @@ class Problems(list[str]):
             raise BadRequest(*self)
 
 
-def date_param(args: Any, name: str, tz: tzinfo, problems: Problems) -> datetime | None:
-    raw = param(args, name) or ""
+def noted(problems: list[str], parse: Callable[..., T], *args: Any) -> T | None:
+    """parse(*args), or None with its BadRequest's descriptions added to `problems`."""
     try:
-        return parse_datetime(raw, tz) if raw else None
-    except ValueError:
-        problems.append(f"{name} must be a W3C datetime such as 2026-01-01T00:00:00Z, got {raw[:40]!r}.")
+        return parse(*args)
+    except BadRequest as exc:
+        problems.extend(exc.descriptions)
         return None
 
 
-def int_param(args: Any, name: str, low: int, high: int, problems: Problems) -> int | None:
+def date_param(args: Any, name: str, tz: tzinfo, problems: list[str]) -> datetime | None:
+    """A W3C datetime parameter (open311.core.params.moment); None when absent or bad."""
     raw = param(args, name)
-    if raw is None:
-        return None
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw[:12]) <= high:
-        problems.append(f"{name} must be a whole number from {low} to {high}, got {raw[:40]!r}.")
-        return None
-    return int(raw)
+    return None if raw is None else noted(problems, params.moment, raw, name, tz)
+
+
+def int_param(args: Any, name: str, low: int, high: int, problems: list[str]) -> int | None:
+    """A whole-number parameter within [low, high] (open311.core.params.integer); None when absent or bad."""
+    raw = param(args, name)
+    return None if raw is None else noted(problems, params.integer, raw, name, low, high)
 
 
 def _near(args: Any, problems: Problems) -> Near | None:
@@ -65,24 +67,20 @@ def _bbox(args: Any, problems: Problems) -> BBox | None:
     raw = param(args, "bbox")
     if raw is None:
         return None
-    try:
-        west, south, east, north = (float(p) for p in raw.split(","))
-    except ValueError:
-        west = south = east = north = math.nan
-    valid = all(math.isfinite(v) for v in (west, south, east, north))
-    if not valid or not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        problems.append("bbox must be west,south,east,north in degrees (west <= east, south <= north), "
-                        f"got {raw[:80]!r}.")
-        return None
-    return BBox(west, south, east, north)
+    values = [params.read_decimal(part) for part in raw.split(",")]
+    box = [v for v in values if v is not None]
+    if len(values) == 4 and len(box) == 4:
+        west, south, east, north = box
+        if -180 <= west <= east <= 180 and -90 <= south <= north <= 90:
+            return BBox(west, south, east, north)
+    problems.append("bbox must be west,south,east,north in degrees (west <= east, south <= north), "
+                    f"got {raw[:80]!r}.")
+    return None
 
 
 def flag(args: Any, name: str, problems: Problems) -> bool:
     """A boolean parameter: true/1/yes/all or false/0/no (absent or empty is false)."""
-    raw = (param(args, name) or "false").lower()
-    if raw not in TRUE + FALSE:
-        problems.append(f"{name} must be true or false, got {raw[:20]!r}.")
-    return raw in TRUE
+    return bool(noted(problems, params.flag, param(args, name), name))
 
 
 def _paging(args: Any, problems: Problems) -> tuple[int | None, int, Cursor | None]:
@@ -93,12 +91,7 @@ def _paging(args: Any, problems: Problems) -> tuple[int | None, int, Cursor | No
     if size is None:
         size = int_param(args, "per_page", 1, largest, problems)
     after_raw = param(args, "after")
-    after = None
-    if after_raw is not None:
-        try:
-            after = Cursor.decode(after_raw)
-        except BadRequest as exc:
-            problems.extend(exc.descriptions)
+    after = None if after_raw is None else noted(problems, Cursor.decode, after_raw)
     if page is not None and after is not None:
         problems.append("page and after cannot be combined: after continues from a cursor.")
     if page == 0:
@@ -112,10 +105,7 @@ def request_query(tz: tzinfo) -> tuple[RequestQuery, bool]:
     """Parse GET requests' parameters; return the query and whether extensions were asked for."""
     args = request.args
     problems = Problems()
-    statuses = tuple(s.lower() for s in param_list(args, "status"))
-    bad = [s for s in statuses if s not in STATUSES]
-    if bad:
-        problems.append(f"status must be open or closed, got {', '.join(repr(b[:20]) for b in bad)}.")
+    statuses = noted(problems, params.choices, param_list(args, "status"), "status", STATUSES) or ()
     names = ("start_date", "end_date", "updated_after", "updated_before")
     dates = {n: date_param(args, n, tz, problems) for n in names}
     if dates["updated_after"] and dates["updated_before"] and dates["updated_after"] > dates["updated_before"]:
@@ -123,6 +113,7 @@ def request_query(tz: tzinfo) -> tuple[RequestQuery, bool]:
     ids = param_list(args, "service_request_id")
     if len(ids) > MAX_RESULTS:
         problems.append(f"At most {MAX_RESULTS} service_request_id values may be given.")
+    noted(problems, params.identifiers, ids)  # an absurd id is reported with the other problems
     near, bbox = _near(args, problems), _bbox(args, problems)
     page, size, after = _paging(args, problems)
     extensions = flag(args, "extensions", problems)

@@ -14,6 +14,7 @@ from open311.georeport import openapi
 from open311.georeport.app import current_services
 from open311.georeport.blueprint import blp
 from open311.georeport.documents import service_entry
+from open311.georeport.feed_params import int_param
 from open311.georeport.parsing import param, param_list
 from open311.georeport.render import Many
 from open311.georeport.respond import respond
@@ -100,13 +101,11 @@ def _facility_query(index: FacilityIndex, areas: ServiceAreas) -> dict[str, Any]
     problems: list[str] = []
     point = parse_point(areas, problems)
     radius = number_in(param(request.args, "radius"), "radius", 0, MAX_RADIUS_M, problems)
-    limit = number_in(param(request.args, "limit"), "limit", 1, MAX_LIMIT, problems)
+    limit = int_param(request.args, "limit", 1, MAX_LIMIT, problems)
     if radius == 0:
         problems.append("radius must be more than 0 metres.")
     if radius is not None and point is None and not problems:
         problems.append("radius needs lat and long.")
-    if limit is not None and limit != int(limit):
-        problems.append("limit must be a whole number.")
     categories = param_list(request.args, "category")
     unknown = [c for c in categories if c not in index.categories]
     if unknown:
@@ -114,7 +113,7 @@ def _facility_query(index: FacilityIndex, areas: ServiceAreas) -> dict[str, Any]
                         f"available: {', '.join(sorted(index.categories))}.")
     if problems:
         raise BadRequest(*problems)
-    return {"point": point, "radius": radius or DEFAULT_RADIUS_M, "limit": int(limit or 100),
+    return {"point": point, "radius": radius or DEFAULT_RADIUS_M, "limit": limit or 100,
             "categories": categories}
 
 

@@ -7,11 +7,10 @@ from typing import Any
 from flask import Response, current_app, request
 
 from open311.core.numbers import parse_ids
-from open311.errors import BadRequest
 from open311.feeds.entries import update_entry
 from open311.feeds.update_query import UpdateCursor, UpdatesQuery, find_updates
 from open311.georeport.app import current_services
-from open311.georeport.feed_params import Problems, date_param, int_param
+from open311.georeport.feed_params import Problems, date_param, int_param, noted
 from open311.georeport.paging import url_with
 from open311.georeport.parsing import param, param_list
 from open311.georeport.render import Many
@@ -25,15 +24,10 @@ def _query(tz: Any) -> UpdatesQuery:
     start, end = date_param(args, "start_date", tz, problems), date_param(args, "end_date", tz, problems)
     largest: int = current_app.config["OPEN311_MAX_PAGE_SIZE"]
     size = int_param(args, "page_size", 1, largest, problems) or largest
-    after = None
     raw = param(args, "after")
-    if raw is not None:
-        try:
-            after = UpdateCursor.decode(raw)
-        except BadRequest as exc:
-            problems.extend(exc.descriptions)
+    after = None if raw is None else noted(problems, UpdateCursor.decode, raw)
+    ids = tuple(noted(problems, parse_ids, param_list(args, "service_request_id")) or ())
     problems.raise_any()
-    ids = tuple(parse_ids(param_list(args, "service_request_id")))
     return UpdatesQuery(start=start, end=end, service_request_ids=ids, after=after, limit=size)
 
 

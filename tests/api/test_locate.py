@@ -72,7 +72,7 @@ def test_services_at_a_point_errors(client: FlaskClient, fmt: str) -> None:
         "lat=34.02": [(400, "lat and long must be sent together.")],
         "lat=north&long=-118": [(400, "lat must be a decimal number, got 'north'.")],
         "lat=34&long=-200": [(400, "long must be between -180 and 180, got '-200'.")],
-        "lat=nan&long=-118": [(400, "lat must be between -90 and 90, got 'nan'.")],
+        "lat=nan&long=-118": [(400, "lat must be a decimal number, got 'nan'.")],
         "lat=33.9&long=-118.6": [(400, "The location (lat 33.900000, long -118.600000) is outside County of Los "
                                        "Angeles; this gateway takes requests only for places inside it.")],
         "lat=-118.172&long=34.0239": [(400, "lat must be between -90 and 90, got '-118.172'."),
@@ -180,9 +180,9 @@ def test_facilities_errors(client: FlaskClient, fmt: str) -> None:
         f"{EAST_LA}&radius=60000": ["radius must be between 0 and 50000, got '60000'."],
         "radius=100": ["radius needs lat and long."],
         "category=zoo,park": ["category 'zoo' unknown; available: library, office, park."],
-        f"{EAST_LA}&limit=2.5": ["limit must be a whole number."],
+        f"{EAST_LA}&limit=2.5": ["limit must be a whole number from 1 to 1000, got '2.5'."],
         "lat=34&long=x&limit=0": ["long must be a decimal number, got 'x'.",
-                                  "limit must be between 1 and 1000, got '0'."],
+                                  "limit must be a whole number from 1 to 1000, got '0'."],
     }
     for query, expected in cases.items():
         r = client.get(f"{url}?{query}")

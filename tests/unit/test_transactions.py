@@ -67,7 +67,9 @@ def test_padded_chunks_are_powers_of_two_padded_with_the_last_value() -> None:
     (None, BETWEEN, None, None),
     ("34.5", BETWEEN, 34.5, None),
     ("north", BETWEEN, None, "lat must be a decimal number, got 'north'."),
-    ("nan", BETWEEN, None, "lat must be between -90 and 90, got 'nan'."),
+    ("nan", BETWEEN, None, "lat must be a decimal number, got 'nan'."),  # plain decimal notation only
+    ("1e309", BETWEEN, None, "lat must be between -90 and 90, got '1e309'."),  # a decimal, too large
+    ("3_4", BETWEEN, None, "lat must be a decimal number, got '3_4'."),
     ("91", BETWEEN, None, "lat must be between -90 and 90, got '91'."),
     ("north", FROM_TO, None, "lat must be a number from -90 to 90, got 'north'."),
     ("1e309", FROM_TO, None, "lat must be a number from -90 to 90, got '1e309'."),
