@@ -11,7 +11,8 @@ from open311.errors import BadRequest
 from open311.georeport.blueprint import blp
 
 # A JavaScript identifier path such as `cb` or `app.handlers.cb`: nothing that could inject script.
-JSONP_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]{0,63}(?:\.[A-Za-z_$][\w$]{0,63}){0,4}$")
+# ASCII only (re.ASCII: \w would take any Unicode letter or digit, "A¹" included); fullmatch: no trailing newline.
+JSONP_CALLBACK = re.compile(r"[A-Za-z_$][\w$]{0,63}(?:\.[A-Za-z_$][\w$]{0,63}){0,4}", re.ASCII)
 EXPOSED = "Link, ETag, Last-Modified, X-Total-Count, X-Total-Count-At-Least, X-Page, X-Page-Size, X-Page-Count, " \
           "X-Next-Page-URL, X-Previous-Page-URL, X-Next-Cursor"
 CATALOG_MAX_AGE = 300
@@ -28,7 +29,7 @@ def _is_json_get() -> bool:
 def check_callback() -> None:
     """Refuse a JSONP callback name that is not a plain identifier path (before the view runs)."""
     callback = request.args.get("callback")
-    if callback is not None and _is_json_get() and not JSONP_CALLBACK.match(callback):
+    if callback is not None and _is_json_get() and not JSONP_CALLBACK.fullmatch(callback):
         raise BadRequest("callback must be a JavaScript identifier such as handleRequests (letters, digits, _, $, .).")
 
 
@@ -48,7 +49,7 @@ def finish_get(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = EXPOSED
     callback = request.args.get("callback")
-    if callback and _is_json_get() and JSONP_CALLBACK.match(callback) and not response.direct_passthrough:
+    if callback and _is_json_get() and JSONP_CALLBACK.fullmatch(callback) and not response.direct_passthrough:
         _wrap_jsonp(response, callback)
     if response.status_code != 200:
         return response

@@ -151,3 +151,13 @@ def test_surrounding_whitespace_is_trimmed(make_app: Callable[..., Flask]) -> No
     r = client.get(f"/open311/v2/requests.json?page_size={quote(' 5 ')}&lat={quote(' 34.0 ')}&long=-118")
     assert r.status_code == 200
     assert r.headers["X-Page-Size"] == "5"
+
+
+@pytest.mark.parametrize("name", ["A\u00b9", "caf\u00e9", "cb\n", "a.\u0661"])
+def test_a_jsonp_callback_is_ascii_only(client: FlaskClient, name: str) -> None:
+    # \w without re.ASCII took any Unicode letter or digit: "A¹" was wrapped as a callback (found by the
+    # query-parameter property test once the singular definition route was added).
+    errors = errors_of(client.get(f"/open311/v2/services.json?callback={quote(name)}"), "json")
+    assert [code for code, _ in errors] == [400]
+    assert "callback" in errors[0][1]
+    assert client.get("/open311/v2/services.json?callback=app.cb_1").data.startswith(b"/**/app.cb_1(")
