@@ -9,6 +9,8 @@ from werkzeug.http import http_date
 
 from open311.errors import BadRequest
 from open311.georeport.blueprint import blp
+from open311.georeport.parsing import fmt_of
+from open311.georeport.respond import error_response
 
 # A JavaScript identifier path such as `cb` or `app.handlers.cb`: nothing that could inject script.
 JSONP_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]{0,63}(?:\.[A-Za-z_$][\w$]{0,63}){0,4}$")
@@ -18,6 +20,9 @@ CATALOG_MAX_AGE = 300
 # The request headers make_conditional compares (Range is not served: accept_ranges stays off).
 _VALIDATORS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH")
 _CATALOG = re.compile(r"/(discovery|services)(/[^/]+)?\.[a-z]+$")
+PRECONDITION_FAILED = "Precondition failed: If-Match names no current version of this resource (see its ETag)."
+# What a 412 keeps of the document's headers: its current validator, and what lets a browser read it.
+_KEPT_ON_412 = ("ETag", "Last-Modified", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers")
 
 
 def _is_json_get() -> bool:
@@ -40,6 +45,12 @@ def _wrap_jsonp(response: Response, callback: str) -> None:
     response.headers["X-Content-Type-Options"] = "nosniff"
 
 
+def _precondition_failed(document: Response) -> Response:
+    """A failed If-Match: the spec's error list (never the document), with the current validators."""
+    kept = {name: document.headers[name] for name in _KEPT_ON_412 if name in document.headers}
+    return error_response(fmt_of(request.path), 412, [PRECONDITION_FAILED], kept)
+
+
 @blp.after_request
 def finish_get(response: Response) -> Response:
     """Add CORS, Cache-Control, JSONP wrapping and validators; answer 304 when the client's copy is current."""
@@ -59,8 +70,11 @@ def finish_get(response: Response) -> Response:
     if "ETag" not in response.headers:
         response.add_etag()
     if any(name in request.environ for name in _VALIDATORS):
-        response.make_conditional(request)
-        return response
+        environ = request.environ
+        if request.if_match.star_tag:  # `*` holds for any current representation (RFC 9110 13.1.1): werkzeug
+            environ = {k: v for k, v in environ.items() if k != "HTTP_IF_MATCH"}  # would read it as a mismatch
+        response.make_conditional(environ)
+        return _precondition_failed(response) if response.status_code == 412 else response
     # What make_conditional does when no validator is sent (it answers 200), without parsing our own headers.
     if "Date" not in response.headers:
         response.headers["Date"] = http_date()
