@@ -74,8 +74,9 @@ def request_path(req: Any, exc: BaseException) -> str | None:
     exception's traceback (the gunicorn `Request` being built). None when the line was never read.
     """
     for candidate in (req, getattr(exc, "req", None)):
-        if isinstance(getattr(candidate, "path", None), str):
-            return str(candidate.path)
+        path = getattr(candidate, "path", None)
+        if isinstance(path, str):
+            return path
     tb = exc.__traceback__
     while tb is not None:
         building = tb.tb_frame.f_locals.get("self")

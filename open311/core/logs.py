@@ -3,15 +3,17 @@
 What keeps personal data out: access lines name the route template (`/open311/v2/requests/<id>.<fmt>`),
 never the raw path, query string or client address; exceptions are logged as their type and frames,
 never their message (a database error quotes the row it failed on); and every message is scrubbed of
-query strings and e-mail addresses as a last line of defence. gunicorn's own messages (its error log) are
-scrubbed of network addresses and quoted text as well: gunicorn quotes the request it failed to parse and
-names the client ("Invalid request from ip=..."), and the address it listens on is in our ready line.
+query strings and e-mail addresses as a last line of defence. What gunicorn's workers write to its error
+log is scrubbed of network addresses and quoted text as well: gunicorn quotes the request it failed to parse
+and names the client ("Invalid request from ip=..."). Its master process never reads a request, and keeps
+its own lines whole ("Listening at: http://127.0.0.1:5000", which tools read).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import traceback
@@ -99,11 +101,17 @@ def configure_logging(level: str = "info") -> None:
 
 
 class ServerFormatter(JsonFormatter):
-    """JSON lines for gunicorn's error log: messages without addresses or quoted text."""
+    """JSON lines for gunicorn's error log: what a worker (any process but the master) logs loses addresses
+    and quoted text."""
+
+    def __init__(self, master_pid: int) -> None:
+        super().__init__()
+        self.master_pid = master_pid
 
     def message(self, record: logging.LogRecord) -> str:
-        """The record's message, scrubbed as a server message."""
-        return scrub_server(record.getMessage())
+        """The record's message, scrubbed as a server message when a worker wrote it."""
+        text = record.getMessage()
+        return scrub(text) if record.process == self.master_pid else scrub_server(text)
 
 
 class GunicornLogger(GunicornBaseLogger):  # type: ignore[misc]
@@ -113,7 +121,9 @@ class GunicornLogger(GunicornBaseLogger):  # type: ignore[misc]
     def setup(self, cfg: Any) -> None:
         """Let gunicorn set up its handlers, then make them write JSON."""
         super().setup(cfg)
-        for log, formatter in ((self.error_log, ServerFormatter()), (self.access_log, JsonFormatter())):
+        # gunicorn sets its logger up in the master; the workers it forks inherit it.
+        server = ServerFormatter(master_pid=os.getpid())
+        for log, formatter in ((self.error_log, server), (self.access_log, JsonFormatter())):
             for handler in log.handlers:
                 handler.setFormatter(formatter)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 from open311.core.logs import JsonFormatter, ServerFormatter, scrub, scrub_server
 
@@ -60,5 +61,9 @@ def test_server_messages_lose_addresses_and_quoted_request_text() -> None:
     # what is neither an address nor quoted stays readable
     for kept in ("Starting gunicorn 27.0.1", "Booting worker with pid: 20298", "Worker exiting at 15:39:17"):
         assert scrub_server(kept) == kept
-    line = ServerFormatter().format(record("Invalid request from ip=%s: %s", "10.1.2.3", "'o311_secret'"))
+    # what a worker logs is scrubbed; the master (which reads no request) keeps its listening address
+    formatter = ServerFormatter(master_pid=os.getpid() + 1)
+    line = formatter.format(record("Invalid request from ip=%s: %s", "10.1.2.3", "'o311_secret'"))
     assert "10.1.2.3" not in line and "o311_secret" not in line
+    master = ServerFormatter(master_pid=os.getpid()).format(record("Listening at: %s", "http://10.1.2.3:80"))
+    assert json.loads(master)["message"] == "Listening at: http://10.1.2.3:80"
