@@ -9,6 +9,8 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -33,16 +35,22 @@ class Answer(NamedTuple):
     body: bytes
 
 
-@pytest.fixture(scope="module", params=[4, 1], ids=["gthread", "sync"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    tmp = tmp_path_factory.mktemp("edges")
+@contextmanager
+def serving(tmp: Path, *args: str) -> Iterator[ServeProcess]:
+    """`open311 serve ARGS` on a fresh SQLite database."""
     url = f"sqlite:///{tmp / 'edges.sqlite3'}"
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
     env = {"OPEN311_DATABASE_URL": url, "OPEN311_CONFIG": str(ROOT / "jurisdictions.yaml"),
            "OPEN311_INTAKE_DIR": str(tmp / "intake"), "PYTHONUNBUFFERED": "1"}
-    with open311_serve(env, "--threads", str(request.param), logs=tmp / "logs") as served:
+    with open311_serve(env, *args, logs=tmp / "logs") as served:
+        yield served
+
+
+@pytest.fixture(scope="module", params=[4, 1], ids=["gthread", "sync"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    with serving(tmp_path_factory.mktemp("edges"), "--threads", str(request.param)) as served:
         yield served
 
 
@@ -184,3 +192,17 @@ def test_failed_precondition_is_an_error_list(server: ServeProcess) -> None:
     [(code, _)] = errors_in(answer, "xml")
     assert code == 412 and b"<services" not in answer.body
 
+
+
+def test_debug_lines_of_the_server_quote_no_request(tmp_path: Path) -> None:
+    # At debug level gunicorn logs "No more data after: b'<what the client sent>'" for a client that hangs up
+    # mid-request: that text is removed, with any address.
+    with serving(tmp_path, "--log-level", "debug") as server:
+        with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as conn:
+            conn.sendall(f"GET {API}/services.json HTTP/1.1\r\nAuthorization: Bearer {FAKE_KEY}\r\n".encode())
+        deadline = time.monotonic() + 10
+        while not (gone := [e for e in server.entries() if "premature client disconnection" in e["message"]]):
+            assert time.monotonic() < deadline, server.lines()
+            time.sleep(0.05)
+        assert gone[0]["message"].endswith("'[removed]'")
+        assert not [line for line in server.lines() if FAKE_KEY in line]
