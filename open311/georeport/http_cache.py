@@ -45,6 +45,15 @@ def _wrap_jsonp(response: Response, callback: str) -> None:
     response.headers["X-Content-Type-Options"] = "nosniff"
 
 
+def make_conditional(response: Response) -> Response:
+    """werkzeug's make_conditional (304, 412), but a failed If-Match is the spec's error list, not the document."""
+    environ = request.environ
+    if request.if_match.star_tag:  # `*` holds for any current representation (RFC 9110 13.1.1): werkzeug
+        environ = {k: v for k, v in environ.items() if k != "HTTP_IF_MATCH"}  # would read it as a mismatch
+    response.make_conditional(environ)
+    return _precondition_failed(response) if response.status_code == 412 else response
+
+
 def _precondition_failed(document: Response) -> Response:
     """A failed If-Match: the spec's error list (never the document), with the current validators."""
     kept = {name: document.headers[name] for name in _KEPT_ON_412 if name in document.headers}
@@ -70,11 +79,7 @@ def finish_get(response: Response) -> Response:
     if "ETag" not in response.headers:
         response.add_etag()
     if any(name in request.environ for name in _VALIDATORS):
-        environ = request.environ
-        if request.if_match.star_tag:  # `*` holds for any current representation (RFC 9110 13.1.1): werkzeug
-            environ = {k: v for k, v in environ.items() if k != "HTTP_IF_MATCH"}  # would read it as a mismatch
-        response.make_conditional(environ)
-        return _precondition_failed(response) if response.status_code == 412 else response
+        return make_conditional(response)
     # What make_conditional does when no validator is sent (it answers 200), without parsing our own headers.
     if "Date" not in response.headers:
         response.headers["Date"] = http_date()

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from open311.errors import NotFound, ServiceUnavailable
 from open311.georeport.app import current_services
+from open311.georeport.http_cache import make_conditional
 from open311.media.store import NAME, MediaStoreError
 from open311.media.uploads import served_photo
 
@@ -62,5 +63,4 @@ class MediaFile(MethodView):
         })
         if found.sha256:
             response.set_etag(found.sha256)
-        response.make_conditional(request)
-        return response
+        return make_conditional(response)

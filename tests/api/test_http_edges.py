@@ -6,7 +6,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from open311.georeport.http_cache import PRECONDITION_FAILED
-from tests.helpers import errors_of
+from tests.api.test_photos import extended, post
+from tests.helpers import errors_of, json_of
+from tests.images import png_with_text
 
 FORMATS = ("xml", "json")
 
@@ -28,6 +30,19 @@ def test_failed_if_match_is_an_error_list_not_the_document(client: FlaskClient, 
     assert client.get(url, headers={"If-Match": current.headers["ETag"]}).status_code == 200
     assert client.get(url, headers={"If-Match": "*"}).status_code == 200
     assert client.get(url, headers={"If-None-Match": current.headers["ETag"]}).status_code == 304
+
+
+def test_failed_if_match_on_photos_and_the_web_app_is_an_error_list(client: FlaskClient, api_key: str) -> None:
+    reply = post(client, api_key, files={"media": (png_with_text(), "a.png")})
+    photo = extended(client, json_of(reply)[0]["service_request_id"])["media_url"].removeprefix("http://localhost")
+    for url in (photo, "/"):
+        current = client.get(url)
+        assert current.status_code == 200
+        r = client.get(url, headers={"If-Match": "junk"})
+        assert r.status_code == 412, url
+        assert errors_of(r, "xml") == [(412, PRECONDITION_FAILED)]
+        assert r.headers["ETag"] == current.headers["ETag"] and current.get_data() not in r.get_data()
+        assert client.get(url, headers={"If-Match": "*"}).status_code == 200
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
