@@ -6,6 +6,10 @@ reset in `post_fork`: the database pool (each worker opens its own connections; 
 two processes corrupts both), while the Redis client of the rate limiter notices the new pid and
 reconnects by itself. Metrics are shared across workers through prometheus_client's multiprocess
 files (open311.core.metrics).
+
+Requests gunicorn refuses itself (request line or headers over the limits below, malformed headers) are
+answered by the workers of open311.cli.refusals: the spec's error list, and a log line without the client's
+address or the refused text.
 """
 
 from __future__ import annotations
@@ -16,11 +20,19 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from open311.cli.refusals import worker_class
 from open311.core import metrics
 from open311.core.logs import GunicornLogger
 from open311.services import Services
 
 log = logging.getLogger("open311.cli.server")
+
+# gunicorn's largest request line (its default, 4,094, would refuse an id list long before the app's own
+# caps: OPEN311_MAX_QUERY_VALUES, 1,000 service_request_id): beyond it, a 414 error list.
+LIMIT_REQUEST_LINE = 8190
+# gunicorn's defaults, stated so docs/deployment.md can name them: beyond them, a 431 error list.
+LIMIT_REQUEST_FIELDS = 100
+LIMIT_REQUEST_FIELD_SIZE = 8190
 
 
 class GatewayServer(BaseApplication):  # type: ignore[misc]
@@ -83,7 +95,9 @@ def run(app: Flask, *, host: str, port: int, workers: int, threads: int, log_lev
     `background`, the relay and sync run inside the worker."""
     options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "accesslog": "-",
                "errorlog": "-", "loglevel": log_level, "logger_class": GunicornLogger,
-               "graceful_timeout": 20, "timeout": 60,
+               "graceful_timeout": 20, "timeout": 60, "worker_class": worker_class(threads),
+               "limit_request_line": LIMIT_REQUEST_LINE, "limit_request_fields": LIMIT_REQUEST_FIELDS,
+               "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
                # gunicorn 27's runtime control socket sits at one path per user: two servers on a host
                # (or the test suite) would fight over it, and nothing here needs it.
                "control_socket_disable": True, **hooks(app, background)}

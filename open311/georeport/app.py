@@ -25,6 +25,8 @@ def build_app(services: Services, test_config: Mapping[str, Any] | None = None) 
     from open311.georeport import apidocs, init_app, monitoring, origin, ratelimits, webapp
 
     app = Flask("open311", instance_path=str(services.instance_path), instance_relative_config=True)
+    # `//services.json` is a 404 error list like any unknown path, not werkzeug's HTML 308 to the merged URL.
+    app.url_map.merge_slashes = False
     app.config.from_mapping(DEFAULTS)
     app.config.update(test_config or {})
     app.config.update(services.settings)

@@ -9,6 +9,8 @@ from werkzeug.http import http_date
 
 from open311.errors import BadRequest
 from open311.georeport.blueprint import blp
+from open311.georeport.parsing import fmt_of
+from open311.georeport.respond import error_response
 
 # A JavaScript identifier path such as `cb` or `app.handlers.cb`: nothing that could inject script.
 # ASCII only (re.ASCII: \w would take any Unicode letter or digit, "A¹" included); fullmatch: no trailing newline.
@@ -19,6 +21,9 @@ CATALOG_MAX_AGE = 300
 # The request headers make_conditional compares (Range is not served: accept_ranges stays off).
 _VALIDATORS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH")
 _CATALOG = re.compile(r"/(discovery|services?)(/[^/]+)?\.[a-z]+$")
+PRECONDITION_FAILED = "Precondition failed: If-Match names no current version of this resource (see its ETag)."
+# What a 412 keeps of the document's headers: its current validator, and what lets a browser read it.
+_KEPT_ON_412 = ("ETag", "Last-Modified", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers")
 
 
 def _is_json_get() -> bool:
@@ -41,6 +46,21 @@ def _wrap_jsonp(response: Response, callback: str) -> None:
     response.headers["X-Content-Type-Options"] = "nosniff"
 
 
+def make_conditional(response: Response) -> Response:
+    """werkzeug's make_conditional (304, 412), but a failed If-Match is the spec's error list, not the document."""
+    environ = request.environ
+    if request.if_match.star_tag:  # `*` holds for any current representation (RFC 9110 13.1.1): werkzeug
+        environ = {k: v for k, v in environ.items() if k != "HTTP_IF_MATCH"}  # would read it as a mismatch
+    response.make_conditional(environ)
+    return _precondition_failed(response) if response.status_code == 412 else response
+
+
+def _precondition_failed(document: Response) -> Response:
+    """A failed If-Match: the spec's error list (never the document), with the current validators."""
+    kept = {name: document.headers[name] for name in _KEPT_ON_412 if name in document.headers}
+    return error_response(fmt_of(request.path), 412, [PRECONDITION_FAILED], kept)
+
+
 @blp.after_request
 def finish_get(response: Response) -> Response:
     """Add CORS, Cache-Control, JSONP wrapping and validators; answer 304 when the client's copy is current."""
@@ -60,8 +80,7 @@ def finish_get(response: Response) -> Response:
     if "ETag" not in response.headers:
         response.add_etag()
     if any(name in request.environ for name in _VALIDATORS):
-        response.make_conditional(request)
-        return response
+        return make_conditional(response)
     # What make_conditional does when no validator is sent (it answers 200), without parsing our own headers.
     if "Date" not in response.headers:
         response.headers["Date"] = http_date()

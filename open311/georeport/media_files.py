@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from open311.errors import NotFound, ServiceUnavailable
 from open311.georeport.app import current_services
+from open311.georeport.http_cache import make_conditional
 from open311.georeport.origin import public_root
 from open311.media.store import NAME, MediaStoreError
 from open311.media.uploads import served_photo
@@ -64,5 +65,4 @@ class MediaFile(MethodView):
         })
         if found.sha256:
             response.set_etag(found.sha256)
-        response.make_conditional(request)
-        return response
+        return make_conditional(response)

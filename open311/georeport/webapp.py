@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy.orm import Session
 from werkzeug.security import safe_join
 
 from open311.errors import NotFound
 from open311.georeport.app import current_services
+from open311.georeport.http_cache import make_conditional
 from open311.intake.keys import create_key, find_key
 from open311.services import Services
 
@@ -75,8 +76,7 @@ def _send(folder: Path, name: str) -> Response:
     response = Response(Path(found).read_bytes(), mimetype=kind)
     response.headers["Cache-Control"] = "no-cache"
     response.add_etag()
-    response.make_conditional(request)
-    return _secure(response)
+    return _secure(make_conditional(response))
 
 
 @bp.get("/")
