@@ -37,7 +37,7 @@ from open311.storage.models import ApiKey
 log = logging.getLogger(__name__)
 
 # The routes clients POST service requests to (back-office pushes authenticate differently).
-LIMITED_ENDPOINTS = frozenset({"georeport.Requests"})
+LIMITED_ENDPOINTS = frozenset({"georeport.Requests", "georeport.Followers"})
 STRATEGIES: dict[str, type[strategies.RateLimiter]] = {
     "moving-window": strategies.MovingWindowRateLimiter,
     "fixed-window": strategies.FixedWindowRateLimiter,
