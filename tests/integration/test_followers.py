@@ -172,3 +172,26 @@ def test_the_same_follower_twice_is_one_follower(env: Env) -> None:
     assert json_of(other) != json_of(one)
     with env.gateway.session() as s, s.begin():
         assert len(s.scalars(select(RequestFollower)).all()) == 2
+
+
+def test_purge_removes_follower_contact_on_the_requests_terms(env: Env) -> None:
+    from datetime import timedelta
+
+    from open311.intake.retention import purge_personal_data
+    request_id = json_of(post(env, {**DUMPING, **FIRST}))[0]["service_request_id"]
+    post(env, SECOND, f"requests/{request_id}/followers.json")
+    later = env.gateway.clock() + timedelta(days=40)
+    with env.gateway.session() as s:
+        assert purge_personal_data(s, later, timedelta(days=30)).followers == 0   # open, and still owed
+    env.relay()
+    with env.gateway.session() as s, s.begin():
+        row = s.get(ServiceRequest, int(request_id))
+        assert row is not None
+        row.status = "closed"
+    with env.gateway.session() as s:
+        report = purge_personal_data(s, later, timedelta(days=30))
+    assert report.followers == 1
+    with env.gateway.session() as s, s.begin():
+        follower = s.scalars(select(RequestFollower)).one()
+        assert (follower.email, follower.phone, follower.first_name) == (None, None, None)
+        assert follower.request_id == int(request_id)   # the count (reporter_count) stays
