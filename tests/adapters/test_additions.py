@@ -14,7 +14,7 @@ from open311_adapters.filedrop import FiledropAdapter
 from open311_adapters.upstream import UpstreamAdapter
 from sqlalchemy import select
 
-from open311.adapter import Addition, Adapter, Contact, PermanentError, Receipt, Ticket, validate_options
+from open311.adapter import Adapter, Addition, Contact, PermanentError, Receipt, Ticket, validate_options
 from open311.intake.keys import create_key
 from open311.storage.models import RequestFollower
 from tests.adapters.peers import SalesforceOrg, http_peer
@@ -31,7 +31,8 @@ def addition(external_id: str, ticket: Ticket = TICKET) -> Addition:
                     attributes={"items": ["hazardous"]}, contact=FOLLOWER)
 
 
-def test_email_sends_a_follow_up_in_the_tickets_thread(starttls_server: tuple[Inbox, int], ca_file: str) -> None:
+def test_email_sends_a_follow_up_in_the_tickets_thread(starttls_server: tuple[Inbox, int],  # noqa: F811
+                                                       ca_file: str) -> None:  # noqa: F811
     inbox, port = starttls_server
     mailer = adapter(port, username="intake", password="pw", ca_file=ca_file)
     first = mailer.deliver(TICKET)

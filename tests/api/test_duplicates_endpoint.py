@@ -87,7 +87,8 @@ def test_requests_marked_duplicate_are_not_offered(client: FlaskClient, gateway:
 @pytest.mark.parametrize("query", [
     "", "service_code=DPW-POTHOLE", "service_code=DPW-POTHOLE&lat=34", "service_code=NOPE&lat=34&long=-118",
     "service_code=DPW-POTHOLE&lat=91&long=0", "service_code=DPW-POTHOLE&lat=x&long=0",
-    "service_code=DPW-POTHOLE&lat=nan&long=inf", "lat=34&long=-118", "service_code=DPW-POTHOLE&lat=34&long=-118&extensions=maybe",
+    "service_code=DPW-POTHOLE&lat=nan&long=inf", "lat=34&long=-118",
+    "service_code=DPW-POTHOLE&lat=34&long=-118&extensions=maybe",
 ])
 def test_bad_or_missing_parameters_are_the_spec_400(client: FlaskClient, fmt: str, query: str) -> None:
     response = client.get(f"/open311/v2/duplicates.{fmt}?{query}")

@@ -11,8 +11,8 @@ import logging
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from open311.services import Services
