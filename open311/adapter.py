@@ -112,6 +112,56 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class Addition:
+    """Another resident's report added to a ticket already delivered (a follower), delivered exactly once.
+
+    `ticket` is the followed request as delivered (without its submitter's contact or photos); `external_id`
+    is the back office's own id for that ticket (what its first delivery returned). `contact` is the
+    follower's, only when the department's policy allows it.
+    """
+
+    ticket: Ticket
+    follower_id: str
+    external_id: str
+    created_datetime: str
+    description: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    contact: Contact | None = None
+    photos: tuple[TicketPhoto, ...] = ()
+
+    @property
+    def idempotency_key(self) -> str:
+        """The key a back office uses to absorb redeliveries of the same addition."""
+        return f"{self.ticket.idempotency_key}:follower:{self.follower_id}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The addition as plain JSON-ready data: the follower's part, and the followed ticket's ids."""
+        return {"service_request_id": self.ticket.service_request_id, "jurisdiction_id": self.ticket.jurisdiction_id,
+                "department": self.ticket.department, "service_code": self.ticket.service_code,
+                "backoffice_code": self.ticket.backoffice_code, "external_id": self.external_id,
+                "follower_id": self.follower_id, "created_datetime": self.created_datetime,
+                "description": self.description, "attributes": copy.deepcopy(dict(self.attributes)),
+                "contact": asdict(self.contact) if self.contact is not None else None,
+                "photos": [photo.to_json() for photo in self.photos]}
+
+    def summary(self) -> str:
+        """The addition as plain text (a note or comment on the ticket): answers, description, contact."""
+        lines = [f"Another resident reported the same problem (follower {self.follower_id} of service request "
+                 f"{self.ticket.service_request_id}, {self.created_datetime})."]
+        for code, value in self.attributes.items():
+            lines.append(f"{code}: {', '.join(value) if isinstance(value, list) else value}")
+        if self.description:
+            lines.append(f"Description: {self.description}")
+        if self.contact is not None:
+            contact = self.contact
+            name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+            lines += [f"{label}: {value}" for label, value in (("Name", name), ("E-mail", contact.email),
+                                                                 ("Phone", contact.phone)) if value]
+        lines += [f"Photo attached: {photo.filename}" for photo in self.photos]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
 class Receipt:
     """What the back office answered to a delivery: its own id for the ticket."""
 
@@ -154,6 +204,11 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def deliver(self, ticket: Ticket) -> Receipt:
         """Hand one ticket to the back office; raise TemporaryError or PermanentError on failure."""
+
+    def deliver_addition(self, addition: Addition) -> Receipt:
+        """Add a follower to a ticket already delivered (`addition.external_id`); absorb redeliveries by
+        `addition.idempotency_key`. Adapters that cannot carry additions keep this default: a dead letter."""
+        raise PermanentError(f"adapter {type(self).__name__} cannot add followers to a delivered ticket")
 
     def fetch_updates(self, *, since: datetime, external_ids: Sequence[str]) -> Iterable[RemoteUpdate]:
         """Return status changes made since `since` (adapters with supports_updates override this).

@@ -14,7 +14,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from open311.adapter import Adapter, PermanentError, Receipt, RemoteUpdate, TemporaryError, Ticket
+from open311.adapter import Adapter, Addition, PermanentError, Receipt, RemoteUpdate, TemporaryError, Ticket
 from open311.core.dates import parse_datetime
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,27 @@ class FiledropAdapter(Adapter):
         except OSError as exc:
             raise TemporaryError(f"cannot write to intake directory: {exc.strerror}") from exc
         return Receipt(external_id=name.removesuffix(".json"))
+
+    def deliver_addition(self, addition: Addition) -> Receipt:
+        """Write `<ticket key>_follower_<id>.json` (photos beside it) atomically; a redelivery overwrites it."""
+        stem = _safe_name(addition.idempotency_key)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            photo_files = []
+            if self.options.get("copy_photos", True):
+                for number, photo in enumerate(addition.photos, 1):
+                    photo_name = f"{stem}.photo-{number}.{photo.filename.rsplit('.', 1)[-1]}"
+                    _write_atomically(self.directory, photo_name, photo.read())
+                    photo_files.append(photo_name)
+            payload = {"idempotency_key": addition.idempotency_key, "addition": addition.to_json(),
+                       "photo_files": photo_files}
+            text = json.dumps(payload, ensure_ascii=False, indent=2)
+            _write_atomically(self.directory, stem + ".json", text.encode())
+        except PermissionError as exc:
+            raise PermanentError(f"cannot write to intake directory: {exc.strerror}") from exc
+        except OSError as exc:
+            raise TemporaryError(f"cannot write to intake directory: {exc.strerror}") from exc
+        return Receipt(external_id=stem)
 
     def fetch_updates(self, *, since: datetime, external_ids: Sequence[str]) -> Iterator[RemoteUpdate]:
         """Yield the updates of each reply file, oldest file first; a file is moved away once consumed."""

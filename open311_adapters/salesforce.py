@@ -7,13 +7,14 @@ import base64
 import re
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from marshmallow import fields, validate
 
-from open311.adapter import Adapter, PermanentError, Receipt, RemoteUpdate, TemporaryError, Ticket
+from open311.adapter import Adapter, Addition, PermanentError, Receipt, RemoteUpdate, TemporaryError, Ticket
 from open311.core.dates import parse_datetime
 
 from .smtp_ticket import ticket_text
@@ -161,6 +162,34 @@ class SalesforceAdapter(Adapter):
                     "Description": f"Photo sent with service request {ticket.service_request_id}: {photo.url}"[:1000],
                     "VersionData": base64.b64encode(photo.read()).decode("ascii")}
             self._call("POST", f"{api}/sobjects/ContentVersion", "salesforce file upload", json=body)
+
+    def deliver_addition(self, addition: Addition) -> Receipt:
+        """A follower as a private CaseComment on the Case (`addition.external_id`), once: the comment ends with
+        the addition's idempotency key, and one already carrying it is found first; its photos as Files."""
+        case_id = addition.external_id
+        if not SALESFORCE_ID.fullmatch(case_id):
+            raise PermanentError("salesforce comment: the Case id is not a Salesforce id")
+        api = f"/services/data/{self.options['api_version']}"
+        marker = f"[{addition.idempotency_key}]"
+        soql = f"SELECT Id, CommentBody FROM CaseComment WHERE ParentId = '{case_id}'"  # noqa: S608
+        found = self._call("GET", f"{api}/query", "salesforce comments", params={"q": soql}).json("salesforce comments")
+        records = found.get("records") if isinstance(found, dict) else None
+        if not isinstance(records, list):
+            raise TemporaryError("salesforce comments: reply has no records")
+        existing = [r for r in records if isinstance(r, dict) and marker in str(r.get("CommentBody") or "")]
+        if existing:
+            comment_id = str(existing[0].get("Id"))
+        else:
+            body = {"ParentId": case_id, "IsPublished": False,
+                    "CommentBody": (addition.summary()[:3900] + "\n" + marker)}
+            reply = self._call("POST", f"{api}/sobjects/CaseComment", "salesforce comment", json=body)
+            data = reply.json("salesforce comment")
+            if not (isinstance(data, dict) and isinstance(data.get("id"), str)):
+                raise TemporaryError("salesforce comment: the comment id could not be read")
+            comment_id = str(data["id"])
+        if self.options["upload_photos"] and addition.photos:
+            self.attach_photos(case_id, replace(addition.ticket, photos=addition.photos))
+        return Receipt(external_id=comment_id)
 
     def fetch_updates(self, *, since: datetime, external_ids: Sequence[str]) -> Iterator[RemoteUpdate]:
         """SOQL over Cases modified since `since`, following nextRecordsUrl; each modification is one update."""

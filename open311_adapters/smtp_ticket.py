@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from open311.adapter import Adapter, PermanentError, Receipt, TemporaryError, Ticket, TicketPhoto
+from open311.adapter import Adapter, Addition, PermanentError, Receipt, TemporaryError, Ticket, TicketPhoto
 
 SUBJECT = "[{department}] {service_name} - service request {service_request_id}"
 
@@ -92,8 +92,7 @@ class EmailAdapter(Adapter):
         fields_ = {**ticket.to_json(), "service_name": ticket.service_name}
         msg["Subject"] = self.options["subject"].format_map(_Defaulting(fields_))[:200]
         msg["Date"] = formatdate(localtime=False)
-        key = "".join(c if c.isalnum() or c in "-." else "-" for c in ticket.idempotency_key)
-        msg["Message-ID"] = f"<open311-{key}@{self.options['message_id_domain']}>"
+        msg["Message-ID"] = self._message_id(ticket.idempotency_key)
         msg["X-Open311-Idempotency-Key"] = ticket.idempotency_key
         if ticket.contact is not None and ticket.contact.email:
             msg["Reply-To"] = ticket.contact.email
@@ -104,12 +103,44 @@ class EmailAdapter(Adapter):
             msg.add_attachment(photo.read(), maintype=maintype, subtype=subtype, filename=photo.filename)
         return msg
 
-    def attachable(self, ticket: Ticket) -> list[TicketPhoto]:
-        """The ticket's photos that fit in the message, in order (the others stay links in the text)."""
+    def _message_id(self, idempotency_key: str) -> str:
+        """The Message-ID derived from an idempotency key (the same on every resend)."""
+        key = "".join(c if c.isalnum() or c in "-." else "-" for c in idempotency_key)
+        return f"<open311-{key}@{self.options['message_id_domain']}>"
+
+    def follow_up(self, addition: Addition) -> EmailMessage:
+        """A follower as a follow-up message: a reply (In-Reply-To, References) to the ticket's message."""
+        msg = EmailMessage()
+        msg["From"] = self.options["from_address"]
+        msg["To"] = ", ".join(self.options["to"])
+        ticket = addition.ticket
+        fields_ = {**ticket.to_json(), "service_name": ticket.service_name}
+        msg["Subject"] = ("Re: " + self.options["subject"].format_map(_Defaulting(fields_)))[:200]
+        msg["Date"] = formatdate(localtime=False)
+        msg["Message-ID"] = self._message_id(addition.idempotency_key)
+        original = addition.external_id if addition.external_id.startswith("<") else self._message_id(
+            ticket.idempotency_key)
+        msg["In-Reply-To"] = original
+        msg["References"] = original
+        msg["X-Open311-Idempotency-Key"] = addition.idempotency_key
+        if addition.contact is not None and addition.contact.email:
+            msg["Reply-To"] = addition.contact.email
+        msg.set_content(addition.summary() + f"\n\nReference (quote it in replies): {addition.idempotency_key}\n")
+        for photo in self.attachable(addition.photos):
+            maintype, _, subtype = photo.content_type.partition("/")
+            msg.add_attachment(photo.read(), maintype=maintype, subtype=subtype, filename=photo.filename)
+        return msg
+
+    def deliver_addition(self, addition: Addition) -> Receipt:
+        """Send the follow-up message (same failure rules as a ticket; the same Message-ID on every resend)."""
+        return self._send(self.follow_up(addition))
+
+    def attachable(self, ticket: Ticket | Sequence[TicketPhoto]) -> list[TicketPhoto]:
+        """The photos that fit in the message, in order (the others stay links in the text)."""
         if not self.options["attach_photos"]:
             return []
         chosen, total = [], 0
-        for photo in ticket.photos:
+        for photo in (ticket.photos if isinstance(ticket, Ticket) else ticket):
             if total + photo.size <= self.options["max_attachment_bytes"]:
                 chosen.append(photo)
                 total += photo.size
@@ -137,7 +168,10 @@ class EmailAdapter(Adapter):
         """Send the message; 4xx replies and network faults are temporary, 5xx and refused logins permanent.
 
         A photo the media store cannot give now is a temporary failure (the message goes out whole, later)."""
-        msg = self.message(ticket)
+        return self._send(self.message(ticket))
+
+    def _send(self, msg: EmailMessage) -> Receipt:
+        """Send one message; its Message-ID is the receipt."""
         try:
             with self._connect() as smtp:
                 smtp.send_message(msg)

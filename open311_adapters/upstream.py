@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from marshmallow import fields
 
-from open311.adapter import Adapter, PermanentError, Receipt, RemoteUpdate, TemporaryError, Ticket
+from open311.adapter import Adapter, Addition, PermanentError, Receipt, RemoteUpdate, TemporaryError, Ticket
 from open311.core.dates import parse_datetime
 
 from .transport import HTTP_URL, HttpOptions, Reply, check, send
@@ -98,6 +98,34 @@ class UpstreamAdapter(Adapter):
         if first.get("token") not in (None, ""):
             return Receipt(external_id=BATCH_PREFIX + str(first["token"])[:150])
         raise PermanentError("open311: upstream returned neither service_request_id nor token")
+
+    def deliver_addition(self, addition: Addition) -> Receipt:
+        """POST the follower to the upstream's `requests/{id}/followers.json` (this gateway's own extension,
+        so an upstream gateway of the same kind takes it); its follower_id becomes the external id."""
+        upstream = self._resolve([addition.external_id])
+        if not upstream:
+            raise TemporaryError("open311: the upstream has no service_request_id for the ticket's token yet")
+        pairs: list[tuple[str, str]] = list(self._common().items())
+        if addition.description:
+            pairs.append(("description", addition.description))
+        if addition.contact is not None:
+            pairs += [(k, v) for k, v in (("first_name", addition.contact.first_name),
+                                          ("last_name", addition.contact.last_name), ("email", addition.contact.email),
+                                          ("phone", addition.contact.phone)) if v]
+        for attr, answer in addition.attributes.items():
+            if isinstance(answer, list):
+                pairs += [(f"attribute[{attr}][]", str(v)) for v in answer]
+            else:
+                pairs.append((f"attribute[{attr}]", _text(answer)))
+        path = f"requests/{quote(next(iter(upstream)), safe='')}/followers.json"
+        reply = send(self.http, "POST", self._url(path), self.options, "open311 followers", data=pairs,
+                     headers={"Idempotency-Key": addition.idempotency_key, "Accept": "application/json"})
+        check(reply, "open311 followers", _errors(reply))
+        data = reply.json("open311 followers")
+        first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else None
+        if first is None or first.get("follower_id") in (None, ""):
+            raise TemporaryError("open311 followers: reply names no follower_id")
+        return Receipt(external_id=str(first["follower_id"])[:200])
 
     def _resolve(self, external_ids: Sequence[str]) -> dict[str, str]:
         """Upstream id -> the external id we stored (tokens are resolved when the upstream has an id for them)."""

@@ -11,7 +11,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from marshmallow import fields, validate
 
-from open311.adapter import Adapter, Receipt, RemoteUpdate, TemporaryError, Ticket
+from open311.adapter import Adapter, Addition, Receipt, RemoteUpdate, TemporaryError, Ticket
 from open311.core.dates import format_w3c, parse_datetime
 from open311.core.signing import sign
 
@@ -28,6 +28,7 @@ class WebhookOptions(HttpOptions):
     signature_header = fields.String(load_default="X-Open311-Signature")
     id_field = fields.String(load_default="id")
     updates_url = fields.String(load_default=None, allow_none=True, validate=HTTP_URL)
+    additions_url = fields.String(load_default=None, allow_none=True, validate=HTTP_URL)
     headers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
 
 
@@ -62,6 +63,21 @@ class WebhookAdapter(Adapter):
         if isinstance(external, int | str) and not isinstance(external, bool) and str(external).strip():
             return Receipt(external_id=str(external).strip()[:200])
         return Receipt(external_id=ticket.idempotency_key)
+
+    def deliver_addition(self, addition: Addition) -> Receipt:
+        """POST `{"idempotency_key", "addition"}` (signed, to `url`, or `additions_url` when set): a follower
+        for the ticket the back office knows as `addition.external_id`."""
+        body = json.dumps({"idempotency_key": addition.idempotency_key, "addition": addition.to_json()},
+                          ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {**self._headers(body), "Content-Type": "application/json",
+                   "Idempotency-Key": addition.idempotency_key}
+        url = self.options["additions_url"] or self.options["url"]
+        reply = check(send(self.http, "POST", url, self.options, "webhook", data=body, headers=headers), "webhook")
+        data = reply.json("webhook") if reply.body.strip() else None
+        external = data.get(self.options["id_field"]) if isinstance(data, dict) else None
+        if isinstance(external, int | str) and not isinstance(external, bool) and str(external).strip():
+            return Receipt(external_id=str(external).strip()[:200])
+        return Receipt(external_id=addition.idempotency_key)
 
     def fetch_updates(self, *, since: datetime, external_ids: Sequence[str]) -> Iterator[RemoteUpdate]:
         """GET `updates_url?since=<W3C>` (signed over the query string), following same-origin `next` links."""

@@ -24,6 +24,8 @@ QUERIES = (
     "?service_request_id={ids}&extensions=true",
     "?status=open,closed&start_date=2000-01-01T00:00:00Z&end_date=2100-01-01T00:00:00Z",
     "?updated_after=2000-01-01T00:00:00Z&updated_before=2100-01-01T00:00:00Z&extensions=true",
+    # a place and a service (duplicates, services here): tests post GRAFFITI at this point
+    "?service_code=DPW-GRAFFITI&lat=34.0239&long=-118.1720&extensions=true",
 )
 _ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from open311.catalog.checks import Located, duplicates, semantic_problems
 from open311.core.dates import parse_duration
@@ -54,6 +54,40 @@ class Attribute:
 
 
 @dataclass(frozen=True)
+class DuplicateRule:
+    """Which earlier requests GET duplicates offers for a new report: within `radius` metres, made or closed
+    within `window`."""
+
+    radius: float
+    window: timedelta
+
+
+# GET duplicates' defaults per group (docs/catalog.md); a service's own `duplicates:` overrides them.
+DEFAULT_DUPLICATES = DuplicateRule(50.0, timedelta(days=7))
+GROUP_DUPLICATES: Mapping[str, DuplicateRule] = {
+    "Roads & Sidewalks": DuplicateRule(50.0, timedelta(days=30)),
+    "Traffic & Street Lights": DuplicateRule(30.0, timedelta(days=14)),
+    "Graffiti & Illegal Dumping": DuplicateRule(50.0, timedelta(days=7)),
+    "Trash & Recycling": DuplicateRule(25.0, timedelta(days=3)),
+    "Trees & Vegetation": DuplicateRule(30.0, timedelta(days=14)),
+    "Sewer & Water": DuplicateRule(100.0, timedelta(days=2)),
+    "Storm Drains & Flood Control": DuplicateRule(100.0, timedelta(days=7)),
+    "Park Facilities": DuplicateRule(200.0, timedelta(days=7)),
+    "Trails": DuplicateRule(200.0, timedelta(days=7)),
+    "Swimming Pools": DuplicateRule(25.0, timedelta(days=14)),
+    "Sidewalk Vending": DuplicateRule(50.0, timedelta(days=1)),
+    "Homelessness": DuplicateRule(100.0, timedelta(days=3)),
+    "Health Nuisances": DuplicateRule(50.0, timedelta(days=14)),
+    "Food Safety": DuplicateRule(25.0, timedelta(days=14)),
+    "Housing & Lodging": DuplicateRule(25.0, timedelta(days=30)),
+    "Property Maintenance": DuplicateRule(25.0, timedelta(days=30)),
+    "Building & Construction": DuplicateRule(25.0, timedelta(days=30)),
+    "Zoning Enforcement": DuplicateRule(25.0, timedelta(days=30)),
+    "Business & Workforce": DuplicateRule(25.0, timedelta(days=30)),
+}
+
+
+@dataclass(frozen=True)
 class Service:
     """One Open311 service (request type) of a jurisdiction."""
 
@@ -71,6 +105,12 @@ class Service:
     service_notice: str | None = None
     attributes: tuple[Attribute, ...] = ()
     source: str = field(default="", compare=False)
+    duplicates: DuplicateRule | None = None           # the file's own `duplicates:`, else its group's default
+
+    @property
+    def duplicate_rule(self) -> DuplicateRule:
+        """The radius and window GET duplicates uses: the service's own, its group's, or the default."""
+        return self.duplicates or GROUP_DUPLICATES.get(self.group or "", DEFAULT_DUPLICATES)
 
     @property
     def metadata(self) -> bool:
@@ -129,6 +169,26 @@ class AttributeSchema(Schema):
     values = fields.List(fields.Nested(ValueSchema), load_default=list)
 
 
+class DuplicatesSchema(Schema):
+    """A service's own duplicate search: radius in metres (1-5000) and an ISO 8601 window (P7D)."""
+
+    class Meta:
+        unknown = RAISE
+
+    radius = fields.Float(required=True, validate=validate.Range(min=1, max=5000))
+    window = StrictString(required=True)
+
+    @validates("window")
+    def _window(self, value: str, **_: Any) -> None:
+        """An ISO 8601 duration longer than zero and at most a year."""
+        try:
+            window = parse_duration(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        if not timedelta(0) < window <= timedelta(days=366):
+            raise ValidationError("Must be longer than zero and at most P366D.")
+
+
 class ServiceSchema(Schema):
     """A service definition file."""
 
@@ -148,6 +208,7 @@ class ServiceSchema(Schema):
     expected_response = StrictString(load_default=None, allow_none=True)
     service_notice = StrictString(load_default=None, allow_none=True)
     attributes = fields.List(fields.Nested(AttributeSchema), load_default=list)
+    duplicates = fields.Nested(DuplicatesSchema, load_default=None)
 
 
 def _build_service(data: Mapping[str, Any], source: str) -> Service:
@@ -166,6 +227,8 @@ def _build_service(data: Mapping[str, Any], source: str) -> Service:
         backoffice_code=data["backoffice_code"],
         expected_response=parse_duration(data["expected_response"]) if data["expected_response"] else None,
         service_notice=data["service_notice"], attributes=attrs, source=source,
+        duplicates=DuplicateRule(float(data["duplicates"]["radius"]), parse_duration(data["duplicates"]["window"]))
+        if data["duplicates"] else None,
     )
 
 

@@ -54,6 +54,7 @@ class Claimed:
     kind: str = "deliver"
     subscription_id: int | None = None
     status_update_id: int | None = None
+    follower_id: int | None = None
 
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -73,12 +74,25 @@ def _in_order() -> ColumnElement[bool]:
         or_(earlier.state == PENDING, earlier.state == IN_FLIGHT)))   # not IN (...): that is rewritten per execution
 
 
+def _after_ticket() -> ColumnElement[bool]:
+    """A follower is added to a ticket the back office already has: its row waits until the request's own
+    delivery is done (that row's external_id is what the addition names)."""
+    t, ticket = _OUTBOX.c, _OUTBOX.alias("ticket").c
+    return or_(t.follower_id.is_(None), exists().where(
+        ticket.request_id == t.request_id, ticket.kind == "deliver", ticket.state == DONE))
+
+
+def _ready() -> ColumnElement[bool]:
+    """Not waiting behind an earlier callback, nor (a follower) for its ticket."""
+    return and_(_in_order(), _after_ticket())
+
+
 def _due() -> ColumnElement[bool]:
     """Rows to claim (bound parameter `b_now`): pending and due, or leased by a relay whose lease ran out (it
     died), and not waiting behind an earlier callback."""
     t, now = _OUTBOX.c, _when("b_now")
     return and_(or_(and_(t.state == PENDING, t.next_attempt_at <= now),
-                    and_(t.state == IN_FLIGHT, t.lease_expires_at < now)), _in_order())
+                    and_(t.state == IN_FLIGHT, t.lease_expires_at < now)), _ready())
 
 
 @cache
@@ -96,9 +110,9 @@ def _claim_statement(dialect: str) -> Update:
                .with_for_update(skip_locked=True).scalar_subquery())
     else:
         now = _when("b_now")
-        pending = (select(t.id, t.next_attempt_at).where(t.state == PENDING, t.next_attempt_at <= now, _in_order())
+        pending = (select(t.id, t.next_attempt_at).where(t.state == PENDING, t.next_attempt_at <= now, _ready())
                    .order_by(t.next_attempt_at, t.id).limit(limit).subquery())
-        expired = (select(t.id, t.next_attempt_at).where(t.state == IN_FLIGHT, t.lease_expires_at < now, _in_order())
+        expired = (select(t.id, t.next_attempt_at).where(t.state == IN_FLIGHT, t.lease_expires_at < now, _ready())
                    .order_by(t.next_attempt_at, t.id).limit(limit).subquery())
         both = union_all(select(pending.c.id, pending.c.next_attempt_at),
                          select(expired.c.id, expired.c.next_attempt_at)).subquery()
@@ -107,7 +121,7 @@ def _claim_statement(dialect: str) -> Update:
             .values(state=IN_FLIGHT, leased_by=bindparam("b_worker"), lease_expires_at=_when("b_lease_until"),
                     attempts=t.attempts + 1, updated_at=_when("b_now"))
             .returning(t.id, t.request_id, t.department, t.attempts, t.kind, t.subscription_id,
-                       t.status_update_id))
+                       t.status_update_id, t.follower_id))
 
 
 def claim_due(connection: Connection, worker: str, settings: DeliverySettings, now: datetime,

@@ -16,10 +16,10 @@ from datetime import datetime
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from open311.adapter import PermanentError, Receipt, TemporaryError, Ticket
+from open311.adapter import Addition, PermanentError, Receipt, TemporaryError
 from open311.core import metrics
 from open311.delivery.outbox import DEAD, DONE, Claimed, claim_due, record_delivered_many, record_failure, release
-from open311.delivery.tickets import Undeliverable, build_tickets
+from open311.delivery.tickets import Undeliverable, Work, build_tickets
 from open311.feeds.callbacks import build_callback, send_callback
 from open311.feeds.subscriptions import CALLBACK_KIND, record_callback_outcome
 from open311.services import Services
@@ -100,7 +100,7 @@ class Relay:
         self._settle(attempts, unattempted, claim=False)
         return len(claimed)
 
-    def _attempt(self, claimed: list[Claimed], tickets: Mapping[int, Ticket | Undeliverable],
+    def _attempt(self, claimed: list[Claimed], tickets: Mapping[int, Work],
                  ) -> tuple[list[Attempt], list[Claimed]]:
         """Attempt each claimed row in turn, with no transaction open; stop early when asked (the rest is
         returned, to be released)."""
@@ -114,19 +114,20 @@ class Relay:
                 attempts.append(self.deliver(item, tickets[item.id]))
         return attempts, []
 
-    def deliver(self, claimed: Claimed, ticket: Ticket | Undeliverable) -> Attempt:
-        """One attempt: call the adapter (outside any transaction) with the row's ticket."""
+    def deliver(self, claimed: Claimed, ticket: Work) -> Attempt:
+        """One attempt: call the adapter (outside any transaction) with the row's ticket, or its addition."""
         if isinstance(ticket, Undeliverable):
             return Attempt(claimed, error=str(ticket), permanent=True)
         if claimed.attempts > self.settings.max_attempts:  # its relays kept dying mid-delivery
             return Attempt(claimed, error="lease expired on every attempt", permanent=True)
-        adapter = self.gateway.adapters.get((ticket.jurisdiction_id, claimed.department))
+        jurisdiction_id = ticket.ticket.jurisdiction_id if isinstance(ticket, Addition) else ticket.jurisdiction_id
+        adapter = self.gateway.adapters.get((jurisdiction_id, claimed.department))
         if adapter is None:
-            return Attempt(claimed, error=f"no adapter for {ticket.jurisdiction_id}/{claimed.department}",
+            return Attempt(claimed, error=f"no adapter for {jurisdiction_id}/{claimed.department}",
                            permanent=True)
         started = time.monotonic()
         try:
-            receipt = adapter.deliver(ticket)
+            receipt = adapter.deliver_addition(ticket) if isinstance(ticket, Addition) else adapter.deliver(ticket)
         except TemporaryError as exc:
             return Attempt(claimed, error=str(exc), retry_after=exc.retry_after, seconds=time.monotonic() - started)
         except PermanentError as exc:
@@ -154,13 +155,13 @@ class Relay:
         return Attempt(claimed, receipt=Receipt(external_id=callback.event_id))
 
     def _settle(self, attempts: list[Attempt], unattempted: list[Claimed], *,
-                claim: bool) -> tuple[list[Claimed], dict[int, Ticket | Undeliverable]]:
+                claim: bool) -> tuple[list[Claimed], dict[int, Work]]:
         """In one transaction: record the outcomes, release the rows not attempted, and (with `claim`) lease
         the next batch and read its tickets. Then log, count, and update the subscriptions of callbacks."""
         if not attempts and not unattempted and not claim:
             return [], {}
         gateway, now = self.gateway, self.gateway.clock()
-        tickets: dict[int, Ticket | Undeliverable] = {}
+        tickets: dict[int, Work] = {}
         with gateway.session() as session:
             with writing(session) as connection:
                 done = record_delivered_many(connection, [(a.claimed, a.receipt) for a in attempts

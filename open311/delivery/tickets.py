@@ -8,14 +8,14 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Select, Table, select
 
-from open311.adapter import Contact, Ticket
+from open311.adapter import Addition, Contact, Ticket
 from open311.config.jurisdictions import GatewayConfig
 from open311.core.dates import format_w3c
 from open311.delivery.outbox import Claimed
 from open311.media.store import MediaStore
 from open311.media.uploads import public_urls, ticket_photos
 from open311.storage.db import in_placeholders, padded_chunks
-from open311.storage.models import RequestContact, RequestMedia, ServiceRequest
+from open311.storage.models import OutboxMessage, RequestContact, RequestFollower, RequestMedia, ServiceRequest
 
 
 class Undeliverable(Exception):
@@ -25,6 +25,9 @@ class Undeliverable(Exception):
 _REQUESTS = cast(Table, ServiceRequest.__table__)
 _CONTACTS = cast(Table, RequestContact.__table__)
 _MEDIA = cast(Table, RequestMedia.__table__)
+_FOLLOWERS = cast(Table, RequestFollower.__table__)
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+FOLLOWER_KIND = "follower"   # outbox rows that add a follower (open311.intake.followers) to a delivered ticket
 _TICKET_COLUMNS = ("id", "jurisdiction_id", "service_code", "service_name", "description", "requested_datetime",
                    "lat", "long", "address", "address_id", "zipcode", "attributes", "agency_responsible",
                    "service_notice", "expected_datetime", "hidden_at", "media_url")
@@ -40,6 +43,12 @@ def _rows_of(what: str, size: int) -> Select[Any]:
         c = _CONTACTS.c
         return (select(c.request_id, c.first_name, c.last_name, c.email, c.phone)
                 .where(in_placeholders(c.request_id, size)))
+    if what == "followers":
+        return select(_FOLLOWERS).where(in_placeholders(_FOLLOWERS.c.id, size))
+    if what == "external_ids":
+        o = _OUTBOX.c
+        return (select(o.request_id, o.external_id)
+                .where(in_placeholders(o.request_id, size), o.kind == "deliver", o.state == "done"))
     m = _MEDIA.c
     return (select(m.request_id, m.url, m.name, m.content_type, m.size, m.width, m.height, m.sha256)
             .where(in_placeholders(m.request_id, size)).order_by(m.request_id, m.position))
@@ -53,8 +62,11 @@ def _read(connection: Connection, what: str, ids: Sequence[int]) -> list[Any]:
     return rows
 
 
+Work = Ticket | Addition | Undeliverable
+
+
 def build_tickets(connection: Connection, config: GatewayConfig, claimed: Sequence[Claimed],
-                  media: MediaStore | None = None) -> dict[int, Ticket | Undeliverable]:
+                  media: MediaStore | None = None) -> dict[int, Work]:
     """The tickets of claimed rows by outbox id, read with three queries for a batch in the caller's transaction.
 
     A row that cannot become a ticket maps to its Undeliverable error. Contact data is read only for
@@ -69,7 +81,42 @@ def build_tickets(connection: Connection, config: GatewayConfig, claimed: Sequen
     items: dict[int, list[Any]] = {}
     for item in _read(connection, "media", sorted(rows)):
         items.setdefault(item.request_id, []).append(item)
-    return {c.id: _ticket(config, c, rows.get(c.request_id), contacts, items, media) for c in claimed}
+    work: dict[int, Work] = {c.id: _ticket(config, c, rows.get(c.request_id), contacts, items, media)
+                             for c in claimed if c.follower_id is None}
+    following = [c for c in claimed if c.follower_id is not None]
+    if following:
+        work.update(_additions(connection, config, following, rows, media))
+    return work
+
+
+def _additions(connection: Connection, config: GatewayConfig, claimed: Sequence[Claimed], rows: dict[int, Any],
+               media: MediaStore | None) -> dict[int, Addition | Undeliverable]:
+    """The additions of claimed follower rows: the followed ticket (no contact, no photos), the back office's
+    id for it, and the follower's details (contact only under a full contact_policy)."""
+    followers = {f.id: f for f in _read(connection, "followers", sorted({int(c.follower_id or 0) for c in claimed}))}
+    external = {r.request_id: r.external_id for r in _read(connection, "external_ids",
+                                                             sorted({c.request_id for c in claimed}))}
+    found: dict[int, Addition | Undeliverable] = {}
+    for c in claimed:
+        ticket = _ticket(config, c, rows.get(c.request_id), {}, {}, None)
+        follower = followers.get(int(c.follower_id or 0))
+        if isinstance(ticket, Undeliverable) or follower is None or not external.get(c.request_id):
+            found[c.id] = ticket if isinstance(ticket, Undeliverable) else Undeliverable(
+                f"follower {c.follower_id} of request {c.request_id} has no delivered ticket to join")
+            continue
+        full = _department(config, ticket.jurisdiction_id, c.department) == "full"
+        contact = Contact(first_name=follower.first_name, last_name=follower.last_name, email=follower.email,
+                          phone=follower.phone) if full else None
+        if contact is not None and not any((contact.first_name, contact.last_name, contact.email, contact.phone)):
+            contact = None
+        described = [RequestMedia(request_id=c.request_id, position=n, **item)
+                     for n, item in enumerate((follower.photos or {}).get("items", []))]
+        photos = ticket_photos(described, media, f"{ticket.service_request_id}-follower-{follower.id}")
+        found[c.id] = Addition(ticket=ticket, follower_id=str(follower.id), external_id=str(external[c.request_id]),
+                               created_datetime=format_w3c(follower.created_at) or "",
+                               description=follower.description, attributes=dict(follower.attributes or {}),
+                               contact=contact, photos=photos)
+    return found
 
 
 def _department(config: GatewayConfig, jurisdiction_id: str, code: str) -> str | None:

@@ -11,7 +11,7 @@ from open311.georeport.blueprint import blp
 
 def init_app(app: Flask) -> Api:
     """Register the GeoReport routes, the OpenAPI document and the error handlers."""
-    from open311.georeport import http_cache, locate, lookups, media_files, push, updates, views  # noqa: F401 - register routes and hooks on the blueprint
+    from open311.georeport import http_cache, lifecycle, locate, lookups, media_files, push, updates, views  # noqa: F401 - register routes and hooks on the blueprint
 
     app.request_class = parsing.GatewayRequest
     api = Api(app)

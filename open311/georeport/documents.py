@@ -71,10 +71,11 @@ def _answer(code: str, value: Any) -> dict[str, Any]:
 
 
 def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdate],
-                   media: Sequence[RequestMedia] = ()) -> dict[str, Any]:
+                   media: Sequence[RequestMedia] = (), reporters: int = 1) -> dict[str, Any]:
     """A request with extended_attributes and notes (extensions=true); still no personal data.
 
     `media_urls` lists every photo and link in order (media_url is the first); none while the request is hidden.
+    `reporters` is reporter_count: 1 + the request's followers (only the number; nothing of a follower shows).
     """
     entry = request_entry(row, tz)
     entry["extended_attributes"] = {
@@ -86,6 +87,7 @@ def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdat
         "duplicate": str(row.duplicate_of) if row.duplicate_of else None,
         "parent_service_request_id": str(row.parent_request_id) if row.parent_request_id else None,
         "attributes": Many("attribute", [_answer(k, v) for k, v in (row.attributes or {}).items()]),
+        "reporter_count": reporters,
     }
     submitted = {"datetime": format_w3c(row.requested_datetime, tz), "type": "submitted", "status": "open",
                  "external_status": None, "description": None}
@@ -95,12 +97,14 @@ def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdat
 
 def requests_document(rows: Iterable[RequestRecord], tz: tzinfo,
                       history: Mapping[int, Sequence[StatusUpdate]] | None = None,
-                      media: Mapping[int, Sequence[RequestMedia]] | None = None) -> Many:
-    """GET requests and GET requests/{id}: a list of requests (extended when a history is given)."""
+                      media: Mapping[int, Sequence[RequestMedia]] | None = None,
+                      reporters: Mapping[int, int] | None = None) -> Many:
+    """GET requests, GET requests/{id} and GET duplicates: a list of requests (extended when a history is given)."""
     if history is None:
         return Many("request", [request_entry(r, tz) for r in rows])
-    media = media or {}
-    return Many("request", [extended_entry(r, tz, history.get(r.id, ()), media.get(r.id, ())) for r in rows])
+    media, reporters = media or {}, reporters or {}
+    return Many("request", [extended_entry(r, tz, history.get(r.id, ()), media.get(r.id, ()), reporters.get(r.id, 1))
+                            for r in rows])
 
 
 def render_requests(fmt: str, rows: Sequence[FeedRow], tz: tzinfo) -> bytes:
@@ -129,6 +133,11 @@ def submitted_document(result: Submitted) -> Many:
     entry["service_notice"] = result.service_notice
     entry["account_id"] = None
     return Many("request", [entry])
+
+
+def followed_document(service_request_id: str, follower_id: str) -> Many:
+    """POST requests/{id}/followers: the request followed and the new follower's id."""
+    return Many("follower", [{"service_request_id": service_request_id, "follower_id": follower_id}])
 
 
 def token_document(service_request_id: str | None, token: str) -> Many:

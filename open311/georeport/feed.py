@@ -10,6 +10,7 @@ from flask import Response, current_app, request
 
 from open311.config.jurisdictions import Jurisdiction
 from open311.feeds.history import updates_by_request
+from open311.feeds.reporters import reporter_counts
 from open311.feeds.request_query import RequestPage, find_requests
 from open311.georeport import documents
 from open311.georeport.app import current_services
@@ -30,6 +31,7 @@ class FeedPage:
     page: RequestPage
     history: Mapping[int, Sequence[StatusUpdate]] | None
     media: Mapping[int, Sequence[RequestMedia]] | None
+    reporters: Mapping[int, int] | None
     headers: dict[str, str]
     now: datetime  # the clock reading the page was computed at (its default window)
 
@@ -47,7 +49,8 @@ def read_feed(*, with_history: bool = True) -> FeedPage:
         ids = [r.id for r in page.rows]
         history = updates_by_request(session, ids) if wanted else None
         media = media_by_request(session, ids) if wanted else None
-    return FeedPage(jurisdiction, page, history, media, paging_headers(query, page, cap), now)
+        reporters = reporter_counts(session, ids) if wanted else None
+    return FeedPage(jurisdiction, page, history, media, reporters, paging_headers(query, page, cap), now)
 
 
 def feed_response(fmt: str) -> Response:
@@ -58,7 +61,7 @@ def feed_response(fmt: str) -> Response:
     if feed.history is None:  # the spec's entries: a join of cached fragments
         response = raw_response(fmt, documents.render_requests(fmt, feed.page.rows, tz), headers=feed.headers)
     else:
-        doc = documents.requests_document(feed.page.rows, tz, feed.history, feed.media)
+        doc = documents.requests_document(feed.page.rows, tz, feed.history, feed.media, feed.reporters)
         response = respond(fmt, "service_requests", doc, headers=feed.headers)
     if feed.page.rows:
         response.last_modified = max(r.updated_datetime for r in feed.page.rows)

@@ -11,6 +11,10 @@ from typing import Any, TypeVar
 
 from open311.georeport.blueprint import blp
 from open311.georeport.openapi_bodies import (
+    FOLLOW_FORM,
+    FOLLOW_JSON,
+    FOLLOW_MULTIPART,
+    FOLLOW_XML,
     SUBMIT_FORM,
     SUBMIT_JSON,
     SUBMIT_MULTIPART,
@@ -266,3 +270,35 @@ SUBSCRIBE = {
 }
 UNSUBSCRIBE = {"parameters": _KEY_PARAMETERS,
                "responses": responses("Deleted (an empty list).", {"type": "array"}, 403)}
+
+DUPLICATES = {
+    "parameters": [
+        JURISDICTION,
+        {"in": "query", "name": "service_code", "required": True, "schema": {"type": "string", "maxLength": 64},
+         "description": "The service the resident is about to report."},
+        {"in": "query", "name": "lat", "required": True, "schema": {"type": "number", "minimum": -90, "maximum": 90},
+         "description": "Where (WGS84)."},
+        {"in": "query", "name": "long", "required": True,
+         "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+        query("extensions", "true adds extended_attributes (with reporter_count: 1 + followers) and notes.",
+              "boolean"),
+    ],
+    "responses": responses("Requests of that service within its duplicate radius, open and made within its window "
+                           "or closed within it, nearest first, at most 20 (docs/lifecycle.md).",
+                           {"type": "array", "items": REQUEST}),
+}
+FOLLOWED = {"type": "array", "items": {"type": "object", "required": ["service_request_id", "follower_id"],
+                                       "properties": {"service_request_id": {"type": "string"},
+                                                      "follower_id": {"type": "string"}}}}
+FOLLOW = {
+    "parameters": [JURISDICTION, {"in": "query", "name": "api_key", "required": False, "schema": {"type": "string"}}],
+    "requestBody": {"required": False, "content": {
+        "application/x-www-form-urlencoded": {"schema": FOLLOW_FORM},
+        "multipart/form-data": {"schema": FOLLOW_MULTIPART},
+        "application/json": {"schema": FOLLOW_JSON},
+        "application/xml": {"schema": FOLLOW_XML},
+    }},
+    "responses": responses("The request followed and the new follower's id (the same follower sent again within "
+                           "OPEN311_DUPLICATE_WINDOW answers the same, with `Idempotent-Replayed: true`).",
+                           FOLLOWED, 403, 404, 409, 413, 503),
+}

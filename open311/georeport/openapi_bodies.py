@@ -70,3 +70,21 @@ SUBSCRIBE_FIELDS = {"type": "object", "required": ["callback_url"], "properties"
                      "description": "https:// URL that receives one signed POST per status change."},
     "service_code": {"type": "string", "maxLength": 64,
                      "description": "Every request of this service; without it, the key's own requests."}}}
+
+_FOLLOWER_NAMES = ("jurisdiction_id", "api_key", "first_name", "last_name", "email", "phone", "device_id",
+                   "account_id", "description", "media_url")
+FOLLOWER_FIELDS: dict[str, Any] = {name: schema for name, schema in _fields().items() if name in _FOLLOWER_NAMES}
+_FOLLOW_PROPERTIES: dict[str, Any] = {**FOLLOWER_FIELDS, "attribute[items]": {"type": "string",
+                                                                              "example": "hazardous"}}
+FOLLOW_FORM = {"type": "object", "properties": _FOLLOW_PROPERTIES,
+               "additionalProperties": {"type": "string"},
+               "description": "Every field optional and write-only (never in any output): the follower's contact, "
+                              "description, answers to the request's service questions as `attribute[code]` "
+                              "(none required) and photos (media_url data: URLs, or multipart files)."}
+FOLLOW_MULTIPART = {**FOLLOW_FORM, "properties": {**_FOLLOW_PROPERTIES,
+                                                  "media": {"type": "array", "items": PHOTO, "maxItems": 5}}}
+FOLLOW_JSON = {"type": "object", "properties": {
+    **FOLLOWER_FIELDS, "attributes": {"type": "object", "additionalProperties": {
+        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "array", "items": {"type": "string"}}]},
+        "example": {"items": ["hazardous"]}}}}
+FOLLOW_XML = {"type": "object", "xml": {"name": "request"}, "properties": FOLLOWER_FIELDS}

@@ -39,9 +39,10 @@ from open311.storage.models import ApiKey
 log = logging.getLogger(__name__)
 
 # The routes counted, with the root elements their XML bodies have (back-office pushes authenticate differently).
-REQUESTS, SUBSCRIPTIONS = "georeport.Requests", "georeport.Subscriptions"
+REQUESTS, FOLLOWERS, SUBSCRIPTIONS = "georeport.Requests", "georeport.Followers", "georeport.Subscriptions"
 # (the subscription roots are push.XML_ROOTS)
-LIMITED_ENDPOINTS = {REQUESTS: ("request", "service_request"), SUBSCRIPTIONS: ("subscription", "request")}
+LIMITED_ENDPOINTS = {REQUESTS: ("request", "service_request"), FOLLOWERS: ("request", "service_request"),
+                     SUBSCRIPTIONS: ("subscription", "request")}
 STRATEGIES: dict[str, type[strategies.RateLimiter]] = {
     "moving-window": strategies.MovingWindowRateLimiter,
     "fixed-window": strategies.FixedWindowRateLimiter,
@@ -137,7 +138,7 @@ def _presented_key() -> ApiKey | None:
 def _lookup_key() -> ApiKey | None:
     """Find the presented key; a body that does not parse is left for the view to refuse."""
     try:
-        if request.endpoint == REQUESTS:
+        if request.endpoint in (REQUESTS, FOLLOWERS):  # bodies with photos, parsed once per request
             submission = submission_of(request)
         else:  # another root element, no photos; the view parses the (cached) body again
             submission = parse_submission(request, LIMITED_ENDPOINTS[str(request.endpoint)])

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from open311.errors import NotFound
 from open311.feeds.history import updates_by_request
+from open311.feeds.reporters import reporter_counts
 from open311.georeport import documents, openapi
 from open311.georeport.app import current_services
 from open311.georeport.auth import api_key_of, key_row
@@ -189,7 +190,8 @@ class RequestById(MethodView):
             row = get_request(session, jurisdiction, service_request_id)
             history = updates_by_request(session, [row.id]) if extensions else None
             media = media_by_request(session, [row.id]) if extensions else None
-        doc = documents.requests_document([row], jurisdiction.timezone, history, media)
+            reporters = reporter_counts(session, [row.id]) if extensions else None
+        doc = documents.requests_document([row], jurisdiction.timezone, history, media, reporters)
         response = respond(fmt, "service_requests", doc)
         response.last_modified = row.updated_datetime
         return response

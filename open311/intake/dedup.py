@@ -29,10 +29,12 @@ from open311.settings import DedupPolicy
 from open311.storage.db import reading
 from open311.storage.models import ApiKey, SubmissionKey
 
-IDEMPOTENCY, FINGERPRINT = "idempotency", "fingerprint"
+IDEMPOTENCY, FINGERPRINT, FOLLOWER = "idempotency", "fingerprint", "follower"
 # Visible ASCII only: keys are echoed in logs by nobody and compared byte for byte.
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 ATTEMPTS = 3
+# Fields that say who sends, not what is reported: never part of a fingerprint.
+UNCOUNTED = ("api_key", "jurisdiction_id")
 CLAIMS = cast(Table, SubmissionKey.__table__)
 INSERT_CLAIM = insert(CLAIMS)
 DELETE_EXPIRED = delete(CLAIMS).where(
@@ -101,18 +103,27 @@ def _coordinate(text: str) -> str:
 
 
 def fingerprint(jurisdiction: Jurisdiction, submission: Submission) -> str:
-    """Service, location, description and photos, normalised: what makes two reports the same report."""
-    f = {k: " ".join(v.split()) for k, v in submission.fields.items()}
-    data = {"jurisdiction": jurisdiction.id, "service_code": f.get("service_code", ""),
-            "lat": _coordinate(f.get("lat", "")), "long": _coordinate(f.get("long", "")),
-            "address_string": f.get("address_string", "").casefold(),
-            "address_id": f.get("address_id", ""), "description": f.get("description", "").casefold()}
+    """Everything the resident sent, normalised: what makes two POSTs the same report (a double tap).
+
+    Service, location, description, every other field (contact details included), the attribute answers
+    and the photos. Two residents at the same spot differ in answers or contact, so neither is absorbed.
+    """
+    f = {k: " ".join(v.split()) for k, v in submission.fields.items() if k not in UNCOUNTED}
+    data: dict[str, Any] = {k: v for k, v in f.items() if v}
+    data.update({"jurisdiction": jurisdiction.id, "service_code": f.get("service_code", ""),
+                 "lat": _coordinate(f.get("lat", "")), "long": _coordinate(f.get("long", "")),
+                 "address_string": f.get("address_string", "").casefold(),
+                 "address_id": f.get("address_id", ""), "description": f.get("description", "").casefold()})
+    if "email" in data:
+        data["email"] = data["email"].casefold()
+    answers = {k: sorted(" ".join(v.split()) for v in vs if v.strip()) for k, vs in submission.attributes.items()}
+    data["attributes"] = {k: v for k, v in answers.items() if v}
     if submission.uploads:  # a double tap sends the same photos; a report sent again with a photo is new
         data["photos"] = ",".join(upload.digest for upload in submission.uploads)
     return _digest(data)
 
 
-def _scope(jurisdiction: Jurisdiction, api_key: ApiKey | None) -> str:
+def scope_of(jurisdiction: Jurisdiction, api_key: ApiKey | None) -> str:
     """Claims are per API key, or per jurisdiction where no key is required."""
     return f"key:{api_key.id}" if api_key is not None else f"jurisdiction:{jurisdiction.id}"
 
@@ -120,7 +131,7 @@ def _scope(jurisdiction: Jurisdiction, api_key: ApiKey | None) -> str:
 def _claim(jurisdiction: Jurisdiction, submission: Submission, api_key: ApiKey | None, now: datetime,
            idempotency_key: str | None, policy: DedupPolicy) -> Claim | None:
     """The claim this submission makes, if any: its Idempotency-Key, else its fingerprint."""
-    scope = _scope(jurisdiction, api_key)
+    scope = scope_of(jurisdiction, api_key)
     if idempotency_key is not None:
         return Claim(IDEMPOTENCY, scope, idempotency_key, payload_hash(jurisdiction, submission),
                      now + policy.idempotency_ttl)

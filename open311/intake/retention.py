@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, exists, func, select
+from sqlalchemy import Select, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from open311.storage.models import OutboxMessage, RequestContact, ServiceRequest, SubmissionKey
+from open311.storage.models import OutboxMessage, RequestContact, RequestFollower, ServiceRequest, SubmissionKey
 
 # Outbox states after which a back office no longer needs the contact from us.
 FINAL_OUTBOX_STATES = ("done", "dead")
@@ -22,6 +22,7 @@ class PurgeReport:
     request_ids: tuple[int, ...]
     expired_keys: int
     dry_run: bool
+    followers: int = 0   # followers whose contact details were (or would be) removed
 
 
 def _purgeable(cutoff: datetime) -> Select[int]:
@@ -34,15 +35,37 @@ def _purgeable(cutoff: datetime) -> Select[int]:
             .order_by(RequestContact.request_id))
 
 
+FOLLOWER_CONTACT = ("first_name", "last_name", "email", "phone", "device_id", "account_id")
+
+
+def _purgeable_followers(cutoff: datetime) -> Select[int]:
+    """Followers whose contact may go: on the same terms as a request's (its request closed long enough ago,
+    no delivery of the request or of any follower still owed), and with some contact left."""
+    undelivered = exists().where(OutboxMessage.request_id == ServiceRequest.id,
+                                 OutboxMessage.state.not_in(FINAL_OUTBOX_STATES))
+    f = RequestFollower
+    has_contact = f.first_name.is_not(None) | f.last_name.is_not(None) | f.email.is_not(None) | \
+        f.phone.is_not(None) | f.device_id.is_not(None) | f.account_id.is_not(None)
+    return (select(f.id).join(ServiceRequest, ServiceRequest.id == f.request_id)
+            .where(ServiceRequest.status == "closed", ServiceRequest.updated_datetime <= cutoff, ~undelivered,
+                   has_contact).order_by(f.id))
+
+
 def purge_personal_data(session: Session, now: datetime, retention: timedelta, *, dry_run: bool = False) -> PurgeReport:
-    """Delete the contact rows of requests closed more than `retention` ago, and expired submission keys."""
+    """Delete the contact rows of requests closed more than `retention` ago (and their followers' contact
+    details), and expired submission keys."""
     cutoff = now - retention
     with session.begin():
         ids = tuple(session.scalars(_purgeable(cutoff)))
+        followers = tuple(session.scalars(_purgeable_followers(cutoff)))
         expired = session.scalar(select(func.count()).select_from(SubmissionKey)
                                  .where(SubmissionKey.expires_at <= now)) or 0
         if not dry_run:
             for start in range(0, len(ids), 500):
                 session.execute(delete(RequestContact).where(RequestContact.request_id.in_(ids[start:start + 500])))
+            for start in range(0, len(followers), 500):
+                session.execute(update(RequestFollower).where(RequestFollower.id.in_(followers[start:start + 500]))
+                                .values(dict.fromkeys(FOLLOWER_CONTACT)))
             session.execute(delete(SubmissionKey).where(SubmissionKey.expires_at <= now))
-    return PurgeReport(cutoff=cutoff, request_ids=ids, expired_keys=int(expired), dry_run=dry_run)
+    return PurgeReport(cutoff=cutoff, request_ids=ids, expired_keys=int(expired), dry_run=dry_run,
+                       followers=len(followers))

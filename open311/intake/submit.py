@@ -65,6 +65,11 @@ def _text(fields: Mapping[str, str], name: str, problems: list[str]) -> str | No
     return value or None
 
 
+def field_text(fields: Mapping[str, str], name: str, problems: list[str]) -> str | None:
+    """A trimmed optional text field (None when empty), noting one over its length limit (followers use it too)."""
+    return _text(fields, name, problems)
+
+
 def _coordinate(fields: Mapping[str, str], name: str, bound: float, problems: list[str]) -> float | None:
     """Parse lat or long, noting a value that is not a finite number within ±bound."""
     raw = (fields.get(name) or "").strip()

@@ -121,6 +121,34 @@ class RequestContact(Base):
     request: Mapped[ServiceRequest] = relationship(back_populates="contact")
 
 
+class RequestFollower(Base):
+    """Another resident reporting the same problem (POST requests/{id}/followers): write-only, like contacts.
+
+    Nothing of a follower is public: outputs show only how many there are (extended_attributes.reporter_count).
+    `request_id` is the request followed; when staff later mark a request a duplicate of another, the survivor
+    takes its followers over by moving this column (docs/lifecycle.md). Retention nulls the contact columns.
+    """
+
+    __tablename__ = "request_followers"
+    __table_args__ = (Index("ix_request_followers_request", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    channel: Mapped[str | None] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Photos the follower sent: descriptions of files in the media store (never listed by any output).
+    photos: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    device_id: Mapped[str | None] = mapped_column(String(200))
+    account_id: Mapped[str | None] = mapped_column(String(200))
+
+
 class RequestMedia(Base):
     """One photo or link of a request, in the order given: a stored photo (`name` set) or a client's link.
 
@@ -170,6 +198,8 @@ class OutboxMessage(Base):
     # kind "callback": a signed status-change notification for one subscription (open311/subscriptions.py)
     subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
     status_update_id: Mapped[int | None] = mapped_column(ForeignKey("status_updates.id", ondelete="CASCADE"))
+    # kind "follower": one follower's details, added to the request's ticket once that ticket is delivered
+    follower_id: Mapped[int | None] = mapped_column(ForeignKey("request_followers.id", ondelete="CASCADE"))
 
 
 class Subscription(Base):

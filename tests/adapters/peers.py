@@ -158,6 +158,7 @@ class SalesforceOrg:
         self.queries: list[str] = []
         self.unknown_fields: set[str] = set()
         self.files: list[dict[str, Any]] = []         # ContentVersions: Title, PathOnClient, linked Case, bytes
+        self.comments: list[dict[str, Any]] = []      # CaseComments: Id, ParentId, CommentBody, IsPublished
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -181,6 +182,19 @@ class SalesforceOrg:
             return self.upsert(request, request.path[len(prefix):])
         if request.path == "/services/data/v61.0/sobjects/ContentVersion" and request.method == "POST":
             return self.upload(request.get_json())
+        if request.path == "/services/data/v61.0/sobjects/CaseComment" and request.method == "POST":
+            body = request.get_json()
+            if not any(c["Id"] == body.get("ParentId") for c in self.cases.values()):
+                return json_response([{"message": "invalid id", "errorCode": "INVALID_CROSS_REFERENCE_KEY"}], 400)
+            with self.lock:
+                comment = {"Id": f"00a{len(self.comments) + 1:012d}", **body}
+                self.comments.append(comment)
+            return json_response({"id": comment["Id"], "success": True, "errors": []}, 201)
+        if request.path == "/services/data/v61.0/query" and "FROM CaseComment" in request.args["q"]:
+            parent = request.args["q"].split("ParentId = '")[1].split("'")[0]
+            records = [{"attributes": {"type": "CaseComment"}, "Id": c["Id"], "CommentBody": c["CommentBody"]}
+                       for c in self.comments if c["ParentId"] == parent]
+            return json_response({"totalSize": len(records), "done": True, "records": records})
         if request.path == "/services/data/v61.0/query" and "FROM ContentDocumentLink" in request.args["q"]:
             case_id = request.args["q"].split("LinkedEntityId = '")[1].split("'")[0]
             records = [{"attributes": {"type": "ContentDocumentLink"}, "ContentDocument": {"Title": f["Title"]}}

@@ -12,10 +12,11 @@ import logging
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from open311.services import Services
-from open311.storage.models import RequestContact, ServiceRequest
+from open311.storage.models import RequestContact, RequestFollower, ServiceRequest
 from tests.crawl import crawl, get_rules
 from tests.helpers import GRAFFITI, json_of, xml_of
 
@@ -99,3 +100,55 @@ def test_personal_data_never_leaves(app: Flask, client: FlaskClient, gateway: Se
             assert value.encode().lower() not in text.lower(), (value, text[:300])
     assert len(fetched) > 400 and caplog.records
     assert json_of(client.get(f"/open311/v2/requests/{ids[0]}.json"))[0]["status"] == "closed"
+
+
+def follow_every_way(client: FlaskClient, key: str, request_id: str) -> list[TestResponse]:
+    """Followers with the canary in every body format, and refused ones of every kind."""
+    auth = {"Authorization": f"Bearer {key}"}
+    url = f"/open311/v2/requests/{request_id}/followers"
+    ok = [
+        client.post(f"{url}.json", data={**SENTINELS, "api_key": key, "attribute[surface_type]": "wall"}),
+        client.post(f"{url}.xml", data={**SENTINELS, "description": "multi"}, content_type="multipart/form-data",
+                    headers=auth),
+        client.post(f"{url}.json", content_type="application/json", headers=auth,
+                    data=json.dumps({**SENTINELS, "description": "json", "attributes": ATTRS})),
+        client.post(f"{url}.xml", content_type="application/xml", headers=auth,
+                    data=xml_body({**SENTINELS, "description": "xml"})),
+    ]
+    assert [r.status_code for r in ok] == [200] * 4, [r.data for r in ok]
+    refused = [
+        client.post(f"{url}.json", data={**SENTINELS}),                                         # no key: 403
+        client.post("/open311/v2/requests/999999/followers.xml", data=SENTINELS, headers=auth),  # 404
+        client.post(f"{url}.json", data={**SENTINELS, "email": SENTINELS["email"] * 20}, headers=auth),
+        client.post(f"{url}.xml", data={**SENTINELS, "attribute[surface_type]": "spaceship"}, headers=auth),
+        client.post(f"{url}.json", data={**SENTINELS, "description": "\x01"}, headers=auth),
+        client.post(f"{url}.xml", content_type="application/xml", headers=auth, data=xml_body(SENTINELS)[:-5]),
+    ]
+    assert {r.status_code for r in refused} >= {400, 403, 404}
+    return ok + refused
+
+
+def test_follower_contact_never_leaves(app: Flask, client: FlaskClient, gateway: Services, api_key: str,
+                                       caplog: pytest.LogCaptureFixture) -> None:
+    """A follower's contact, stored for the department, shows in no GET route, error or log line."""
+    caplog.set_level(logging.DEBUG)
+    first = client.post("/open311/v2/requests.json", data={**GRAFFITI, "api_key": api_key})
+    request_id = str(json_of(first)[0]["service_request_id"])
+    answers = follow_every_way(client, api_key, request_id)
+    with gateway.session() as s, s.begin():
+        stored = s.scalars(select(RequestFollower)).all()
+        assert {f.email for f in stored} == {SENTINELS["email"]}   # it is stored ...
+        token = s.get(ServiceRequest, int(request_id)).token  # type: ignore[union-attr]
+    fetched = crawl(app, {"service_request_id": [request_id], "token": [token], "service_code": ["DPW-GRAFFITI"],
+                          "filename": ["x"], "jurisdiction_id": ["lacounty.gov"]}, "lacounty.gov")
+    duplicates = [f for f in fetched if f.rule.startswith("/open311/v2/duplicates") and f.response.status_code == 200]
+    assert duplicates and all(request_id.encode() in f.response.data for f in duplicates)
+    extended = json_of(client.get(f"/open311/v2/requests/{request_id}.json?extensions=true"))
+    assert extended[0]["extended_attributes"]["reporter_count"] == 5
+    texts = [r.get_data() + str(r.headers).encode() for r in answers]
+    texts += [f.response.get_data() + str(f.response.headers).encode() for f in fetched]
+    texts += [(record.getMessage() + repr(record.args) + (record.exc_text or "")).encode()
+              for record in caplog.records]
+    for text in texts:                                                       # ... and never shown
+        for value in SENTINELS.values():
+            assert value.encode().lower() not in text.lower(), (value, text[:300])

@@ -1,0 +1,89 @@
+"""GET duplicates.{fmt} (requests that may be the same problem) and POST requests/{id}/followers.{fmt}."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask import Response, request
+from flask.views import MethodView
+
+from open311.core.numbers import FROM_TO, number_in
+from open311.feeds.duplicates import find_duplicates
+from open311.feeds.history import updates_by_request
+from open311.feeds.reporters import reporter_counts
+from open311.georeport import documents, openapi
+from open311.georeport.app import current_services
+from open311.georeport.auth import api_key_of, key_row
+from open311.georeport.blueprint import blp
+from open311.georeport.feed_params import Problems, flag
+from open311.georeport.media_files import media_url_prefix
+from open311.georeport.parsing import param, submission_of
+from open311.georeport.respond import respond
+from open311.georeport.views import check_format
+from open311.intake.followers import add_follower
+from open311.intake.keys import check_key
+from open311.media.uploads import media_by_request
+
+
+@blp.route("/duplicates.<fmt>", parameters=[openapi.FMT])
+class Duplicates(MethodView):
+    """GET duplicates: a service's requests near a point, nearest first."""
+
+    @openapi.documented(openapi.DUPLICATES)
+    def get(self, fmt: str) -> Response:
+        """Requests of service_code within its duplicate radius and window of lat/long: open or recently closed,
+        nearest first, at most 20; the same document as GET requests (extensions=true adds reporter_count)."""
+        check_format(fmt)
+        gateway = current_services()
+        jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
+        problems = Problems()
+        code = param(request.args, "service_code")
+        service = jurisdiction.catalog.get(code) if code else None
+        if not code:
+            problems.append("service_code is required.")
+        elif service is None:
+            problems.append(f"service_code {code[:64]!r} is not a service of this jurisdiction.")
+        lat = number_in(param(request.args, "lat"), "lat", -90, 90, problems, wording=FROM_TO)
+        lon = number_in(param(request.args, "long"), "long", -180, 180, problems, wording=FROM_TO)
+        for name, value in (("lat", "lat"), ("long", "long")):
+            if param(request.args, value) is None:
+                problems.append(f"{name} is required.")
+        extensions = flag(request.args, "extensions", problems)
+        problems.raise_any()
+        assert service is not None and lat is not None and lon is not None
+        with gateway.feed_session() as session:
+            rows = [c.request for c in find_duplicates(session, jurisdiction, service, lat, lon, gateway.clock())]
+            ids = [row.id for row in rows]
+            history = updates_by_request(session, ids) if extensions else None
+            media = media_by_request(session, ids) if extensions else None
+            reporters = reporter_counts(session, ids) if extensions else None
+        doc = documents.requests_document(rows, jurisdiction.timezone, history, media, reporters)
+        return respond(fmt, "service_requests", doc)
+
+
+@blp.route("/requests/<service_request_id>/followers.<fmt>", parameters=[
+    openapi.path_parameter("service_request_id", "The request another resident reports again."), openapi.FMT])
+class Followers(MethodView):
+    """POST a follower: another resident's report of a request's problem."""
+
+    @openapi.documented(openapi.FOLLOW)
+    def post(self, service_request_id: str, fmt: str) -> Response:
+        """Add a follower (contact, description, answers, photos: all write-only) to a request; it reaches the
+        department once, as an addition to the request's ticket."""
+        check_format(fmt)
+        gateway = current_services()
+        submission = submission_of(request)
+        jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
+                                            or param(request.args, "jurisdiction_id"))
+        media = gateway.media_policy
+        if media is not None and not media.url_prefix:
+            media = replace(media, url_prefix=media_url_prefix())
+        with gateway.session() as session:
+            key = None
+            if jurisdiction.api_key_required:
+                key = check_key(session, jurisdiction.id, api_key_of(request, submission), key_row)
+            followed = add_follower(session, jurisdiction, service_request_id, submission, key, gateway.clock(),
+                                    policy=gateway.policies.dedup, media=media)
+        headers = {"Idempotent-Replayed": "true"} if followed.replayed else None
+        doc = documents.followed_document(followed.service_request_id, followed.follower_id)
+        return respond(fmt, "followers", doc, headers=headers)
