@@ -108,7 +108,7 @@ class StatusEntrySchema(Schema):
             raise ValidationError("A closure_code is given only with status: closed.", "closure_code")
 
 
-class StatusEntry(fields.Field):
+class StatusEntry(fields.Field):  # type: ignore[type-arg]
     """A status_map value: `open` / `closed`, or {status: closed, closure_code: <code>}."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:

@@ -61,8 +61,9 @@ def note_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
             "description": update.description, **closure_fields(update)}
 
 
-def update_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
-    """One <request_update>, mySociety's fields, then our own number of the update.
+def update_entry(update: StatusUpdate, tz: tzinfo, extended: bool = False) -> dict[str, Any]:
+    """One <request_update>, mySociety's fields, then our own number of the update (and, `extended`, the
+    closure fields: closure_code, duplicate_of, reopened).
 
     `update_id` is the back office's id, the one its POST was answered with (or its adapter read), so a
     consumer that matches updates by update_id (FixMyStreet) recognises its own; unique per request (per
@@ -77,5 +78,5 @@ def update_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
         "media_url": update.media_url,
         "external_status_code": update.external_status,
         "gateway_update_id": str(update.id),
-        **closure_fields(update),
+        **(closure_fields(update) if extended else {}),
     }

@@ -25,7 +25,7 @@ def reporter_counts(session: Session, request_ids: Sequence[int]) -> dict[int, i
     with session.begin():
         for request_id, followers in session.execute(stmt):
             counts[request_id] += int(followers)
-        for request_id, duplicates in session.execute(merged):
-            if request_id is not None:
-                counts[request_id] += int(duplicates)
+        for survivor, duplicates in session.execute(merged):
+            if survivor is not None:
+                counts[int(survivor)] += int(duplicates)
     return counts

@@ -8,8 +8,8 @@ from datetime import datetime, tzinfo
 from typing import Any, cast
 
 from open311.catalog.definitions import Attribute, Catalog, Service
-from open311.core.dates import format_w3c
 from open311.core.closure import public_closure
+from open311.core.dates import format_w3c
 from open311.feeds.entries import RequestRecord, note_entry, request_entry
 from open311.feeds.request_query import FeedRow
 from open311.feeds.request_statements import SPEC_FIELDS
@@ -136,6 +136,11 @@ def submitted_document(result: Submitted) -> Many:
     entry["service_notice"] = result.service_notice
     entry["account_id"] = None
     return Many("request", [entry])
+
+
+def reopened_document(service_request_id: str, reopen_id: str, status: str) -> Many:
+    """POST requests/{id}/reopen: the request reopened, the reopen's id and the request's status."""
+    return Many("reopen", [{"service_request_id": service_request_id, "reopen_id": reopen_id, "status": status}])
 
 
 def followed_document(service_request_id: str, follower_id: str) -> Many:
