@@ -47,7 +47,7 @@ def _update_of(fields: Mapping[str, str], tz: tzinfo) -> RemoteUpdate:
     duplicate_of = param(fields, "duplicate_of")
     if duplicate_of and not (duplicate_of.isascii() and duplicate_of.isdigit() and len(duplicate_of) <= 18):
         problems.append(f"duplicate_of must be a service_request_id, got {duplicate_of[:40]!r}.")
-    elif duplicate_of and closure_code_of(code) != "duplicate":
+    elif duplicate_of and code and closure_code_of(code) not in (None, "duplicate"):
         problems.append("duplicate_of is given only with closure_code duplicate.")
     if problems:
         raise BadRequest(*problems)
