@@ -27,7 +27,7 @@ from open311.services import Services
 from open311.settings import DeliverySettings, SyncSettings
 from open311.storage.db import writing
 from open311.storage.models import OutboxMessage, RequestReopen, StatusUpdate
-from tests.conftest import FIXED_NOW, Clock
+from tests.conftest import Clock
 from tests.delivery import STATUS_MAP, write_config
 from tests.helpers import errors_of, json_of, xml_of
 
@@ -276,7 +276,7 @@ def test_reopen_text_and_contact_never_leave_except_to_the_department(env: Env) 
     for path in (f"requests/{rid}.json?extensions=true", f"requests/{rid}.xml?extensions=true",
                  "requests.json?extensions=true", "requests.xml?extensions=true", "requests.csv", "requests.geojson",
                  "servicerequestupdates.json?extensions=true", "servicerequestupdates.xml",
-                 f"duplicates.json?service_code=DPW-DUMPING&lat=34.0239&long=-118.172&extensions=true"):
+                 "duplicates.json?service_code=DPW-DUMPING&lat=34.0239&long=-118.172&extensions=true"):
         body = env.client.get(f"/open311/v2/{path}").get_data(as_text=True)
         assert NOT_FIXED not in body and REOPENER_MAIL not in body and "submitter@example.org" not in body, path
     env.relay()
