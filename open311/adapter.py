@@ -118,6 +118,10 @@ class Addition:
     `ticket` is the followed request as delivered (without its submitter's contact or photos); `external_id`
     is the back office's own id for that ticket (what its first delivery returned). `contact` is the
     follower's, only when the department's policy allows it.
+
+    `kind` "reopen": a resident says the closed request is not fixed and reopened it; `follower_id` then
+    holds the reopen's id (the idempotency key and to_json say `reopen`), `description` and `photos` are
+    the resident's, and the back office should reopen its ticket.
     """
 
     ticket: Ticket
@@ -128,26 +132,38 @@ class Addition:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     contact: Contact | None = None
     photos: tuple[TicketPhoto, ...] = ()
+    kind: str = "follower"
+
+    @property
+    def reopen(self) -> bool:
+        """True for a resident's reopen ("not fixed") rather than a follower."""
+        return self.kind == "reopen"
 
     @property
     def idempotency_key(self) -> str:
         """The key a back office uses to absorb redeliveries of the same addition."""
-        return f"{self.ticket.idempotency_key}:follower:{self.follower_id}"
+        return f"{self.ticket.idempotency_key}:{self.kind}:{self.follower_id}"
 
     def to_json(self) -> dict[str, Any]:
-        """The addition as plain JSON-ready data: the follower's part, and the followed ticket's ids."""
-        return {"service_request_id": self.ticket.service_request_id, "jurisdiction_id": self.ticket.jurisdiction_id,
+        """The addition as plain JSON-ready data: the follower's (or reopen's) part, and the ticket's ids."""
+        data = {"service_request_id": self.ticket.service_request_id, "jurisdiction_id": self.ticket.jurisdiction_id,
                 "department": self.ticket.department, "service_code": self.ticket.service_code,
                 "backoffice_code": self.ticket.backoffice_code, "external_id": self.external_id,
                 "follower_id": self.follower_id, "created_datetime": self.created_datetime,
                 "description": self.description, "attributes": copy.deepcopy(dict(self.attributes)),
                 "contact": asdict(self.contact) if self.contact is not None else None,
                 "photos": [photo.to_json() for photo in self.photos]}
+        if self.reopen:
+            data = {"kind": "reopen", "reopen_id": data.pop("follower_id"), **data}
+        return data
 
     def summary(self) -> str:
         """The addition as plain text (a note or comment on the ticket): answers, description, contact."""
         lines = [f"Another resident reported the same problem (follower {self.follower_id} of service request "
                  f"{self.ticket.service_request_id}, {self.created_datetime})."]
+        if self.reopen:
+            lines = [f"REOPENED: a resident reports the problem is not fixed (reopen {self.follower_id} of service "
+                     f"request {self.ticket.service_request_id}, {self.created_datetime}). Please reopen the ticket."]
         for code, value in self.attributes.items():
             lines.append(f"{code}: {', '.join(value) if isinstance(value, list) else value}")
         if self.description:
@@ -185,6 +201,11 @@ class RemoteUpdate:
     updated_datetime: datetime
     description: str | None = None
     media_url: str | None = None
+    # why a closed request was closed (open311.core.closure.CLOSURE_CODES; None: the status_map's, else
+    # unspecified) and, for `duplicate`, our service_request_id of the surviving request; media_url is the
+    # closure photo
+    closure_code: str | None = None
+    duplicate_of: str | None = None
 
 
 class EmptyOptions(marshmallow.Schema):

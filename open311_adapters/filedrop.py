@@ -154,7 +154,8 @@ def _read_reply(path: Path) -> list[RemoteUpdate]:
         updates.append(RemoteUpdate(
             update_id=str(item.get("update_id") or default_id), external_id=_opt(item, "external_id"),
             service_request_id=_opt(item, "service_request_id"), status=str(item["status"]), updated_datetime=when,
-            description=_opt(item, "description"), media_url=_opt(item, "media_url")))
+            description=_opt(item, "description"), media_url=_opt(item, "media_url"),
+            closure_code=_opt(item, "closure_code"), duplicate_of=_opt(item, "duplicate_of")))
     return updates
 
 

@@ -37,6 +37,10 @@ class SalesforceOptions(HttpOptions):
     api_version = fields.String(load_default="v61.0", validate=validate.Regexp(r"^v\d{2,3}\.\d$"))
     external_id_field = fields.String(load_default="Open311_Service_Request_Id__c", validate=FIELD_NAME)
     notes_field = fields.String(load_default=None, allow_none=True, validate=FIELD_NAME)
+    # the Case field holding the closure code (fixed, duplicate ...), read with each pulled update
+    closure_code_field = fields.String(load_default=None, allow_none=True, validate=FIELD_NAME)
+    # the Case Status set when a resident reopens the request (None: only the private comment)
+    reopen_status = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
     case_fields = fields.Dict(keys=fields.String(validate=FIELD_NAME), load_default=lambda: {"Origin": "Web"})
     field_map = fields.Dict(keys=fields.String(validate=FIELD_NAME),
                             values=fields.String(validate=validate.OneOf(TICKET_KEYS)), load_default=dict)
@@ -189,12 +193,17 @@ class SalesforceAdapter(Adapter):
             comment_id = str(data["id"])
         if self.options["upload_photos"] and addition.photos:
             self.attach_photos(case_id, replace(addition.ticket, photos=addition.photos))
+        if addition.reopen and self.options["reopen_status"]:
+            self._call("PATCH", f"{api}/sobjects/Case/{case_id}", "salesforce reopen",
+                       json={"Status": self.options["reopen_status"]})
         return Receipt(external_id=comment_id)
 
     def fetch_updates(self, *, since: datetime, external_ids: Sequence[str]) -> Iterator[RemoteUpdate]:
         """SOQL over Cases modified since `since`, following nextRecordsUrl; each modification is one update."""
         ext, notes = self.options["external_id_field"], self.options["notes_field"]
-        columns = ", ".join(["Id", ext, "Status", "LastModifiedDate"] + ([notes] if notes else []))
+        closure = self.options["closure_code_field"]
+        columns = ", ".join(["Id", ext, "Status", "LastModifiedDate"] + ([notes] if notes else [])
+                            + ([closure] if closure else []))
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         # Field names are validated API names and the stamp is formatted here: nothing untrusted is spliced.
         soql = (f"SELECT {columns} FROM Case WHERE {ext} != null AND LastModifiedDate >= {stamp} "  # noqa: S608
@@ -206,7 +215,7 @@ class SalesforceAdapter(Adapter):
             if not isinstance(data, dict) or not isinstance(data.get("records"), list):
                 raise TemporaryError("salesforce query: reply has no records")
             for record in data["records"]:
-                update = _update_of(record, ext, notes)
+                update = _update_of(record, ext, notes, closure)
                 if update is not None:
                     yield update
             following = data.get("nextRecordsUrl")
@@ -217,7 +226,7 @@ class SalesforceAdapter(Adapter):
             page = self._call("GET", following, "salesforce query")
 
 
-def _update_of(record: Any, ext: str, notes: str | None) -> RemoteUpdate | None:
+def _update_of(record: Any, ext: str, notes: str | None, closure: str | None = None) -> RemoteUpdate | None:
     """One Case record as an update (its Id and LastModifiedDate make the update_id)."""
     if not isinstance(record, dict) or not record.get("Id") or not record.get("Status") or not record.get(ext):
         return None
@@ -226,6 +235,8 @@ def _update_of(record: Any, ext: str, notes: str | None) -> RemoteUpdate | None:
     except ValueError:
         return None
     note = record.get(notes) if notes else None
+    code = record.get(closure) if closure else None
     return RemoteUpdate(update_id=f"{record['Id']}@{when.isoformat()}", external_id=str(record["Id"]),
                         service_request_id=str(record[ext]), status=str(record["Status"]), updated_datetime=when,
-                        description=None if note is None else str(note))
+                        description=None if note is None else str(note),
+                        closure_code=None if code is None else str(code))

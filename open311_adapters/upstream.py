@@ -25,6 +25,8 @@ class UpstreamOptions(HttpOptions):
     api_key = fields.String(load_default=None, allow_none=True)
     jurisdiction_id = fields.String(load_default=None, allow_none=True)
     service_codes = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    # ask the upstream for extended_attributes (an upstream gateway of this kind then reports closure codes)
+    extensions = fields.Boolean(load_default=False)
 
 
 def _errors(reply: Reply) -> str:
@@ -105,6 +107,8 @@ class UpstreamAdapter(Adapter):
         upstream = self._resolve([addition.external_id])
         if not upstream:
             raise TemporaryError("open311: the upstream has no service_request_id for the ticket's token yet")
+        if addition.reopen:
+            return self._reopen(next(iter(upstream)), addition)
         pairs: list[tuple[str, str]] = list(self._common().items())
         if addition.description:
             pairs.append(("description", addition.description))
@@ -126,6 +130,22 @@ class UpstreamAdapter(Adapter):
         if first is None or first.get("follower_id") in (None, ""):
             raise TemporaryError("open311 followers: reply names no follower_id")
         return Receipt(external_id=str(first["follower_id"])[:200])
+
+    def _reopen(self, upstream_id: str, addition: Addition) -> Receipt:
+        """POST the resident's "not fixed" to the upstream's `requests/{id}/reopen.json` (this gateway's own
+        extension); a 409 (the upstream's request is open already) counts as delivered."""
+        pairs = [*self._common().items(), ("description", addition.description or "The problem is not fixed.")]
+        path = f"requests/{quote(upstream_id, safe='')}/reopen.json"
+        reply = send(self.http, "POST", self._url(path), self.options, "open311 reopen", data=pairs,
+                     headers={"Idempotency-Key": addition.idempotency_key, "Accept": "application/json"})
+        if reply.status == 409:
+            return Receipt(external_id=f"{upstream_id}:open")
+        check(reply, "open311 reopen", _errors(reply))
+        data = reply.json("open311 reopen")
+        first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else None
+        if first is None or first.get("reopen_id") in (None, ""):
+            raise TemporaryError("open311 reopen: reply names no reopen_id")
+        return Receipt(external_id=str(first["reopen_id"])[:200])
 
     def _resolve(self, external_ids: Sequence[str]) -> dict[str, str]:
         """Upstream id -> the external id we stored (tokens are resolved when the upstream has an id for them)."""
@@ -151,7 +171,9 @@ class UpstreamAdapter(Adapter):
         for start in range(0, len(upstream), CHUNK):
             chunk = upstream[start:start + CHUNK]
             reply = check(send(self.http, "GET", self._url("requests.json"), self.options, "open311 requests",
-                               params={**self._common(), "service_request_id": ",".join(chunk)}), "open311 requests")
+                               params={**self._common(), "service_request_id": ",".join(chunk),
+                                       **({"extensions": "true"} if self.options["extensions"] else {})}),
+                          "open311 requests")
             data = reply.json("open311 requests")
             for item in data if isinstance(data, list) else []:
                 update = _update_of(item, ids)
@@ -170,9 +192,13 @@ def _update_of(item: Any, ids: dict[str, str]) -> RemoteUpdate | None:
         return None
     status = str(item["status"])
     notes = item.get("status_notes")
+    extended = item.get("extended_attributes")
+    extended = extended if isinstance(extended, dict) else {}
+    code = extended.get("closure_code")
+    code = str(code) if code not in (None, "", "unspecified") else None
     return RemoteUpdate(update_id=f"{sid}@{when.isoformat()}/{status}"[:200], external_id=ids[sid],
                         service_request_id=None, status=status, updated_datetime=when,
-                        description=None if notes is None else str(notes))
+                        description=None if notes is None else str(notes), closure_code=code)
 
 
 def _text(answer: Any) -> str:

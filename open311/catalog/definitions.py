@@ -87,6 +87,19 @@ GROUP_DUPLICATES: Mapping[str, DuplicateRule] = {
 }
 
 
+# How long after closure a resident may reopen a request ("not fixed"): a service's own `reopen_days:`,
+# else its group's, else DEFAULT_REOPEN_DAYS (docs/catalog.md).
+DEFAULT_REOPEN_DAYS = 14
+GROUP_REOPEN_DAYS: Mapping[str, int] = {
+    "Roads & Sidewalks": 30,
+    "Traffic & Street Lights": 14,
+    "Sewer & Water": 7,
+    "Trash & Recycling": 7,
+    "Sidewalk Vending": 3,
+}
+MAX_REOPEN_DAYS = 365
+
+
 @dataclass(frozen=True)
 class Service:
     """One Open311 service (request type) of a jurisdiction."""
@@ -106,6 +119,14 @@ class Service:
     attributes: tuple[Attribute, ...] = ()
     source: str = field(default="", compare=False)
     duplicates: DuplicateRule | None = None           # the file's own `duplicates:`, else its group's default
+    reopen: int | None = None                          # the file's own `reopen_days:`, else its group's default
+
+    @property
+    def reopen_days(self) -> int:
+        """Days after closure within which a resident may reopen: the service's own, its group's, or 14."""
+        if self.reopen is not None:
+            return self.reopen
+        return GROUP_REOPEN_DAYS.get(self.group or "", DEFAULT_REOPEN_DAYS)
 
     @property
     def duplicate_rule(self) -> DuplicateRule:
@@ -209,6 +230,8 @@ class ServiceSchema(Schema):
     service_notice = StrictString(load_default=None, allow_none=True)
     attributes = fields.List(fields.Nested(AttributeSchema), load_default=list)
     duplicates = fields.Nested(DuplicatesSchema, load_default=None)
+    # no load_default: a file without it keeps the catalog fingerprint it had
+    reopen_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_REOPEN_DAYS))
 
 
 def _build_service(data: Mapping[str, Any], source: str) -> Service:
@@ -229,6 +252,7 @@ def _build_service(data: Mapping[str, Any], source: str) -> Service:
         service_notice=data["service_notice"], attributes=attrs, source=source,
         duplicates=DuplicateRule(float(data["duplicates"]["radius"]), parse_duration(data["duplicates"]["window"]))
         if data["duplicates"] else None,
+        reopen=data.get("reopen_days"),
     )
 
 

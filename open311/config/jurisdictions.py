@@ -27,6 +27,7 @@ from open311.config.gis import (
     build_rule,
     rule_problems,
 )
+from open311.core.closure import CLOSURE_CODES
 from open311.core.validation import KeyedMapping, StrictBoolean, StrictString, error_paths
 from open311.core.yamlfile import YamlDocument, expand_env, load_yaml
 from open311.errors import ConfigError
@@ -45,6 +46,8 @@ class Department:
     options: Mapping[str, Any]
     status_map: Mapping[str, str]
     contact_policy: str = "full"
+    # back-office status -> closure code, for status_map entries written {status: closed, closure_code: ...}
+    closure_codes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,36 @@ class ApiKeysSchema(Schema):
     required = StrictBoolean(load_default=True)
 
 
+class StatusEntrySchema(Schema):
+    """A status_map entry in its long form: {status: closed, closure_code: fixed}."""
+
+    class Meta:
+        unknown = RAISE
+
+    status = StrictString(required=True, validate=validate.OneOf(("open", "closed")))
+    closure_code = StrictString(load_default=None, validate=validate.OneOf(
+        CLOSURE_CODES, error="Unknown closure code {input!r}; one of: {choices}."))
+
+    @marshmallow.validates_schema
+    def _closed_only(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        """A closure code belongs to a closed status only."""
+        if data.get("closure_code") and data.get("status") != "closed":
+            raise ValidationError("A closure_code is given only with status: closed.", "closure_code")
+
+
+class StatusEntry(fields.Field):  # type: ignore[type-arg]
+    """A status_map value: `open` / `closed`, or {status: closed, closure_code: <code>}."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, Mapping):
+            return StatusEntrySchema().load(dict(value))
+        if not isinstance(value, str):
+            raise ValidationError(f"Must be a string or a mapping; quote the value {value!r}.")
+        if value not in ("open", "closed"):
+            raise ValidationError("Must be one of: open, closed.")
+        return {"status": value, "closure_code": None}
+
+
 class DepartmentSchema(Schema):
     """One department entry."""
 
@@ -97,8 +130,7 @@ class DepartmentSchema(Schema):
     name = StrictString(required=True, validate=validate.Length(min=1))
     adapter = StrictString(required=True)
     options = KeyedMapping(keys=fields.String(), load_default=dict)
-    status_map = KeyedMapping(keys=StrictString(), values=StrictString(validate=validate.OneOf(("open", "closed"))),
-                             load_default=dict)
+    status_map = KeyedMapping(keys=StrictString(), values=StatusEntry(), load_default=dict)
     contact_policy = StrictString(load_default="full", validate=validate.OneOf(CONTACT_POLICIES))
 
 
@@ -191,8 +223,11 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
     for code, dept in raw["departments"].items():
         problems.extend(_department_problems(doc, jid, code, dept, registry))
         departments[code] = Department(code=code, name=dept["name"], adapter=dept["adapter"],
-                                       options=dept["options"], status_map=dept["status_map"],
-                                       contact_policy=dept["contact_policy"])
+                                       options=dept["options"],
+                                       status_map={k: v["status"] for k, v in dept["status_map"].items()},
+                                       contact_policy=dept["contact_policy"],
+                                       closure_codes={k: v["closure_code"] for k, v in dept["status_map"].items()
+                                                      if v["closure_code"]})
     base = ("jurisdictions", jid)
     rules = {name: build_rule(name, r, doc.where((*base, "service_areas", name)))
              for name, r in raw["service_areas"].items()}

@@ -55,6 +55,7 @@ class Claimed:
     subscription_id: int | None = None
     status_update_id: int | None = None
     follower_id: int | None = None
+    reopen_id: int | None = None
 
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -75,10 +76,10 @@ def _in_order() -> ColumnElement[bool]:
 
 
 def _after_ticket() -> ColumnElement[bool]:
-    """A follower is added to a ticket the back office already has: its row waits until the request's own
-    delivery is done (that row's external_id is what the addition names)."""
+    """A follower (or a reopen) is added to a ticket the back office already has: its row waits until the
+    request's own delivery is done (that row's external_id is what the addition names)."""
     t, ticket = _OUTBOX.c, _OUTBOX.alias("ticket").c
-    return or_(t.follower_id.is_(None), exists().where(
+    return or_(and_(t.follower_id.is_(None), t.reopen_id.is_(None)), exists().where(
         ticket.request_id == t.request_id, ticket.kind == "deliver", ticket.state == DONE))
 
 
@@ -121,7 +122,7 @@ def _claim_statement(dialect: str) -> Update:
             .values(state=IN_FLIGHT, leased_by=bindparam("b_worker"), lease_expires_at=_when("b_lease_until"),
                     attempts=t.attempts + 1, updated_at=_when("b_now"))
             .returning(t.id, t.request_id, t.department, t.attempts, t.kind, t.subscription_id,
-                       t.status_update_id, t.follower_id))
+                       t.status_update_id, t.follower_id, t.reopen_id))
 
 
 def claim_due(connection: Connection, worker: str, settings: DeliverySettings, now: datetime,

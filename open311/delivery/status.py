@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from open311.adapter import RemoteUpdate
 from open311.config.jurisdictions import Department, Jurisdiction
+from open311.core.closure import DUPLICATE, closure_code_of
 from open311.core.text import clean_text, clean_token
 from open311.feeds.subscriptions import enqueue_callbacks
-from open311.storage.models import OutboxMessage, ServiceRequest, StatusUpdate
+from open311.storage.models import OutboxMessage, RequestFollower, ServiceRequest, StatusUpdate
 
 log = logging.getLogger(__name__)
 MAX_NOTES = 2000
@@ -83,7 +84,62 @@ def clean_update(remote: RemoteUpdate, now: datetime) -> RemoteUpdate:
     return RemoteUpdate(update_id=update_id, external_id=remote.external_id,
                         service_request_id=remote.service_request_id, status=status,
                         updated_datetime=remote.updated_datetime, description=clean_text(remote.description, MAX_NOTES),
-                        media_url=media)
+                        media_url=media, closure_code=clean_token(remote.closure_code, 100),
+                        duplicate_of=clean_token(remote.duplicate_of, 20))
+
+
+def closure_of(department: Department, remote: RemoteUpdate, status: str | None) -> str | None:
+    """The closure code of a closed update: the back office's own (when in the vocabulary), else the
+    status_map entry's; None (read `unspecified`) otherwise. An unknown code sent by a back office is logged."""
+    if status != "closed":
+        return None
+    sent = closure_code_of(remote.closure_code)
+    if remote.closure_code and sent is None:
+        log.warning("%s: closure_code %r is not in the vocabulary; update %r stored as unspecified",
+                    department.code, remote.closure_code[:40], remote.update_id[:100])
+    if sent is not None:
+        return sent
+    mapped = department.closure_codes.get(remote.status)
+    if mapped is None:
+        folded = remote.status.casefold()
+        mapped = next((v for k, v in department.closure_codes.items() if k.casefold() == folded), None)
+    return mapped
+
+
+def survivor_of(session: Session, jurisdiction: Jurisdiction, request_id: int, code: str | None,
+                remote: RemoteUpdate) -> int | None:
+    """The surviving request a duplicate closure names: a request of the same jurisdiction, not itself and not
+    itself a duplicate of this one (None: no usable duplicate_of; the closure stays `duplicate` without one)."""
+    text = remote.duplicate_of
+    if code != DUPLICATE or not text or not text.isascii() or not text.isdigit() or len(text) > 18:
+        return None
+    with session.begin():
+        row = session.get(ServiceRequest, int(text))
+        if row is None or row.jurisdiction_id != jurisdiction.id or row.id == request_id:
+            return None
+        # follow a chain to its end (a survivor later closed as a duplicate itself), never into a loop
+        seen = {request_id}
+        while row.duplicate_of is not None and row.duplicate_of not in seen and len(seen) < 50:
+            seen.add(row.id)
+            following = session.get(ServiceRequest, row.duplicate_of)
+            if following is None:
+                break
+            row = following
+        return None if row.id == request_id else row.id
+
+
+def _merge(session: Session, duplicate_id: int, survivor_id: int, survivor_department: str) -> None:
+    """The survivor takes over the duplicate's followers (and those of requests merged into it before); a
+    follower not yet delivered goes to the survivor's ticket instead (its outbox row moves along)."""
+    session.execute(update(RequestFollower).where(RequestFollower.request_id == duplicate_id)
+                    .values(request_id=survivor_id), execution_options={"synchronize_session": False})
+    session.execute(update(ServiceRequest).where(ServiceRequest.duplicate_of == duplicate_id)
+                    .values(duplicate_of=survivor_id), execution_options={"synchronize_session": False})
+    session.execute(update(OutboxMessage).where(OutboxMessage.request_id == duplicate_id,
+                                                OutboxMessage.kind == "follower",
+                                                OutboxMessage.state.in_(("pending", "in_flight")))
+                    .values(request_id=survivor_id, department=survivor_department),
+                    execution_options={"synchronize_session": False})
 
 
 def _existing(session: Session, jurisdiction_id: str, department: str, update_id: str) -> StatusUpdate | None:
@@ -92,6 +148,13 @@ def _existing(session: Session, jurisdiction_id: str, department: str, update_id
         return session.scalars(select(StatusUpdate).where(
             StatusUpdate.jurisdiction_id == jurisdiction_id, StatusUpdate.department == department,
             StatusUpdate.update_id == update_id)).first()
+
+
+def _department_of(session: Session, request_id: int) -> str | None:
+    """The department of a request (the survivor of a duplicate closure)."""
+    with session.begin():
+        row = session.get(ServiceRequest, request_id)
+        return row.department if row is not None else None
 
 
 def record_update(session: Session, jurisdiction: Jurisdiction, department: Department, request_id: int,
@@ -104,10 +167,14 @@ def record_update(session: Session, jurisdiction: Jurisdiction, department: Depa
     if status is None:
         log.warning("%s/%s: back-office status %r is not in the status_map; update %r stored, not applied",
                     jurisdiction.id, department.code, remote.status[:100], remote.update_id[:100])
+    code = closure_of(department, remote, status)
+    survivor = survivor_of(session, jurisdiction, request_id, code, remote)
+    survivor_department = _department_of(session, survivor) if survivor is not None else None
     row = StatusUpdate(request_id=request_id, jurisdiction_id=jurisdiction.id, department=department.code,
                        update_id=remote.update_id, status=status, external_status=remote.status,
                        description=remote.description, media_url=remote.media_url,
-                       updated_datetime=remote.updated_datetime, received_at=now, source=source, applied=False)
+                       updated_datetime=remote.updated_datetime, received_at=now, source=source, applied=False,
+                       closure_code=code, duplicate_of=survivor)
     try:
         with session.begin():
             session.add(row)
@@ -117,9 +184,12 @@ def record_update(session: Session, jurisdiction: Jurisdiction, department: Depa
                 result = session.execute(
                     update(ServiceRequest).where(ServiceRequest.id == request_id,
                                                  ServiceRequest.updated_datetime <= remote.updated_datetime)
-                    .values(status=status, status_notes=remote.description, updated_datetime=remote.updated_datetime),
+                    .values(status=status, status_notes=remote.description, updated_datetime=remote.updated_datetime,
+                            closure_code=code, duplicate_of=survivor),
                     execution_options={"synchronize_session": False})
                 row.applied = bool(getattr(result, "rowcount", 0))
+                if row.applied and survivor is not None and survivor_department is not None:
+                    _merge(session, request_id, survivor, survivor_department)
                 if row.applied:  # subscribers hear of every change that reached the public record
                     enqueue_callbacks(session, row, now)
     except IntegrityError:  # the same update arrived through another path at the same moment

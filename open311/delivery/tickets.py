@@ -15,7 +15,14 @@ from open311.delivery.outbox import Claimed
 from open311.media.store import MediaStore
 from open311.media.uploads import public_urls, ticket_photos
 from open311.storage.db import in_placeholders, padded_chunks
-from open311.storage.models import OutboxMessage, RequestContact, RequestFollower, RequestMedia, ServiceRequest
+from open311.storage.models import (
+    OutboxMessage,
+    RequestContact,
+    RequestFollower,
+    RequestMedia,
+    RequestReopen,
+    ServiceRequest,
+)
 
 
 class Undeliverable(Exception):
@@ -26,8 +33,10 @@ _REQUESTS = cast(Table, ServiceRequest.__table__)
 _CONTACTS = cast(Table, RequestContact.__table__)
 _MEDIA = cast(Table, RequestMedia.__table__)
 _FOLLOWERS = cast(Table, RequestFollower.__table__)
+_REOPENS = cast(Table, RequestReopen.__table__)
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 FOLLOWER_KIND = "follower"   # outbox rows that add a follower (open311.intake.followers) to a delivered ticket
+REOPEN_KIND = "reopen"       # outbox rows that tell a delivered ticket a resident reopened it (open311.intake.reopen)
 _TICKET_COLUMNS = ("id", "jurisdiction_id", "service_code", "service_name", "description", "requested_datetime",
                    "lat", "long", "address", "address_id", "zipcode", "attributes", "agency_responsible",
                    "service_notice", "expected_datetime", "hidden_at", "media_url")
@@ -45,6 +54,8 @@ def _rows_of(what: str, size: int) -> Select[Any]:
                 .where(in_placeholders(c.request_id, size)))
     if what == "followers":
         return select(_FOLLOWERS).where(in_placeholders(_FOLLOWERS.c.id, size))
+    if what == "reopens":
+        return select(_REOPENS).where(in_placeholders(_REOPENS.c.id, size))
     if what == "external_ids":
         o = _OUTBOX.c
         return (select(o.request_id, o.external_id)
@@ -82,11 +93,48 @@ def build_tickets(connection: Connection, config: GatewayConfig, claimed: Sequen
     for item in _read(connection, "media", sorted(rows)):
         items.setdefault(item.request_id, []).append(item)
     work: dict[int, Work] = {c.id: _ticket(config, c, rows.get(c.request_id), contacts, items, media)
-                             for c in claimed if c.follower_id is None}
+                             for c in claimed if c.follower_id is None and c.reopen_id is None}
     following = [c for c in claimed if c.follower_id is not None]
     if following:
         work.update(_additions(connection, config, following, rows, media))
+    reopening = [c for c in claimed if c.reopen_id is not None and c.follower_id is None]
+    if reopening:
+        work.update(_reopens(connection, config, reopening, rows, media))
     return work
+
+
+def _reopens(connection: Connection, config: GatewayConfig, claimed: Sequence[Claimed], rows: dict[int, Any],
+             media: MediaStore | None) -> dict[int, Addition | Undeliverable]:
+    """The additions (kind "reopen") of claimed reopen rows: the ticket, the back office's id for it, the
+    resident's description and photos, and the reopening resident's contact under a full contact_policy."""
+    reopens = {r.id: r for r in _read(connection, "reopens", sorted({int(c.reopen_id or 0) for c in claimed}))}
+    followers = {f.id: f for f in _read(connection, "followers", sorted({int(r.follower_id) for r in reopens.values()
+                                                                           if r.follower_id is not None}))}
+    full_ids = sorted({c.request_id for c in claimed if c.request_id in rows
+                       and _department(config, rows[c.request_id].jurisdiction_id, c.department) == "full"})
+    contacts = {row.request_id: row for row in _read(connection, "contacts", full_ids)}
+    external = {r.request_id: r.external_id for r in _read(connection, "external_ids",
+                                                             sorted({c.request_id for c in claimed}))}
+    found: dict[int, Addition | Undeliverable] = {}
+    for c in claimed:
+        ticket = _ticket(config, c, rows.get(c.request_id), {}, {}, None)
+        reopen = reopens.get(int(c.reopen_id or 0))
+        if isinstance(ticket, Undeliverable) or reopen is None or not external.get(c.request_id):
+            found[c.id] = ticket if isinstance(ticket, Undeliverable) else Undeliverable(
+                f"reopen {c.reopen_id} of request {c.request_id} has no delivered ticket to join")
+            continue
+        who = followers.get(reopen.follower_id) if reopen.follower_id is not None else contacts.get(c.request_id)
+        contact = None
+        if who is not None and _department(config, ticket.jurisdiction_id, c.department) == "full" and \
+                any((who.first_name, who.last_name, who.email, who.phone)):
+            contact = Contact(first_name=who.first_name, last_name=who.last_name, email=who.email, phone=who.phone)
+        described = [RequestMedia(request_id=c.request_id, position=n, **item)
+                     for n, item in enumerate((reopen.photos or {}).get("items", []))]
+        photos = ticket_photos(described, media, f"{ticket.service_request_id}-reopen-{reopen.id}")
+        found[c.id] = Addition(ticket=ticket, follower_id=str(reopen.id), external_id=str(external[c.request_id]),
+                               created_datetime=format_w3c(reopen.created_at) or "", description=reopen.description,
+                               contact=contact, photos=photos, kind=REOPEN_KIND)
+    return found
 
 
 def _additions(connection: Connection, config: GatewayConfig, claimed: Sequence[Claimed], rows: dict[int, Any],

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
+from open311.core.closure import REOPEN_SOURCE, public_closure
 from open311.core.dates import format_w3c
 from open311.feeds.request_query import FeedRow
 from open311.storage.models import ServiceRequest, StatusUpdate
@@ -41,15 +42,28 @@ def request_entry(row: RequestRecord, tz: tzinfo) -> dict[str, Any]:
     }
 
 
+def closure_fields(update: StatusUpdate) -> dict[str, Any]:
+    """What a status update adds about closure (extension fields): a closed one's closure_code (`unspecified`
+    without one) and, for a duplicate, duplicate_of; a resident's reopen says `reopened`."""
+    if update.status == "closed":
+        code = public_closure(update.status, update.closure_code)
+        return {"closure_code": code, **({"duplicate_of": str(update.duplicate_of)} if update.duplicate_of else {})}
+    if update.source == REOPEN_SOURCE:
+        return {"reopened": True}
+    return {}
+
+
 def note_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
-    """One entry of a request's status history."""
-    return {"datetime": format_w3c(update.updated_datetime, tz), "type": "status_change",
+    """One entry of a request's status history (a reopen is a note of type `reopened`)."""
+    return {"datetime": format_w3c(update.updated_datetime, tz),
+            "type": "reopened" if update.source == REOPEN_SOURCE else "status_change",
             "status": update.status, "external_status": update.external_status,
-            "description": update.description}
+            "description": update.description, **closure_fields(update)}
 
 
-def update_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
-    """One <request_update>, mySociety's fields, then our own number of the update.
+def update_entry(update: StatusUpdate, tz: tzinfo, extended: bool = False) -> dict[str, Any]:
+    """One <request_update>, mySociety's fields, then our own number of the update (and, `extended`, the
+    closure fields: closure_code, duplicate_of, reopened).
 
     `update_id` is the back office's id, the one its POST was answered with (or its adapter read), so a
     consumer that matches updates by update_id (FixMyStreet) recognises its own; unique per request (per
@@ -64,4 +78,5 @@ def update_entry(update: StatusUpdate, tz: tzinfo) -> dict[str, Any]:
         "media_url": update.media_url,
         "external_status_code": update.external_status,
         "gateway_update_id": str(update.id),
+        **(closure_fields(update) if extended else {}),
     }

@@ -1,4 +1,5 @@
-"""How many residents reported each request: 1 + its followers (extended_attributes.reporter_count)."""
+"""How many residents reported each request: 1 + its followers + the requests closed as its duplicates
+(extended_attributes.reporter_count). A duplicate's followers moved to the survivor when it was closed."""
 
 from __future__ import annotations
 
@@ -7,17 +8,24 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from open311.storage.models import RequestFollower
+from open311.storage.models import RequestFollower, ServiceRequest
 
 
 def reporter_counts(session: Session, request_ids: Sequence[int]) -> dict[int, int]:
-    """1 + the number of followers of each request, in one query (only the count: nothing of a follower)."""
+    """1 + the followers of each request + the requests merged into it as duplicates, in two queries (only
+    counts: nothing of a follower or of a duplicate's submitter)."""
     counts = dict.fromkeys(request_ids, 1)
     if not request_ids:
         return counts
     f = RequestFollower
     stmt = select(f.request_id, func.count()).where(f.request_id.in_(sorted(set(request_ids)))).group_by(f.request_id)
+    r = ServiceRequest
+    merged = (select(r.duplicate_of, func.count()).where(r.duplicate_of.in_(sorted(set(request_ids))))
+              .group_by(r.duplicate_of))
     with session.begin():
         for request_id, followers in session.execute(stmt):
-            counts[request_id] = 1 + int(followers)
+            counts[request_id] += int(followers)
+        for survivor, duplicates in session.execute(merged):
+            if survivor is not None:
+                counts[int(survivor)] += int(duplicates)
     return counts

@@ -26,7 +26,8 @@ ORDER = (ServiceRequest.requested_datetime.desc(), ServiceRequest.id.desc())
 SPEC_FIELDS = ("id", "status", "status_notes", "service_name", "service_code", "description", "agency_responsible",
                "service_notice", "requested_datetime", "updated_datetime", "expected_datetime", "address",
                "address_id", "zipcode", "lat", "long", "media_url")
-SPEC_COLUMNS = tuple(ServiceRequest.__table__.c[name] for name in SPEC_FIELDS)
+# closure_code rides after the spec's fields: the exports carry it, the spec's documents do not show it.
+SPEC_COLUMNS = tuple(ServiceRequest.__table__.c[name] for name in (*SPEC_FIELDS, "closure_code"))
 FEED_COLUMNS = (*SPEC_COLUMNS, *(ServiceRequest.__table__.c[name] for name in (
     "department", "channel", "duplicate_of", "parent_request_id", "attributes", "hidden_at")))
 _COL = ServiceRequest.__table__.c

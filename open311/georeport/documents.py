@@ -8,6 +8,7 @@ from datetime import datetime, tzinfo
 from typing import Any, cast
 
 from open311.catalog.definitions import Attribute, Catalog, Service
+from open311.core.closure import public_closure
 from open311.core.dates import format_w3c
 from open311.feeds.entries import RequestRecord, note_entry, request_entry
 from open311.feeds.request_query import FeedRow
@@ -88,6 +89,8 @@ def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdat
         "parent_service_request_id": str(row.parent_request_id) if row.parent_request_id else None,
         "attributes": Many("attribute", [_answer(k, v) for k, v in (row.attributes or {}).items()]),
         "reporter_count": reporters,
+        "closure_code": public_closure(row.status, row.closure_code),
+        "duplicate_of": str(row.duplicate_of) if row.duplicate_of and row.status == "closed" else None,
     }
     submitted = {"datetime": format_w3c(row.requested_datetime, tz), "type": "submitted", "status": "open",
                  "external_status": None, "description": None}
@@ -133,6 +136,11 @@ def submitted_document(result: Submitted) -> Many:
     entry["service_notice"] = result.service_notice
     entry["account_id"] = None
     return Many("request", [entry])
+
+
+def reopened_document(service_request_id: str, reopen_id: str, status: str) -> Many:
+    """POST requests/{id}/reopen: the request reopened, the reopen's id and the request's status."""
+    return Many("reopen", [{"service_request_id": service_request_id, "reopen_id": reopen_id, "status": status}])
 
 
 def followed_document(service_request_id: str, follower_id: str) -> Many:

@@ -10,12 +10,13 @@ from typing import Any
 
 from flask import Response
 
+from open311.core.closure import public_closure
 from open311.feeds.entries import request_entry
 from open311.georeport.feed import read_feed
 
 CSV_COLUMNS = ("service_request_id", "status", "status_notes", "service_name", "service_code", "description",
                "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
-               "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url")
+               "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url", "closure_code")
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -38,6 +39,7 @@ def csv_response() -> Response:
     writer.writerow(CSV_COLUMNS)
     for row in feed.page.rows:
         entry = request_entry(row, feed.jurisdiction.timezone)
+        entry["closure_code"] = public_closure(row.status, row.closure_code)
         writer.writerow([neutralise(entry[c]) for c in CSV_COLUMNS])
     headers = {"Content-Disposition": 'attachment; filename="requests.csv"', **feed.headers}
     return Response(out.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8; header=present",
@@ -50,6 +52,7 @@ def geojson_response() -> Response:
     features = []
     for row in feed.page.rows:
         props = request_entry(row, feed.jurisdiction.timezone)
+        props["closure_code"] = public_closure(row.status, row.closure_code)
         lat, lon = props.pop("lat"), props.pop("long")
         geometry = {"type": "Point", "coordinates": [lon, lat]} if lat is not None and lon is not None else None
         features.append({"type": "Feature", "id": props["service_request_id"], "geometry": geometry,

@@ -1,4 +1,5 @@
-"""GET duplicates.{fmt} (requests that may be the same problem) and POST requests/{id}/followers.{fmt}."""
+"""GET duplicates.{fmt} (requests that may be the same problem), POST requests/{id}/followers.{fmt} and
+POST requests/{id}/reopen.{fmt} (a resident's "not fixed")."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from open311.core.numbers import FROM_TO, number_in
 from open311.feeds.duplicates import find_duplicates
 from open311.feeds.history import updates_by_request
 from open311.feeds.reporters import reporter_counts
+from open311.feeds.subscriptions import enqueue_callbacks
 from open311.georeport import documents, openapi
 from open311.georeport.app import current_services
 from open311.georeport.auth import api_key_of, key_row
@@ -22,6 +24,8 @@ from open311.georeport.respond import respond
 from open311.georeport.views import check_format
 from open311.intake.followers import add_follower
 from open311.intake.keys import check_key
+from open311.intake.reopen import reopen_request
+from open311.intake.submit import get_request
 from open311.media.uploads import media_by_request
 
 
@@ -87,3 +91,29 @@ class Followers(MethodView):
         headers = {"Idempotent-Replayed": "true"} if followed.replayed else None
         doc = documents.followed_document(followed.service_request_id, followed.follower_id)
         return respond(fmt, "followers", doc, headers=headers)
+
+
+@blp.route("/requests/<service_request_id>/reopen.<fmt>", parameters=[
+    openapi.path_parameter("service_request_id", "The closed request that is not fixed."), openapi.FMT])
+class Reopen(MethodView):
+    """POST reopen: the submitter or a follower says a closed request is not fixed."""
+
+    @openapi.documented(openapi.REOPEN)
+    def post(self, service_request_id: str, fmt: str) -> Response:
+        """Reopen a request closed within its service's reopen_days (the submitting key or a follower's key);
+        the description and photos are write-only and reach the department once, like a follower's."""
+        check_format(fmt)
+        gateway = current_services()
+        submission = submission_of(request)
+        jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
+                                            or param(request.args, "jurisdiction_id"))
+        media = gateway.media_policy
+        if media is not None and not media.url_prefix:
+            media = replace(media, url_prefix=media_url_prefix())
+        with gateway.session() as session:
+            get_request(session, jurisdiction, service_request_id)   # 404 before the key is asked for
+            key = check_key(session, jurisdiction.id, api_key_of(request, submission), key_row)
+            reopened = reopen_request(session, jurisdiction, service_request_id, submission, key, gateway.clock(),
+                                      media=media, on_update=enqueue_callbacks)
+        doc = documents.reopened_document(reopened.service_request_id, reopened.reopen_id, reopened.status)
+        return respond(fmt, "reopens", doc)

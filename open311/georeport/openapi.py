@@ -15,6 +15,10 @@ from open311.georeport.openapi_bodies import (
     FOLLOW_JSON,
     FOLLOW_MULTIPART,
     FOLLOW_XML,
+    REOPEN_FORM,
+    REOPEN_JSON,
+    REOPEN_MULTIPART,
+    REOPEN_XML,
     SUBMIT_FORM,
     SUBMIT_JSON,
     SUBMIT_MULTIPART,
@@ -301,4 +305,20 @@ FOLLOW = {
     "responses": responses("The request followed and the new follower's id (the same follower sent again within "
                            "OPEN311_DUPLICATE_WINDOW answers the same, with `Idempotent-Replayed: true`).",
                            FOLLOWED, 403, 404, 409, 413, 503),
+}
+REOPENED = {"type": "array", "items": {"type": "object", "required": ["service_request_id", "reopen_id", "status"],
+                                       "properties": {"service_request_id": {"type": "string"},
+                                                      "reopen_id": {"type": "string"},
+                                                      "status": {"type": "string", "enum": ["open"]}}}}
+REOPEN = {
+    "parameters": [JURISDICTION, {"in": "query", "name": "api_key", "required": False, "schema": {"type": "string"}}],
+    "requestBody": {"required": True, "content": {
+        "application/x-www-form-urlencoded": {"schema": REOPEN_FORM},
+        "multipart/form-data": {"schema": REOPEN_MULTIPART},
+        "application/json": {"schema": REOPEN_JSON},
+        "application/xml": {"schema": REOPEN_XML},
+    }},
+    "responses": responses("The request is open again; the department is told once (docs/lifecycle.md). 403: the "
+                           "key neither submitted nor follows the request; 409: the request is open, or was closed "
+                           "longer ago than its service's reopen_days.", REOPENED, 403, 409, 413, 503),
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from open311.core.closure import CLOSURE_CODES
 from open311.intake.submit import FIELD_LIMITS, MAX_DESCRIPTION
 
 
@@ -62,7 +63,14 @@ UPDATE_FIELDS = {"type": "object", "required": ["service_request_id", "update_id
                      "external_status_code": {"type": "string", "maxLength": 100},
                      "updated_datetime": {"type": "string", "format": "date-time"},
                      "description": {"type": "string", "maxLength": 4000},
-                     "media_url": {"type": "string", "format": "uri", "maxLength": 2000}}}
+                     "media_url": {"type": "string", "format": "uri", "maxLength": 2000,
+                                   "description": "A photo of the result (the closure photo of a closed update)."},
+                     "closure_code": {"type": "string", "enum": list(CLOSURE_CODES),
+                                      "description": "Why a closed request was closed (extension); without it the "
+                                                     "status_map entry's code, else `unspecified`."},
+                     "duplicate_of": {"type": "string", "maxLength": 18,
+                                      "description": "With closure_code duplicate: the surviving request's "
+                                                     "service_request_id; it takes over the followers."}}}
 SUBSCRIBE_FIELDS = {"type": "object", "required": ["callback_url"], "properties": {
     "api_key": {"type": "string", "description": "An app key (or Authorization: Bearer)."},
     "jurisdiction_id": {"type": "string", "maxLength": 100},
@@ -88,3 +96,15 @@ FOLLOW_JSON = {"type": "object", "properties": {
         "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "array", "items": {"type": "string"}}]},
         "example": {"items": ["hazardous"]}}}}
 FOLLOW_XML = {"type": "object", "xml": {"name": "request"}, "properties": FOLLOWER_FIELDS}
+
+_REOPEN_NAMES = ("jurisdiction_id", "api_key", "description", "media_url")
+_REOPEN_FIELDS: dict[str, Any] = {name: schema for name, schema in _fields().items() if name in _REOPEN_NAMES}
+REOPEN_FORM = {"type": "object", "required": ["description"], "properties": _REOPEN_FIELDS,
+               "description": "What is not fixed (required) and an optional photo (media_url data: URL, or a "
+                              "multipart file): write-only, delivered to the department only; the public history "
+                              "shows a fixed note. The API key must be the one that submitted the request or "
+                              "one of its followers' keys."}
+REOPEN_MULTIPART = {**REOPEN_FORM, "properties": {**_REOPEN_FIELDS,
+                                                  "media": {"type": "array", "items": PHOTO, "maxItems": 5}}}
+REOPEN_JSON = {"type": "object", "required": ["description"], "properties": _REOPEN_FIELDS}
+REOPEN_XML = {"type": "object", "xml": {"name": "request"}, "properties": _REOPEN_FIELDS}

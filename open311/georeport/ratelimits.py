@@ -40,8 +40,10 @@ log = logging.getLogger(__name__)
 
 # The routes counted, with the root elements their XML bodies have (back-office pushes authenticate differently).
 REQUESTS, FOLLOWERS, SUBSCRIPTIONS = "georeport.Requests", "georeport.Followers", "georeport.Subscriptions"
+REOPEN = "georeport.Reopen"
 # (the subscription roots are push.XML_ROOTS)
 LIMITED_ENDPOINTS = {REQUESTS: ("request", "service_request"), FOLLOWERS: ("request", "service_request"),
+                     REOPEN: ("request", "service_request"),
                      SUBSCRIPTIONS: ("subscription", "request")}
 STRATEGIES: dict[str, type[strategies.RateLimiter]] = {
     "moving-window": strategies.MovingWindowRateLimiter,

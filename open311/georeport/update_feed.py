@@ -10,7 +10,7 @@ from open311.core.numbers import parse_ids
 from open311.feeds.entries import update_entry
 from open311.feeds.update_query import UpdateCursor, UpdatesQuery, find_updates
 from open311.georeport.app import current_services
-from open311.georeport.feed_params import Problems, date_param, int_param, noted
+from open311.georeport.feed_params import Problems, date_param, flag, int_param, noted
 from open311.georeport.paging import url_with
 from open311.georeport.parsing import param, param_list
 from open311.georeport.render import Many
@@ -18,7 +18,8 @@ from open311.georeport.respond import respond
 from open311.georeport.views import check_format
 
 
-def _query(tz: Any) -> UpdatesQuery:
+def _query(tz: Any) -> tuple[UpdatesQuery, bool]:
+    """The feed's query and whether extensions=true asked for the closure fields (every problem at once)."""
     args = request.args
     problems = Problems()
     start, end = date_param(args, "start_date", tz, problems), date_param(args, "end_date", tz, problems)
@@ -27,8 +28,9 @@ def _query(tz: Any) -> UpdatesQuery:
     raw = param(args, "after")
     after = None if raw is None else noted(problems, UpdateCursor.decode, raw)
     ids = tuple(noted(problems, parse_ids, param_list(args, "service_request_id")) or ())
+    extensions = flag(args, "extensions", problems)
     problems.raise_any()
-    return UpdatesQuery(start=start, end=end, service_request_ids=ids, after=after, limit=size)
+    return UpdatesQuery(start=start, end=end, service_request_ids=ids, after=after, limit=size), bool(extensions)
 
 
 def updates_feed(fmt: str) -> Response:
@@ -36,12 +38,12 @@ def updates_feed(fmt: str) -> Response:
     check_format(fmt)
     gateway = current_services()
     jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
-    query = _query(jurisdiction.timezone)
+    query, extensions = _query(jurisdiction.timezone)
     with gateway.session() as session:  # the primary: its snapshot horizon makes the cursor gap-free
         page = find_updates(session, jurisdiction, query)
     headers = {}
     if page.cursor is not None:
         token = page.cursor.encode()
         headers = {"X-Next-Cursor": token, "Link": f'<{url_with(after=token)}>; rel="next"'}
-    doc = Many("request_update", [update_entry(u, jurisdiction.timezone) for u in page.updates])
+    doc = Many("request_update", [update_entry(u, jurisdiction.timezone, extensions) for u in page.updates])
     return respond(fmt, "service_request_updates", doc, headers=headers)

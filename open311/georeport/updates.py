@@ -11,6 +11,7 @@ from flask.views import MethodView
 
 from open311.adapter import RemoteUpdate
 from open311.config.jurisdictions import Department, Jurisdiction
+from open311.core.closure import CLOSURE_CODES, closure_code_of
 from open311.core.dates import parse_datetime
 from open311.delivery.status import InvalidUpdate, clean_update, find_request, map_status, record_update
 from open311.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -40,13 +41,22 @@ def _update_of(fields: Mapping[str, str], tz: tzinfo) -> RemoteUpdate:
             updated = parse_datetime(raw, tz)
         except ValueError:
             problems.append(f"updated_datetime must be a W3C datetime such as 2026-01-01T00:00:00Z, got {raw[:40]!r}.")
+    code = param(fields, "closure_code")
+    if code and closure_code_of(code) is None:
+        problems.append(f"closure_code must be one of {', '.join(CLOSURE_CODES)}, got {code[:40]!r}.")
+    duplicate_of = param(fields, "duplicate_of")
+    if duplicate_of and not (duplicate_of.isascii() and duplicate_of.isdigit() and len(duplicate_of) <= 18):
+        problems.append(f"duplicate_of must be a service_request_id, got {duplicate_of[:40]!r}.")
+    elif duplicate_of and code and closure_code_of(code) not in (None, "duplicate"):
+        problems.append("duplicate_of is given only with closure_code duplicate.")
     if problems:
         raise BadRequest(*problems)
     assert updated is not None
     return RemoteUpdate(update_id=param(fields, "update_id") or "", external_id=None,
                         service_request_id=param(fields, "service_request_id"), status=param(fields, "status") or "",
                         updated_datetime=updated, description=fields.get("description"),
-                        media_url=param(fields, "media_url"))
+                        media_url=param(fields, "media_url"), closure_code=closure_code_of(code),
+                        duplicate_of=duplicate_of)
 
 
 def _choose_status(department: Department, remote: RemoteUpdate, code: str | None) -> RemoteUpdate:
@@ -59,7 +69,8 @@ def _choose_status(department: Department, remote: RemoteUpdate, code: str | Non
 def _same(stored: StatusUpdate, request_id: int, remote: RemoteUpdate) -> bool:
     """True when a repeated update_id carries what was stored the first time (a retry, not a conflict)."""
     return (stored.request_id == request_id and stored.external_status == remote.status
-            and stored.updated_datetime == remote.updated_datetime and stored.description == remote.description)
+            and stored.updated_datetime == remote.updated_datetime and stored.description == remote.description
+            and (remote.closure_code is None or stored.closure_code == remote.closure_code))
 
 
 def _department(jurisdiction: Jurisdiction, code: str | None) -> Department:

@@ -95,6 +95,8 @@ class ServiceRequest(Base):
     # extensions=true: where it came from, and links set by staff or back offices
     channel: Mapped[str | None] = mapped_column(String(100))
     duplicate_of: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    # Why a closed request was closed (core.closure.CLOSURE_CODES); None while open, or closed without a code
+    closure_code: Mapped[str | None] = mapped_column(String(32))
     parent_request_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     # Moderation: hidden text is moved out of the public columns (so no output can show it) into
     # hidden_content, and moved back when staff unhide the request.
@@ -149,6 +151,25 @@ class RequestFollower(Base):
     account_id: Mapped[str | None] = mapped_column(String(200))
 
 
+class RequestReopen(Base):
+    """A resident's "not fixed" (POST requests/{id}/reopen): write-only like a follower; the public history
+    has only its status update (source "reopen", external_status REOPENED), never its description or photos.
+    """
+
+    __tablename__ = "request_reopens"
+    __table_args__ = (Index("ix_request_reopens_request", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    # the follower whose key reopened it (None: the submitting key)
+    follower_id: Mapped[int | None] = mapped_column(ForeignKey("request_followers.id", ondelete="SET NULL"))
+    description: Mapped[str | None] = mapped_column(Text)
+    photos: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status_update_id: Mapped[int | None] = mapped_column(ForeignKey("status_updates.id", ondelete="SET NULL"))
+
+
 class RequestMedia(Base):
     """One photo or link of a request, in the order given: a stored photo (`name` set) or a client's link.
 
@@ -200,6 +221,8 @@ class OutboxMessage(Base):
     status_update_id: Mapped[int | None] = mapped_column(ForeignKey("status_updates.id", ondelete="CASCADE"))
     # kind "follower": one follower's details, added to the request's ticket once that ticket is delivered
     follower_id: Mapped[int | None] = mapped_column(ForeignKey("request_followers.id", ondelete="CASCADE"))
+    # kind "reopen": a resident's "not fixed", added to the request's ticket like a follower
+    reopen_id: Mapped[int | None] = mapped_column(ForeignKey("request_reopens.id", ondelete="CASCADE"))
 
 
 class Subscription(Base):
@@ -249,6 +272,9 @@ class StatusUpdate(Base):
     received_at: Mapped[datetime]
     source: Mapped[str] = mapped_column(String(16), default="pull")
     applied: Mapped[bool] = mapped_column(Boolean, default=True)
+    # status "closed": why (core.closure.CLOSURE_CODES; None = unspecified); "duplicate" names the survivor
+    closure_code: Mapped[str | None] = mapped_column(String(32))
+    duplicate_of: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     # Commit order for the gap-free updates feed: on PostgreSQL the inserting transaction's id (set by
     # a trigger, see FEED_TXID_TRIGGER); on SQLite writers are serialised, so it stays 0 and id decides.
     feed_txid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
