@@ -27,6 +27,8 @@ from open311.config.gis import (
     build_rule,
     rule_problems,
 )
+from open311.config.calendar import CalendarSchema, StatusEntry, build_calendar, paused_statuses, plain_status_map
+from open311.core.business_time import Calendar
 from open311.core.validation import KeyedMapping, StrictBoolean, StrictString, error_paths
 from open311.core.yamlfile import YamlDocument, expand_env, load_yaml
 from open311.errors import ConfigError
@@ -45,6 +47,12 @@ class Department:
     options: Mapping[str, Any]
     status_map: Mapping[str, str]
     contact_policy: str = "full"
+    # Back-office statuses that pause the SLA clock (`{status: open, paused: true}` in status_map).
+    paused: frozenset[str] = frozenset()
+
+    def is_paused(self, external: str | None) -> bool:
+        """True when a back-office status pauses the SLA clock (compared case-insensitively)."""
+        return bool(external) and (external or "").casefold() in self.paused
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,7 @@ class Jurisdiction:
     service_areas: Mapping[str, AreaRule] = field(default_factory=dict)
     referrals: Mapping[str, Referral] = field(default_factory=dict)
     gis: GisSettings | None = None
+    calendar: Calendar | None = None   # the business calendar of the SLA clock (None: calendar time in UTC)
 
 
 @dataclass(frozen=True)
@@ -97,8 +106,7 @@ class DepartmentSchema(Schema):
     name = StrictString(required=True, validate=validate.Length(min=1))
     adapter = StrictString(required=True)
     options = KeyedMapping(keys=fields.String(), load_default=dict)
-    status_map = KeyedMapping(keys=StrictString(), values=StrictString(validate=validate.OneOf(("open", "closed"))),
-                             load_default=dict)
+    status_map = KeyedMapping(keys=StrictString(), values=StatusEntry(), load_default=dict)
     contact_policy = StrictString(load_default="full", validate=validate.OneOf(CONTACT_POLICIES))
 
 
@@ -120,6 +128,7 @@ class JurisdictionSchema(Schema):
     referrals = KeyedMapping(keys=StrictString(), values=fields.Nested(ReferralSchema), load_default=dict)
     departments = KeyedMapping(keys=StrictString(), values=fields.Nested(DepartmentSchema), required=True,
                               validate=validate.Length(min=1))
+    calendar = fields.Nested(CalendarSchema, load_default=None)
 
 
 class DiscoverySchema(Schema):
@@ -191,8 +200,9 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
     for code, dept in raw["departments"].items():
         problems.extend(_department_problems(doc, jid, code, dept, registry))
         departments[code] = Department(code=code, name=dept["name"], adapter=dept["adapter"],
-                                       options=dept["options"], status_map=dept["status_map"],
-                                       contact_policy=dept["contact_policy"])
+                                       options=dept["options"], status_map=plain_status_map(dept["status_map"]),
+                                       contact_policy=dept["contact_policy"],
+                                       paused=paused_statuses(dept["status_map"]))
     base = ("jurisdictions", jid)
     rules = {name: build_rule(name, r, doc.where((*base, "service_areas", name)))
              for name, r in raw["service_areas"].items()}
@@ -212,7 +222,8 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
     boundary = root / raw["boundary"] if raw["boundary"] else None
     return Jurisdiction(id=jid, name=raw["name"], timezone=tz, departments=departments, catalog=catalog,
                         api_key_required=raw["api_keys"]["required"], boundary=boundary,
-                        service_areas=rules, referrals=build_referrals(raw["referrals"]), gis=gis)
+                        service_areas=rules, referrals=build_referrals(raw["referrals"]), gis=gis,
+                        calendar=build_calendar(raw["calendar"], tz) if raw["calendar"] else None)
 
 
 def _translated(catalog: Catalog, services_dir: Path, problems: list[str]) -> Catalog:
