@@ -15,6 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from open311.adapter import load_adapter_class, validate_options
 from open311.catalog.definitions import Catalog, fingerprint_of, load_catalog
 from open311.catalog.translations import iter_gaps, load_translations
+from open311.config.calendar import CalendarSchema, StatusEntry, build_calendar, paused_statuses, plain_status_map
 from open311.config.gis import (
     AreaRule,
     AreaRuleSchema,
@@ -27,7 +28,6 @@ from open311.config.gis import (
     build_rule,
     rule_problems,
 )
-from open311.config.calendar import CalendarSchema, StatusEntry, build_calendar, paused_statuses, plain_status_map
 from open311.core.business_time import Calendar
 from open311.core.validation import KeyedMapping, StrictBoolean, StrictString, error_paths
 from open311.core.yamlfile import YamlDocument, expand_env, load_yaml

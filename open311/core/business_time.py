@@ -20,7 +20,8 @@ _DURATION = re.compile(r"P(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9
 
 @dataclass(frozen=True)
 class Calendar:
-    """Working weekdays (0 = Monday), opening and closing time, observed holidays, in one time zone."""
+    """Working weekdays (0 = Monday), opening and closing time (00:00 closing: midnight at the day's end),
+    observed holidays, in one time zone. `around_the_clock` is every day, all day: calendar time."""
 
     tz: ZoneInfo
     weekdays: frozenset[int] = frozenset(range(5))
@@ -31,7 +32,8 @@ class Calendar:
     @property
     def day_seconds(self) -> int:
         """The length of one working day in seconds."""
-        return (self.closes.hour * 3600 + self.closes.minute * 60) - (self.opens.hour * 3600 + self.opens.minute * 60)
+        closes = self.closes.hour * 3600 + self.closes.minute * 60 or 86400
+        return closes - (self.opens.hour * 3600 + self.opens.minute * 60)
 
     def is_working_day(self, day: date) -> bool:
         """True for a working weekday that is not an observed holiday."""
@@ -42,7 +44,13 @@ class Calendar:
         if not self.is_working_day(day):
             return None
         start = datetime.combine(day, self.opens, tzinfo=self.tz).astimezone(UTC)
-        return start, datetime.combine(day, self.closes, tzinfo=self.tz).astimezone(UTC)
+        last = day + timedelta(days=1) if self.closes == time(0) else day
+        return start, datetime.combine(last, self.closes, tzinfo=self.tz).astimezone(UTC)
+
+
+def around_the_clock(tz: ZoneInfo) -> Calendar:
+    """Every day, all day: business time is calendar time (a jurisdiction without a `calendar:`)."""
+    return Calendar(tz=tz, weekdays=frozenset(range(7)), opens=time(0), closes=time(0))
 
 
 @dataclass(frozen=True)

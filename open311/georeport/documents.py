@@ -8,10 +8,11 @@ from datetime import datetime, tzinfo
 from typing import Any, cast
 
 from open311.catalog.definitions import Attribute, Catalog, Service
-from open311.core.dates import format_w3c
+from open311.core.dates import format_w3c, utcnow
 from open311.feeds.entries import RequestRecord, note_entry, request_entry
 from open311.feeds.request_query import FeedRow
 from open311.feeds.request_statements import SPEC_FIELDS
+from open311.feeds.sla import sla_state
 from open311.georeport.render import Many, container_bytes, item_bytes, render
 from open311.intake.submit import Submitted
 from open311.media.uploads import public_urls
@@ -71,7 +72,8 @@ def _answer(code: str, value: Any) -> dict[str, Any]:
 
 
 def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdate],
-                   media: Sequence[RequestMedia] = (), reporters: int = 1) -> dict[str, Any]:
+                   media: Sequence[RequestMedia] = (), reporters: int = 1,
+                   now: datetime | None = None) -> dict[str, Any]:
     """A request with extended_attributes and notes (extensions=true); still no personal data.
 
     `media_urls` lists every photo and link in order (media_url is the first); none while the request is hidden.
@@ -88,6 +90,8 @@ def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdat
         "parent_service_request_id": str(row.parent_request_id) if row.parent_request_id else None,
         "attributes": Many("attribute", [_answer(k, v) for k, v in (row.attributes or {}).items()]),
         "reporter_count": reporters,
+        # the SLA clock as of `now` (docs/lifecycle.md): on_track, at_risk, breached, met, missed; None without one
+        "sla_state": sla_state(row, now or utcnow()),
     }
     submitted = {"datetime": format_w3c(row.requested_datetime, tz), "type": "submitted", "status": "open",
                  "external_status": None, "description": None}
@@ -98,13 +102,13 @@ def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdat
 def requests_document(rows: Iterable[RequestRecord], tz: tzinfo,
                       history: Mapping[int, Sequence[StatusUpdate]] | None = None,
                       media: Mapping[int, Sequence[RequestMedia]] | None = None,
-                      reporters: Mapping[int, int] | None = None) -> Many:
+                      reporters: Mapping[int, int] | None = None, now: datetime | None = None) -> Many:
     """GET requests, GET requests/{id} and GET duplicates: a list of requests (extended when a history is given)."""
     if history is None:
         return Many("request", [request_entry(r, tz) for r in rows])
     media, reporters = media or {}, reporters or {}
-    return Many("request", [extended_entry(r, tz, history.get(r.id, ()), media.get(r.id, ()), reporters.get(r.id, 1))
-                            for r in rows])
+    return Many("request", [extended_entry(r, tz, history.get(r.id, ()), media.get(r.id, ()), reporters.get(r.id, 1),
+                                           now) for r in rows])
 
 
 def render_requests(fmt: str, rows: Sequence[FeedRow], tz: tzinfo) -> bytes:

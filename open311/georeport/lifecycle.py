@@ -57,7 +57,8 @@ class Duplicates(MethodView):
             history = updates_by_request(session, ids) if extensions else None
             media = media_by_request(session, ids) if extensions else None
             reporters = reporter_counts(session, ids) if extensions else None
-        doc = documents.requests_document(rows, jurisdiction.timezone, history, media, reporters)
+        doc = documents.requests_document(rows, jurisdiction.timezone, history, media, reporters,
+                                          gateway.clock())
         return respond(fmt, "service_requests", doc)
 
 
