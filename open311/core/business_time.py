@@ -66,11 +66,17 @@ class BusinessDuration:
 
 
 def parse_business_duration(text: str, weekdays: int = 5) -> BusinessDuration:
-    """P2D -> 2 working days, PT8H -> 8 working hours, P1W -> one week of working days (5 by default)."""
+    """P2D -> 2 working days, PT8H -> 8 working hours, P1W -> one week of working days (5 by default).
+
+    Whole days written in hours with no minutes (PT24H, PT48H: a catalog's "within 48 hours") are read as
+    that many working days, as residents and departments read them; any other hours are working hours.
+    """
     m = _DURATION.fullmatch(text)
     if not m or text in ("P", "PT") or text.endswith("T"):
         raise ValueError(f"not an ISO 8601 duration like P2D or PT48H: {text!r}")
     w, d, h, mins = (int(g) if g else 0 for g in m.groups())
+    if h and h % 24 == 0 and not mins:
+        d, h = d + h // 24, 0
     return BusinessDuration(days=w * weekdays + d, seconds=h * 3600 + mins * 60)
 
 
