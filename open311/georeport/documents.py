@@ -13,6 +13,7 @@ from open311.feeds.entries import RequestRecord, note_entry, request_entry
 from open311.feeds.request_query import FeedRow
 from open311.feeds.request_statements import SPEC_FIELDS
 from open311.feeds.sla import sla_state
+from open311.feeds.stats import Figures
 from open311.georeport.render import Many, container_bytes, item_bytes, render
 from open311.intake.submit import Submitted
 from open311.media.uploads import public_urls
@@ -137,6 +138,14 @@ def submitted_document(result: Submitted) -> Many:
     entry["service_notice"] = result.service_notice
     entry["account_id"] = None
     return Many("request", [entry])
+
+
+def stats_document(found: Iterable[Figures], days: int) -> Many:
+    """GET stats: one <service_stats> per department and service; counts only, nothing about a person."""
+    return Many("service_stats", [{
+        "department": f.department, "service_code": f.service_code, "service_name": f.service_name, "days": days,
+        "received": f.received, "closed": f.closed, "on_time_percent": f.on_time_percent,
+        "median_hours_to_close": f.median_hours_to_close} for f in found])
 
 
 def followed_document(service_request_id: str, follower_id: str) -> Many:
