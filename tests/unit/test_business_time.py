@@ -117,7 +117,8 @@ def test_county_holidays_agree_with_the_holidays_library() -> None:
     state = holidays.US(subdiv="CA", years=[2026, 2027], observed=True)
     federal = holidays.US(years=[2026, 2027], observed=True)
     not_county = ("Susan B. Anthony", "Diwali")
-    expected = {d for d, name in state.items() if d.weekday() < 5 and not any(n in name for n in not_county)}
+    expected = {d for d, names in state.items() if d.weekday() < 5
+                and not all(any(n in name for n in not_county) for name in names.split("; "))}
     expected |= {d for d, name in federal.items() if "Columbus" in name}
     assert CALENDAR.holidays == frozenset(expected)
     assert date(2027, 12, 31) in CALENDAR.holidays        # New Year's Day 2028 falls on a Saturday
