@@ -115,6 +115,7 @@ class Service:
     contract_cities: tuple[str, ...] | None = None   # overrides the rule's list (unincorporated_plus_contract)
     backoffice_code: str | None = None
     expected_response: timedelta | None = None
+    expected_text: str | None = field(default=None, compare=False)   # as written: P2D is 2 business days
     service_notice: str | None = None
     attributes: tuple[Attribute, ...] = ()
     source: str = field(default="", compare=False)
@@ -249,6 +250,7 @@ def _build_service(data: Mapping[str, Any], source: str) -> Service:
         contract_cities=tuple(data["contract_cities"]) if data["contract_cities"] is not None else None,
         backoffice_code=data["backoffice_code"],
         expected_response=parse_duration(data["expected_response"]) if data["expected_response"] else None,
+        expected_text=data["expected_response"] or None,
         service_notice=data["service_notice"], attributes=attrs, source=source,
         duplicates=DuplicateRule(float(data["duplicates"]["radius"]), parse_duration(data["duplicates"]["window"]))
         if data["duplicates"] else None,

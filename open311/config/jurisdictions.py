@@ -15,6 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from open311.adapter import load_adapter_class, validate_options
 from open311.catalog.definitions import Catalog, fingerprint_of, load_catalog
 from open311.catalog.translations import iter_gaps, load_translations
+from open311.config.calendar import CalendarSchema, build_calendar, paused_statuses, plain_status_map
 from open311.config.gis import (
     AreaRule,
     AreaRuleSchema,
@@ -27,6 +28,7 @@ from open311.config.gis import (
     build_rule,
     rule_problems,
 )
+from open311.core.business_time import Calendar
 from open311.core.closure import CLOSURE_CODES
 from open311.core.validation import KeyedMapping, StrictBoolean, StrictString, error_paths
 from open311.core.yamlfile import YamlDocument, expand_env, load_yaml
@@ -48,6 +50,12 @@ class Department:
     contact_policy: str = "full"
     # back-office status -> closure code, for status_map entries written {status: closed, closure_code: ...}
     closure_codes: Mapping[str, str] = field(default_factory=dict)
+    # Back-office statuses that pause the SLA clock (`{status: open, paused: true}` in status_map).
+    paused: frozenset[str] = frozenset()
+
+    def is_paused(self, external: str | None) -> bool:
+        """True when a back-office status pauses the SLA clock (compared case-insensitively)."""
+        return bool(external) and (external or "").casefold() in self.paused
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,7 @@ class Jurisdiction:
     service_areas: Mapping[str, AreaRule] = field(default_factory=dict)
     referrals: Mapping[str, Referral] = field(default_factory=dict)
     gis: GisSettings | None = None
+    calendar: Calendar | None = None   # the business calendar of the SLA clock (None: calendar time in UTC)
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,8 @@ class ApiKeysSchema(Schema):
 
 
 class StatusEntrySchema(Schema):
-    """A status_map entry in its long form: {status: closed, closure_code: fixed}."""
+    """A status_map entry in its long form: {status: closed, closure_code: fixed} or {status: open, paused: true}
+    (a status that pauses the SLA clock)."""
 
     class Meta:
         unknown = RAISE
@@ -100,16 +110,19 @@ class StatusEntrySchema(Schema):
     status = StrictString(required=True, validate=validate.OneOf(("open", "closed")))
     closure_code = StrictString(load_default=None, validate=validate.OneOf(
         CLOSURE_CODES, error="Unknown closure code {input!r}; one of: {choices}."))
+    paused = StrictBoolean(load_default=False)
 
     @marshmallow.validates_schema
     def _closed_only(self, data: Mapping[str, Any], **kwargs: Any) -> None:
-        """A closure code belongs to a closed status only."""
+        """A closure code belongs to a closed status only; only an open status pauses the clock."""
         if data.get("closure_code") and data.get("status") != "closed":
             raise ValidationError("A closure_code is given only with status: closed.", "closure_code")
+        if data.get("paused") and data.get("status") != "open":
+            raise ValidationError("Only an open status can pause the SLA clock.", "paused")
 
 
 class StatusEntry(fields.Field):  # type: ignore[type-arg]
-    """A status_map value: `open` / `closed`, or {status: closed, closure_code: <code>}."""
+    """A status_map value: `open` / `closed`, {status: closed, closure_code: <code>} or {status: open, paused: true}."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, Mapping):
@@ -118,7 +131,7 @@ class StatusEntry(fields.Field):  # type: ignore[type-arg]
             raise ValidationError(f"Must be a string or a mapping; quote the value {value!r}.")
         if value not in ("open", "closed"):
             raise ValidationError("Must be one of: open, closed.")
-        return {"status": value, "closure_code": None}
+        return {"status": value, "closure_code": None, "paused": False}
 
 
 class DepartmentSchema(Schema):
@@ -152,6 +165,7 @@ class JurisdictionSchema(Schema):
     referrals = KeyedMapping(keys=StrictString(), values=fields.Nested(ReferralSchema), load_default=dict)
     departments = KeyedMapping(keys=StrictString(), values=fields.Nested(DepartmentSchema), required=True,
                               validate=validate.Length(min=1))
+    calendar = fields.Nested(CalendarSchema, load_default=None)
 
 
 class DiscoverySchema(Schema):
@@ -223,11 +237,11 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
     for code, dept in raw["departments"].items():
         problems.extend(_department_problems(doc, jid, code, dept, registry))
         departments[code] = Department(code=code, name=dept["name"], adapter=dept["adapter"],
-                                       options=dept["options"],
-                                       status_map={k: v["status"] for k, v in dept["status_map"].items()},
+                                       options=dept["options"], status_map=plain_status_map(dept["status_map"]),
                                        contact_policy=dept["contact_policy"],
                                        closure_codes={k: v["closure_code"] for k, v in dept["status_map"].items()
-                                                      if v["closure_code"]})
+                                                      if v["closure_code"]},
+                                       paused=paused_statuses(dept["status_map"]))
     base = ("jurisdictions", jid)
     rules = {name: build_rule(name, r, doc.where((*base, "service_areas", name)))
              for name, r in raw["service_areas"].items()}
@@ -247,7 +261,8 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
     boundary = root / raw["boundary"] if raw["boundary"] else None
     return Jurisdiction(id=jid, name=raw["name"], timezone=tz, departments=departments, catalog=catalog,
                         api_key_required=raw["api_keys"]["required"], boundary=boundary,
-                        service_areas=rules, referrals=build_referrals(raw["referrals"]), gis=gis)
+                        service_areas=rules, referrals=build_referrals(raw["referrals"]), gis=gis,
+                        calendar=build_calendar(raw["calendar"], tz) if raw["calendar"] else None)
 
 
 def _translated(catalog: Catalog, services_dir: Path, problems: list[str]) -> Catalog:

@@ -14,6 +14,7 @@ from open311.adapter import RemoteUpdate
 from open311.config.jurisdictions import Department, Jurisdiction
 from open311.core.closure import DUPLICATE, closure_code_of
 from open311.core.text import clean_text, clean_token
+from open311.feeds.sla import recompute_clock
 from open311.feeds.subscriptions import enqueue_callbacks
 from open311.storage.models import OutboxMessage, RequestFollower, ServiceRequest, StatusUpdate
 
@@ -192,6 +193,7 @@ def record_update(session: Session, jurisdiction: Jurisdiction, department: Depa
                     _merge(session, request_id, survivor, survivor_department)
                 if row.applied:  # subscribers hear of every change that reached the public record
                     enqueue_callbacks(session, row, now)
+                    recompute_clock(session, jurisdiction, request_id, now)
     except IntegrityError:  # the same update arrived through another path at the same moment
         found = _existing(session, jurisdiction.id, department.code, remote.update_id)
         if found is None:

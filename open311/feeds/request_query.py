@@ -29,6 +29,7 @@ from open311.feeds.request_statements import (
     count_capped,
     page_statement,
 )
+from open311.feeds.sla_sql import state_params
 from open311.storage.db import reading
 
 DEFAULT_WINDOW = timedelta(days=90)
@@ -97,6 +98,7 @@ class RequestQuery:
     page: int | None = None
     page_size: int = MAX_RESULTS
     after: Cursor | None = None
+    sla_states: tuple[str, ...] = ()   # extension: sla_state= (open311.core.sla_clock.SLA_STATES)
 
     @property
     def paged(self) -> bool:
@@ -171,9 +173,12 @@ def filtered(jurisdiction: Jurisdiction, query: RequestQuery, now: datetime) -> 
         if query.statuses:
             params["f_statuses"] = list(query.statuses)
         _place(params, query.near, query.bbox)
+        if query.sla_states:
+            params.update(state_params(query.sla_states, now))
         shape = Shape(span=span is not None, updated_after=query.updated_after is not None,
                       updated_before=query.updated_before is not None, codes=bool(query.service_codes),
-                      statuses=bool(query.statuses), bbox=query.bbox is not None, near=query.near is not None)
+                      statuses=bool(query.statuses), bbox=query.bbox is not None, near=query.near is not None,
+                      sla=bool(query.sla_states))
     return Filtered(shape, params)
 
 

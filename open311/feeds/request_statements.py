@@ -14,6 +14,7 @@ from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import Connection, Integer, Select, bindparam, case, func, literal_column, select, tuple_
 
+from open311.feeds.sla_sql import state_clause
 from open311.storage.models import ServiceRequest
 
 METRES_PER_DEGREE_LAT = 110_574.0
@@ -29,7 +30,8 @@ SPEC_FIELDS = ("id", "status", "status_notes", "service_name", "service_code", "
 # closure_code rides after the spec's fields: the exports carry it, the spec's documents do not show it.
 SPEC_COLUMNS = tuple(ServiceRequest.__table__.c[name] for name in (*SPEC_FIELDS, "closure_code"))
 FEED_COLUMNS = (*SPEC_COLUMNS, *(ServiceRequest.__table__.c[name] for name in (
-    "department", "channel", "duplicate_of", "parent_request_id", "attributes", "hidden_at")))
+    "department", "channel", "duplicate_of", "parent_request_id", "attributes", "hidden_at",
+    "sla_risk_at", "sla_paused_at", "sla_final")))
 _COL = ServiceRequest.__table__.c
 # How a page continues: the first page, after a cursor, or at an offset (page=).
 PageMode = Literal["first", "after", "page"]
@@ -50,6 +52,7 @@ class Shape(NamedTuple):
     statuses: bool = False
     bbox: bool = False
     near: bool = False
+    sla: bool = False               # sla_state= (open311.feeds.sla.state_clause)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ def where_statement(shape: Shape) -> Select[Any]:
         stmt = stmt.where(_COL.service_code.in_(bindparam("f_codes", expanding=True)))
     if shape.statuses:
         stmt = stmt.where(_COL.status.in_(bindparam("f_statuses", expanding=True)))
+    if shape.sla:
+        stmt = stmt.where(state_clause())
     lat, lon = _COL.lat, _COL.long
     if shape.bbox:
         stmt = stmt.where(lat >= bindparam("f_south"), lat <= bindparam("f_north"), lon >= bindparam("f_west"),

@@ -9,10 +9,12 @@ from typing import Any, cast
 
 from open311.catalog.definitions import Attribute, Catalog, Service
 from open311.core.closure import public_closure
-from open311.core.dates import format_w3c
+from open311.core.dates import format_w3c, utcnow
 from open311.feeds.entries import RequestRecord, note_entry, request_entry
 from open311.feeds.request_query import FeedRow
 from open311.feeds.request_statements import SPEC_FIELDS
+from open311.feeds.sla import sla_state
+from open311.feeds.stats import Figures
 from open311.georeport.render import Many, container_bytes, item_bytes, render
 from open311.intake.submit import Submitted
 from open311.media.uploads import public_urls
@@ -72,7 +74,8 @@ def _answer(code: str, value: Any) -> dict[str, Any]:
 
 
 def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdate],
-                   media: Sequence[RequestMedia] = (), reporters: int = 1) -> dict[str, Any]:
+                   media: Sequence[RequestMedia] = (), reporters: int = 1,
+                   now: datetime | None = None) -> dict[str, Any]:
     """A request with extended_attributes and notes (extensions=true); still no personal data.
 
     `media_urls` lists every photo and link in order (media_url is the first); none while the request is hidden.
@@ -91,6 +94,8 @@ def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdat
         "reporter_count": reporters,
         "closure_code": public_closure(row.status, row.closure_code),
         "duplicate_of": str(row.duplicate_of) if row.duplicate_of and row.status == "closed" else None,
+        # the SLA clock as of `now` (docs/lifecycle.md): on_track, at_risk, breached, met, missed; None without one
+        "sla_state": sla_state(row, now or utcnow()),
     }
     submitted = {"datetime": format_w3c(row.requested_datetime, tz), "type": "submitted", "status": "open",
                  "external_status": None, "description": None}
@@ -101,13 +106,13 @@ def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdat
 def requests_document(rows: Iterable[RequestRecord], tz: tzinfo,
                       history: Mapping[int, Sequence[StatusUpdate]] | None = None,
                       media: Mapping[int, Sequence[RequestMedia]] | None = None,
-                      reporters: Mapping[int, int] | None = None) -> Many:
+                      reporters: Mapping[int, int] | None = None, now: datetime | None = None) -> Many:
     """GET requests, GET requests/{id} and GET duplicates: a list of requests (extended when a history is given)."""
     if history is None:
         return Many("request", [request_entry(r, tz) for r in rows])
     media, reporters = media or {}, reporters or {}
-    return Many("request", [extended_entry(r, tz, history.get(r.id, ()), media.get(r.id, ()), reporters.get(r.id, 1))
-                            for r in rows])
+    return Many("request", [extended_entry(r, tz, history.get(r.id, ()), media.get(r.id, ()), reporters.get(r.id, 1),
+                                           now) for r in rows])
 
 
 def render_requests(fmt: str, rows: Sequence[FeedRow], tz: tzinfo) -> bytes:
@@ -141,6 +146,14 @@ def submitted_document(result: Submitted) -> Many:
 def reopened_document(service_request_id: str, reopen_id: str, status: str) -> Many:
     """POST requests/{id}/reopen: the request reopened, the reopen's id and the request's status."""
     return Many("reopen", [{"service_request_id": service_request_id, "reopen_id": reopen_id, "status": status}])
+
+
+def stats_document(found: Iterable[Figures], days: int) -> Many:
+    """GET stats: one <service_stats> per department and service; counts only, nothing about a person."""
+    return Many("service_stats", [{
+        "department": f.department, "service_code": f.service_code, "service_name": f.service_name, "days": days,
+        "received": f.received, "closed": f.closed, "on_time_percent": f.on_time_percent,
+        "median_hours_to_close": f.median_hours_to_close} for f in found])
 
 
 def followed_document(service_request_id: str, follower_id: str) -> Many:

@@ -61,7 +61,8 @@ def feed_response(fmt: str) -> Response:
     if feed.history is None:  # the spec's entries: a join of cached fragments
         response = raw_response(fmt, documents.render_requests(fmt, feed.page.rows, tz), headers=feed.headers)
     else:
-        doc = documents.requests_document(feed.page.rows, tz, feed.history, feed.media, feed.reporters)
+        doc = documents.requests_document(feed.page.rows, tz, feed.history, feed.media, feed.reporters,
+                                          feed.now)
         response = respond(fmt, "service_requests", doc, headers=feed.headers)
     if feed.page.rows:
         response.last_modified = max(r.updated_datetime for r in feed.page.rows)

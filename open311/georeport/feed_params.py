@@ -10,6 +10,7 @@ from flask import current_app, request
 
 from open311.core import params
 from open311.core.numbers import FROM_TO, number_in
+from open311.core.sla_clock import SLA_STATES
 from open311.errors import BadRequest
 from open311.feeds.request_query import MAX_RESULTS, BBox, Cursor, Near, RequestQuery
 from open311.georeport.parsing import param, param_list
@@ -117,9 +118,10 @@ def request_query(tz: tzinfo) -> tuple[RequestQuery, bool]:
     near, bbox = _near(args, problems), _bbox(args, problems)
     page, size, after = _paging(args, problems)
     extensions = flag(args, "extensions", problems)
+    sla_states = noted(problems, params.choices, param_list(args, "sla_state"), "sla_state", SLA_STATES) or ()
     problems.raise_any()
     query = RequestQuery(service_request_ids=ids, service_codes=param_list(args, "service_code"),
                          statuses=statuses, start=dates["start_date"], end=dates["end_date"],
                          updated_after=dates["updated_after"], updated_before=dates["updated_before"],
-                         near=near, bbox=bbox, page=page, page_size=size, after=after)
+                         near=near, bbox=bbox, page=page, page_size=size, after=after, sla_states=sla_states)
     return query, extensions

@@ -8,16 +8,18 @@ from dataclasses import replace
 from flask import Response, request
 from flask.views import MethodView
 
+from open311.core import params
 from open311.core.numbers import FROM_TO, number_in
 from open311.feeds.duplicates import find_duplicates
 from open311.feeds.history import updates_by_request
 from open311.feeds.reporters import reporter_counts
+from open311.feeds.stats import DEFAULT_DAYS, MAX_DAYS, performance
 from open311.feeds.subscriptions import enqueue_callbacks
 from open311.georeport import documents, openapi
 from open311.georeport.app import current_services
 from open311.georeport.auth import api_key_of, key_row
 from open311.georeport.blueprint import blp
-from open311.georeport.feed_params import Problems, flag
+from open311.georeport.feed_params import Problems, flag, noted
 from open311.georeport.media_files import media_url_prefix
 from open311.georeport.parsing import param, submission_of
 from open311.georeport.respond import respond
@@ -27,6 +29,8 @@ from open311.intake.keys import check_key
 from open311.intake.reopen import reopen_request
 from open311.intake.submit import get_request
 from open311.media.uploads import media_by_request
+
+STATS_MAX_AGE = 300   # seconds: figures over days change slowly; a dashboard's refresh need not reach the database
 
 
 @blp.route("/duplicates.<fmt>", parameters=[openapi.FMT])
@@ -61,7 +65,8 @@ class Duplicates(MethodView):
             history = updates_by_request(session, ids) if extensions else None
             media = media_by_request(session, ids) if extensions else None
             reporters = reporter_counts(session, ids) if extensions else None
-        doc = documents.requests_document(rows, jurisdiction.timezone, history, media, reporters)
+        doc = documents.requests_document(rows, jurisdiction.timezone, history, media, reporters,
+                                          gateway.clock())
         return respond(fmt, "service_requests", doc)
 
 
@@ -117,3 +122,31 @@ class Reopen(MethodView):
                                       media=media, on_update=enqueue_callbacks)
         doc = documents.reopened_document(reopened.service_request_id, reopened.reopen_id, reopened.status)
         return respond(fmt, "reopens", doc)
+
+
+@blp.route("/stats.<fmt>", parameters=[openapi.FMT])
+class Stats(MethodView):
+    """GET stats: public performance figures per department and service (docs/api.md)."""
+
+    @openapi.documented(openapi.STATS)
+    def get(self, fmt: str) -> Response:
+        """Requests received and closed in the last `days` days, the share closed on time, median hours to close."""
+        check_format(fmt)
+        gateway = current_services()
+        jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
+        problems = Problems()
+        raw_days = param(request.args, "days")
+        days = DEFAULT_DAYS if raw_days is None else noted(problems, params.integer, raw_days, "days", 1, MAX_DAYS)
+        department = param(request.args, "department")
+        if department and department not in jurisdiction.departments:
+            problems.append(f"department {department[:64]!r} is not a department of this jurisdiction.")
+        code = param(request.args, "service_code")
+        if code and jurisdiction.catalog.get(code) is None:
+            problems.append(f"service_code {code[:64]!r} is not a service of this jurisdiction.")
+        problems.raise_any()
+        now = gateway.clock()
+        with gateway.session() as session:
+            found = performance(session, jurisdiction, now, days or DEFAULT_DAYS, department, code)
+        response = respond(fmt, "stats", documents.stats_document(found, days or DEFAULT_DAYS))
+        response.headers["Cache-Control"] = f"public, max-age={STATS_MAX_AGE}"
+        return response

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from open311.core.sla_clock import SLA_STATES
 from open311.georeport.blueprint import blp
 from open311.georeport.openapi_bodies import (
     FOLLOW_FORM,
@@ -183,6 +184,9 @@ FIND = {
          "schema": {"type": "array", "items": {"type": "string"}}},
         {"in": "query", "name": "status", "required": False, "style": "form", "explode": False,
          "schema": {"type": "array", "items": {"type": "string", "enum": ["open", "closed"]}}},
+        {"in": "query", "name": "sla_state", "required": False, "style": "form", "explode": False,
+         "description": "Extension: the SLA clock's state (docs/lifecycle.md); comma list or repeated.",
+         "schema": {"type": "array", "items": {"type": "string", "enum": list(SLA_STATES)}}},
         {"in": "query", "name": "start_date", "required": False, "schema": {"type": "string", "format": "date-time"}},
         {"in": "query", "name": "end_date", "required": False, "schema": {"type": "string", "format": "date-time"}},
         *FEED_EXTENSIONS,
@@ -290,6 +294,24 @@ DUPLICATES = {
     "responses": responses("Requests of that service within its duplicate radius, open and made within its window "
                            "or closed within it, nearest first, at most 20 (docs/lifecycle.md).",
                            {"type": "array", "items": REQUEST}),
+}
+STATS_ITEM = {"type": "object", "properties": {
+    "department": {"type": "string"}, "service_code": {"type": "string"}, "service_name": {"type": "string"},
+    "days": {"type": "integer"}, "received": {"type": "integer"}, "closed": {"type": "integer"},
+    "on_time_percent": {"type": ["number", "null"]}, "median_hours_to_close": {"type": ["number", "null"]}}}
+STATS = {
+    "parameters": [
+        JURISDICTION,
+        {"in": "query", "name": "department", "required": False, "schema": {"type": "string", "maxLength": 64},
+         "description": "Only this department (a code of jurisdictions.yaml, e.g. DPW)."},
+        {"in": "query", "name": "service_code", "required": False, "schema": {"type": "string", "maxLength": 64}},
+        {"in": "query", "name": "days", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 366, "default": 30},
+         "description": "Requests made in the last this many days."},
+    ],
+    "responses": responses("Per department and service: requests received, closed, the share closed within "
+                           "the SLA (on_time_percent, null when none with a clock closed) and the median hours "
+                           "to close (docs/api.md). No personal data.", {"type": "array", "items": STATS_ITEM}),
 }
 FOLLOWED = {"type": "array", "items": {"type": "object", "required": ["service_request_id", "follower_id"],
                                        "properties": {"service_request_id": {"type": "string"},

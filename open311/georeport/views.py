@@ -191,7 +191,8 @@ class RequestById(MethodView):
             history = updates_by_request(session, [row.id]) if extensions else None
             media = media_by_request(session, [row.id]) if extensions else None
             reporters = reporter_counts(session, [row.id]) if extensions else None
-        doc = documents.requests_document([row], jurisdiction.timezone, history, media, reporters)
+        doc = documents.requests_document([row], jurisdiction.timezone, history, media, reporters,
+                                          gateway.clock())
         response = respond(fmt, "service_requests", doc)
         response.last_modified = row.updated_datetime
         return response

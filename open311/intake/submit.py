@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from open311.catalog.answers import DECIMAL, validate_answers
 from open311.catalog.definitions import Service
 from open311.config.jurisdictions import Jurisdiction
+from open311.core.business_time import around_the_clock
 from open311.core.numbers import BETWEEN, MAX_ID_LENGTH, number_in, parse_ids
+from open311.core.sla_clock import clock_of
 from open311.errors import BadRequest, NotFound
 from open311.gis.areas import ServiceAreas, swap_hint
 from open311.intake.location import place_request
@@ -168,11 +170,20 @@ def prepare_request(jurisdiction: Jurisdiction, submission: Submission, api_key:
         address=texts["address_string"], address_id=texts["address_id"], zipcode=texts["zipcode"],
         lat=placed.lat, long=placed.long, location_status=placed.status, media_url=urls[0] if urls else None,
         attributes=answers, requested_datetime=now, updated_datetime=now,
-        expected_datetime=now + service.expected_response if service.expected_response else None,
+        **initial_clock(jurisdiction, service, now),
         api_key_id=api_key.id if api_key else None, channel=api_key.name if api_key else "anonymous",
     )
     return Prepared(service, department.code, values, contact, photos, texts["media_url"],
                     media.store if media is not None else None)
+
+
+def initial_clock(jurisdiction: Jurisdiction, service: Service, now: datetime) -> dict[str, datetime | None]:
+    """A new request's SLA clock: expected_datetime (in business time) and when its last fifth begins."""
+    if not service.expected_text:
+        return {"expected_datetime": None, "sla_risk_at": None}
+    calendar = jurisdiction.calendar or around_the_clock(jurisdiction.timezone)
+    clock = clock_of(calendar, service.expected_text, now, (), now)
+    return {"expected_datetime": clock.expected, "sla_risk_at": clock.risk_at}
 
 
 def get_request(session: Session, jurisdiction: Jurisdiction, service_request_id: str) -> ServiceRequest:

@@ -64,6 +64,9 @@ class ServiceRequest(Base):
               "jurisdiction_id", "service_code", "status", "requested_datetime", "id"),
         # requested_datetime lets a box or circle inside the date window be counted from the index alone
         Index("ix_requests_jur_place", "jurisdiction_id", "lat", "long", "requested_datetime"),
+        # sla_state= on the feed, and the SLA watcher's scan of open clocks nearing their thresholds
+        Index("ix_requests_jur_sla", "jurisdiction_id", "status", "expected_datetime", "id"),
+        Index("ix_requests_sla_watch", "status", "sla_notified", "sla_risk_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -103,6 +106,14 @@ class ServiceRequest(Base):
     hidden_at: Mapped[datetime | None]
     hidden_reason: Mapped[str | None] = mapped_column(Text)
     hidden_content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The SLA clock (docs/lifecycle.md), recomputed from the status history on every status change
+    # (feeds/sla.py): expected_datetime is when it runs out; sla_risk_at when its last fifth begins;
+    # sla_paused_at is set while a paused status holds it; sla_final is met/missed once closed;
+    # sla_notified the last event sent for this clock (at_risk, breached), so each is sent once.
+    sla_risk_at: Mapped[datetime | None]
+    sla_paused_at: Mapped[datetime | None]
+    sla_final: Mapped[str | None] = mapped_column(String(8))
+    sla_notified: Mapped[str | None] = mapped_column(String(16))
 
     contact: Mapped[RequestContact | None] = relationship(back_populates="request", uselist=False, lazy="raise")
 
@@ -223,6 +234,21 @@ class OutboxMessage(Base):
     follower_id: Mapped[int | None] = mapped_column(ForeignKey("request_followers.id", ondelete="CASCADE"))
     # kind "reopen": a resident's "not fixed", added to the request's ticket like a follower
     reopen_id: Mapped[int | None] = mapped_column(ForeignKey("request_reopens.id", ondelete="CASCADE"))
+    # kind "sla" (to the department) or "callback" (to a subscriber): an SLA event of the request
+    sla_event_id: Mapped[int | None] = mapped_column(ForeignKey("sla_events.id", ondelete="CASCADE"))
+
+
+class SlaEvent(Base):
+    """A request's SLA clock entering at_risk or breached: recorded once per clock, then delivered."""
+
+    __tablename__ = "sla_events"
+    __table_args__ = (Index("ix_sla_events_request", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16))
+    expected_datetime: Mapped[datetime]
+    created_at: Mapped[datetime]
 
 
 class Subscription(Base):

@@ -48,7 +48,8 @@ def test_extensions_in_json(client: FlaskClient, gateway: Services, api_key: str
         "department": "DPW", "channel": "tests", "media_urls": ["https://example.org/a.jpg"], "duplicate": None,
         "parent_service_request_id": None,
         "attributes": [{"code": "surface_type", "value": "wall"}, {"code": "property_type", "value": "public"}],
-        "reporter_count": 1, "closure_code": "unspecified", "duplicate_of": None}
+        "reporter_count": 1, "closure_code": "unspecified", "duplicate_of": None,
+        "sla_state": None}  # the updates were written directly: no clock recomputed
     assert [(n["type"], n["status"], n["description"]) for n in item["notes"]] == [
         ("submitted", "open", None), ("status_change", "open", "Crew assigned"),
         ("status_change", "closed", "Painted over")]
