@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import inspect
 
+from open311.intake.moderation import unhide_request
 from open311.storage.column_types import UTCDateTime
 from open311.storage.db import make_engine, make_session_factory
 from open311.storage.models import ApiKey
@@ -93,3 +94,43 @@ def test_data_of_the_first_revision_survives_the_upgrade_to_head(
     [row] = json_of(app.test_client().get("/open311/v2/requests/1.json"))
     assert row["description"] == "written by the first release"
     assert row["requested_datetime"] == "2026-01-05T00:00:00-08:00"
+
+
+def test_requests_hidden_by_an_older_version_lose_their_address_and_answers(
+        database_url: str, make_app: Callable[..., Flask]) -> None:
+    # Before issue 16, hiding moved only description and media_url aside: address_string and the answers
+    # stayed public. Revision 1600 withdraws them for every request hidden then; unhide restores all.
+    engine = make_engine(database_url)
+    upgrade(engine, "1500")
+    requests = sa.table(
+        "service_requests",
+        *(sa.column(c) for c in ("id", "jurisdiction_id", "service_code", "service_name", "department", "status",
+                                 "lat", "long", "token", "address", "hidden_reason")),
+        sa.column("attributes", sa.JSON()), sa.column("hidden_content", sa.JSON()),
+        sa.column("hidden_at", UTCDateTime()),
+        sa.column("requested_datetime", UTCDateTime()), sa.column("updated_datetime", UTCDateTime()))
+    common = {"jurisdiction_id": "lacounty.gov", "service_code": "DPW-DUMPING", "service_name": "Illegal Dumping",
+              "department": "DPW", "status": "open", "lat": 34.02, "long": -118.17,
+              "requested_datetime": EARLY, "updated_datetime": EARLY}
+    with engine.begin() as connection:
+        connection.execute(requests.insert().values(
+            id=1, token="old-hidden", address="canary-address 12 Main St", hidden_reason="abuse",
+            attributes={"vehicle_description": "canary-answer"}, hidden_at=EARLY,
+            hidden_content={"description": "canary-description", "media_url": None}, **common))
+        connection.execute(requests.insert().values(
+            id=2, token="visible", address="4801 E 3rd St", attributes={"vehicle_description": "a van"}, **common))
+    upgrade(engine)
+    assert differences(engine) == []
+    engine.dispose()
+    app = make_app(OPEN311_CREATE_SCHEMA=False, OPEN311_CLOCK=lambda: EARLY)
+    client = app.test_client()
+    for path in ("/open311/v2/requests.json?extensions=true", "/open311/v2/requests/1.json?extensions=true",
+                 "/open311/v2/requests.xml?extensions=true", "/open311/v2/requests.csv"):
+        assert b"canary" not in client.get(path).data, path
+    assert b"a van" in client.get("/open311/v2/requests/2.json?extensions=true").data  # never hidden: as it was
+    services = app.extensions["open311"]
+    with services.session() as session:
+        row = unhide_request(session, 1, EARLY)
+        assert row is not None and row.address == "canary-address 12 Main St"
+        assert row.attributes == {"vehicle_description": "canary-answer"}
+        assert row.description == "canary-description"
