@@ -86,6 +86,16 @@ def report(client: FlaskClient, key: str, **extra: str) -> str:
 STAMPS: dict[str, str] = {}
 
 
+@pytest.fixture(autouse=True)
+def fresh_stamps() -> Iterator[None]:
+    """Each test's pushes start with no remembered timestamps: request ids repeat across tests (every test has
+    a new database), and a stamp left by another test (tests/api/test_hidden.py pushes too) would date a new
+    update before the request's last one, so it would not be applied."""
+    STAMPS.clear()
+    yield
+    STAMPS.clear()
+
+
 def push(client: FlaskClient, dpw_key: str, request_id: str, update_id: str, status: str, minute: int) -> None:
     """A back office reports a change now (a repeated update_id repeats its first timestamp)."""
     when = STAMPS.setdefault(f"{request_id}:{update_id}", precise_now().isoformat())
