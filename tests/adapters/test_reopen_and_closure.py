@@ -357,3 +357,68 @@ def test_salesforce_pulled_codes_known_and_unknown(gateway_for: Callable[..., Ga
     assert gw.extended(unknown)["status"] == "closed"   # the status change is never lost
     assert gw.feed_codes(none) == [("closed", "unspecified")]
     assert any("'Gone Fishing' is not in the vocabulary" in r.getMessage() for r in caplog.records)
+
+
+@dataclass
+class Chained:
+    """Our gateway (DPW on `open311`) in front of a second instance of this gateway, served on loopback."""
+
+    gw: Gateway
+    upstream: Flask
+    works_key: str
+    upstream_id: str
+    rid: str
+
+    def close_upstream(self, clock: Clock) -> None:
+        """The upstream's own department closes its copy, through the upstream's own API."""
+        clock.now += timedelta(minutes=2)
+        closed = self.upstream.test_client().post("/open311/v2/servicerequestupdates.json", data={
+            "api_key": self.works_key, "service_request_id": self.upstream_id, "update_id": "works-1",
+            "status": "COMPLETED", "updated_datetime": (clock() - timedelta(minutes=1)).isoformat()})
+        assert closed.status_code == 200, closed.data
+
+    def upstream_status(self) -> str:
+        return str(json_of(self.upstream.test_client().get(f"/open311/v2/requests/{self.upstream_id}.json"))[0]
+                   ["status"])
+
+
+@pytest.fixture
+def chained(make_app: Callable[..., Flask], gateway_for: Callable[..., Gateway], second_database_url: str,
+            clock: Clock) -> Iterator[Chained]:
+    upstream = make_app(OPEN311_DATABASE_URL=second_database_url)
+    up: Services = upstream.extensions["open311"]
+    with up.session() as session:
+        _, county_key = create_key(session, "lacounty.gov", "county gateway", clock())
+        _, works_key = create_key(session, "lacounty.gov", "DPW works", clock(), department="DPW")
+    with serve(upstream) as api:
+        gw = gateway_for("open311", {"endpoint": api, "api_key": county_key,
+                                     "service_codes": {"DPW-GRAFFITI": "DPW-GRAFFITI"}},
+                         {"open": "open", "closed": "closed"})
+        rid = gw.submit()
+        assert gw.relay() == 1
+        (ticket,) = [r for r in _outbox(gw) if r[0] == "deliver"]
+        yield Chained(gw, upstream, works_key, str(ticket[1]), rid)
+
+
+def test_an_upstream_copy_that_is_open_already_counts_as_delivered(chained: Chained) -> None:
+    """Our clerk closed our request, the upstream's copy was never closed: its 409 (open) is the reopen done."""
+    chained.gw.close(chained.rid, "closed")
+    chained.gw.reopen(chained.rid)
+    assert chained.gw.relay() == 1
+    assert [(kind, state) for kind, _, state in _outbox(chained.gw)] == [("deliver", "done"), ("reopen", "done")]
+    assert chained.upstream_status() == "open"
+
+
+def test_an_upstream_copy_closed_too_long_ago_is_not_reported_delivered(chained: Chained, clock: Clock) -> None:
+    """The upstream closed its copy 15 days ago (its window is 14); ours was closed just now and is reopened.
+    The upstream's 409 then means the department was NOT told: a dead letter saying so, never `done`."""
+    chained.close_upstream(clock)
+    clock.now += timedelta(days=15)
+    chained.gw.close(chained.rid, "closed")
+    chained.gw.reopen(chained.rid)
+    chained.gw.relay()
+    assert chained.upstream_status() == "closed"
+    with chained.gw.services.session() as session, session.begin():
+        (row,) = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "reopen"))
+        assert (row.state, row.last_error) == ("dead", "open311 reopen: the upstream refused it (HTTP 409) and "
+                                                       "its request is still closed")
