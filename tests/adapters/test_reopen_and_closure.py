@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import random
 from collections.abc import Callable, Iterator
@@ -191,6 +192,20 @@ def test_email_sends_one_threaded_reopen_with_its_photo(gateway_for: Callable[..
     assert attachment.get_filename() == f"request-{rid}-reopen-{reopen_id}-photo-1.jpg"
     assert data == gw.stored_reopen_photo(rid)
     assert_clean(data)
+
+
+def test_filedrop_copies_the_reopen_photo_beside_the_reopen_file(gateway_for: Callable[..., Gateway],
+                                                                 tmp_path: Path) -> None:
+    intake = tmp_path / "dpw-intake"
+    gw = gateway_for("filedrop", {"directory": str(intake)})
+    rid, reopen_id = closed_then_reopened(gw, jpeg_with_gps())
+    assert gw.relay() == 2 and gw.relay() == 0
+    stem = f"lacounty_gov_{rid}_reopen_{reopen_id}"
+    assert sorted(p.name for p in intake.iterdir()) == sorted([f"lacounty_gov_{rid}.json", f"{stem}.json",
+                                                               f"{stem}.photo-1.jpg"])
+    payload = json.loads((intake / f"{stem}.json").read_text())
+    assert payload["photo_files"] == [f"{stem}.photo-1.jpg"] and payload["addition"]["kind"] == "reopen"
+    assert (intake / f"{stem}.photo-1.jpg").read_bytes() == gw.stored_reopen_photo(rid)
 
 
 SF_MAP = {"New": "open", "Reopened": "open", "Closed": "closed", "COMPLETED": "closed"}
