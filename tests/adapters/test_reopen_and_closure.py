@@ -260,47 +260,6 @@ def test_a_reopen_delivered_again_adds_nothing_in_salesforce(gateway_for: Callab
     assert org.cases[rid]["Status"] == "Reopened"
 
 
-def test_open311_upstream_gateway_reopens_its_own_copy(make_app: Callable[..., Flask],
-                                                       gateway_for: Callable[..., Gateway],
-                                                       second_database_url: str, clock: Clock) -> None:
-    """The upstream is a second instance of this gateway: it needs its own key; its copy is closed by its own
-    department (POST servicerequestupdates there); the code comes back by the pull; the reopen reopens it."""
-    upstream = make_app(OPEN311_DATABASE_URL=second_database_url)
-    up: Services = upstream.extensions["open311"]
-    with up.session() as session:
-        _, county_key = create_key(session, "lacounty.gov", "county gateway", clock())
-        _, works_key = create_key(session, "lacounty.gov", "DPW works", clock(), department="DPW")
-    with serve(upstream) as api:
-        gw = gateway_for("open311", {"endpoint": api, "api_key": county_key, "extensions": True,
-                                     "service_codes": {"DPW-GRAFFITI": "DPW-GRAFFITI"}},
-                         {"open": "open", "closed": "closed"})
-        rid = gw.submit()
-        assert gw.relay() == 1
-        (outbox,) = [r for r in _outbox(gw) if r[0] == "deliver"]
-        upstream_id = outbox[1]
-        clock.now += timedelta(minutes=2)
-        closed = upstream.test_client().post("/open311/v2/servicerequestupdates.json", data={
-            "api_key": works_key, "service_request_id": upstream_id, "update_id": "works-1", "status": "COMPLETED",
-            "closure_code": "not_found", "description": "Nothing found at the address",
-            "updated_datetime": (clock() - timedelta(minutes=1)).isoformat()})
-        assert closed.status_code == 200, closed.data
-        gw.sync()
-        ours = gw.extended(rid)
-        assert (ours["status"], ours["extended_attributes"]["closure_code"]) == ("closed", "not_found")
-        assert gw.feed_codes(rid) == [("closed", "not_found")]
-        reopen_id = gw.reopen(rid)
-        assert gw.relay() == 1 and gw.relay() == 0
-        theirs = json_of(upstream.test_client().get(f"/open311/v2/requests/{upstream_id}.json?extensions=true"))[0]
-    assert (theirs["status"], theirs["extended_attributes"]["closure_code"]) == ("open", None)
-    with up.session() as session, session.begin():
-        (told,) = session.scalars(select(RequestReopen))
-        assert (str(told.request_id), told.description) == (upstream_id, NOT_FIXED)
-        history = [(u.status, u.source) for u in session.scalars(select(StatusUpdate).order_by(StatusUpdate.id))]
-    assert history == [("closed", "push"), ("open", "reopen")]
-    assert [r for r in _outbox(gw) if r[0] == "reopen"] == [("reopen", str(told.id), "done")]  # its reopen_id
-    assert reopen_id == "1"   # ours, numbered by this gateway
-
-
 def _outbox(gw: Gateway) -> list[tuple[str, str | None, str]]:
     with gw.services.session() as session, session.begin():
         return [(o.kind, o.external_id, o.state) for o in session.scalars(select(OutboxMessage)
@@ -384,17 +343,21 @@ class Chained:
     upstream_id: str
     rid: str
 
-    def close_upstream(self, clock: Clock) -> None:
+    def close_upstream(self, clock: Clock, **extra: str) -> None:
         """The upstream's own department closes its copy, through the upstream's own API."""
         clock.now += timedelta(minutes=2)
         closed = self.upstream.test_client().post("/open311/v2/servicerequestupdates.json", data={
             "api_key": self.works_key, "service_request_id": self.upstream_id, "update_id": "works-1",
-            "status": "COMPLETED", "updated_datetime": (clock() - timedelta(minutes=1)).isoformat()})
+            "status": "COMPLETED", "updated_datetime": (clock() - timedelta(minutes=1)).isoformat(), **extra})
         assert closed.status_code == 200, closed.data
 
     def upstream_status(self) -> str:
         return str(json_of(self.upstream.test_client().get(f"/open311/v2/requests/{self.upstream_id}.json"))[0]
                    ["status"])
+
+    def upstream_services(self) -> Services:
+        services: Services = self.upstream.extensions["open311"]
+        return services
 
 
 @pytest.fixture
@@ -406,13 +369,36 @@ def chained(make_app: Callable[..., Flask], gateway_for: Callable[..., Gateway],
         _, county_key = create_key(session, "lacounty.gov", "county gateway", clock())
         _, works_key = create_key(session, "lacounty.gov", "DPW works", clock(), department="DPW")
     with serve(upstream) as api:
-        gw = gateway_for("open311", {"endpoint": api, "api_key": county_key,
+        gw = gateway_for("open311", {"endpoint": api, "api_key": county_key, "extensions": True,
                                      "service_codes": {"DPW-GRAFFITI": "DPW-GRAFFITI"}},
                          {"open": "open", "closed": "closed"})
         rid = gw.submit()
         assert gw.relay() == 1
         (ticket,) = [r for r in _outbox(gw) if r[0] == "deliver"]
         yield Chained(gw, upstream, works_key, str(ticket[1]), rid)
+
+
+def test_open311_upstream_gateway_reopens_its_own_copy(chained: Chained, clock: Clock) -> None:
+    """The upstream is a second instance of this gateway: it needs its own key; its copy is closed by its own
+    department (POST servicerequestupdates there); the code comes back by the pull; the reopen reopens it."""
+    gw, rid = chained.gw, chained.rid
+    chained.close_upstream(clock, closure_code="not_found", description="Nothing found at the address")
+    gw.sync()
+    ours = gw.extended(rid)
+    assert (ours["status"], ours["extended_attributes"]["closure_code"]) == ("closed", "not_found")
+    assert gw.feed_codes(rid) == [("closed", "not_found")]
+    gw.reopen(rid)
+    assert gw.relay() == 1 and gw.relay() == 0
+    theirs = json_of(chained.upstream.test_client().get(
+        f"/open311/v2/requests/{chained.upstream_id}.json?extensions=true"))[0]
+    assert (theirs["status"], theirs["extended_attributes"]["closure_code"]) == ("open", None)
+    with chained.upstream_services().session() as session, session.begin():
+        (told,) = session.scalars(select(RequestReopen))
+        assert (str(told.request_id), told.description) == (chained.upstream_id, NOT_FIXED)
+        history = [(u.status, u.source) for u in session.scalars(select(StatusUpdate).order_by(StatusUpdate.id))]
+    assert history == [("closed", "push"), ("open", "reopen")]
+    # the upstream's reopen_id is what our outbox row keeps as the back office's id
+    assert [r for r in _outbox(gw) if r[0] == "reopen"] == [("reopen", str(told.id), "done")]
 
 
 def test_an_upstream_copy_that_is_open_already_counts_as_delivered(chained: Chained) -> None:
