@@ -133,19 +133,31 @@ class UpstreamAdapter(Adapter):
 
     def _reopen(self, upstream_id: str, addition: Addition) -> Receipt:
         """POST the resident's "not fixed" to the upstream's `requests/{id}/reopen.json` (this gateway's own
-        extension); a 409 (the upstream's request is open already) counts as delivered."""
+        extension). A 409 counts as delivered only when the upstream's request reads open: a 409 for a request
+        closed there too long ago means the department was not told (PermanentError, a dead letter)."""
         pairs = [*self._common().items(), ("description", addition.description or "The problem is not fixed.")]
         path = f"requests/{quote(upstream_id, safe='')}/reopen.json"
         reply = send(self.http, "POST", self._url(path), self.options, "open311 reopen", data=pairs,
                      headers={"Idempotency-Key": addition.idempotency_key, "Accept": "application/json"})
         if reply.status == 409:
-            return Receipt(external_id=f"{upstream_id}:open")
+            if self._status_of(upstream_id) == "open":
+                return Receipt(external_id=f"{upstream_id}:open")
+            raise PermanentError("open311 reopen: the upstream refused it (HTTP 409) and its request is still closed")
         check(reply, "open311 reopen", _errors(reply))
         data = reply.json("open311 reopen")
         first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else None
         if first is None or first.get("reopen_id") in (None, ""):
             raise TemporaryError("open311 reopen: reply names no reopen_id")
         return Receipt(external_id=str(first["reopen_id"])[:200])
+
+    def _status_of(self, upstream_id: str) -> str | None:
+        """The upstream request's status as its `requests/{id}.json` reads now."""
+        path = f"requests/{quote(upstream_id, safe='')}.json"
+        reply = check(send(self.http, "GET", self._url(path), self.options, "open311 request",
+                           params=self._common()), "open311 request")
+        data = reply.json("open311 request")
+        first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else None
+        return str(first.get("status")) if first is not None else None
 
     def _resolve(self, external_ids: Sequence[str]) -> dict[str, str]:
         """Upstream id -> the external id we stored (tokens are resolved when the upstream has an id for them)."""

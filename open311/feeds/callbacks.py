@@ -51,7 +51,9 @@ def build_callback(session: Session, config: GatewayConfig, subscription_id: int
         "jurisdiction_id": request.jurisdiction_id,
         # Read when sent, not when queued: a request hidden meanwhile goes out without its typed text.
         "service_request": request_entry(request, jurisdiction.timezone),
-        "update": update_entry(update, jurisdiction.timezone),
+        # Callbacks are this gateway's own extension, so the update carries the closure fields (closure_code,
+        # duplicate_of, reopened) as the update feed shows them with extensions=true.
+        "update": update_entry(update, jurisdiction.timezone, extended=True),
     }
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Callback(subscription.callback_url, subscription.secret, event_id, body)

@@ -138,7 +138,9 @@ class GeoReportUpstream:
             return json_response([{"service_request_id": self.by_key[key], "service_notice": None}])
         if request.path.endswith("/requests.json"):
             wanted = request.args.get("service_request_id", "").split(",")
-            return json_response([r for sid, r in self.requests.items() if sid in wanted])
+            extended = request.args.get("extensions") == "true"   # extended_attributes only when asked for
+            return json_response([{k: v for k, v in r.items() if extended or k != "extended_attributes"}
+                                  for sid, r in self.requests.items() if sid in wanted])
         return json_response([{"code": 404, "description": "not found"}], 404)
 
 
@@ -159,6 +161,7 @@ class SalesforceOrg:
         self.unknown_fields: set[str] = set()
         self.files: list[dict[str, Any]] = []         # ContentVersions: Title, PathOnClient, linked Case, bytes
         self.comments: list[dict[str, Any]] = []      # CaseComments: Id, ParentId, CommentBody, IsPublished
+        self.patches: list[tuple[str, dict[str, Any]]] = []   # PATCHes of a Case by its Id: (Id, fields)
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -180,6 +183,9 @@ class SalesforceOrg:
         prefix = f"/services/data/v61.0/sobjects/Case/{self.ext}/"
         if request.path.startswith(prefix):
             return self.upsert(request, request.path[len(prefix):])
+        by_id = "/services/data/v61.0/sobjects/Case/"
+        if request.path.startswith(by_id) and request.method == "PATCH":
+            return self.update_case(request.path[len(by_id):], request.get_json())
         if request.path == "/services/data/v61.0/sobjects/ContentVersion" and request.method == "POST":
             return self.upload(request.get_json())
         if request.path == "/services/data/v61.0/sobjects/CaseComment" and request.method == "POST":
@@ -231,6 +237,16 @@ class SalesforceOrg:
             return json_response({"id": case["Id"], "success": True, "errors": [], "created": True}, 201)
         return Response(status=204)
 
+    def update_case(self, case_id: str, body: dict[str, Any]) -> Response:
+        """PATCH sobjects/Case/<Id>: set fields of an existing Case (204), as a reopen sets its Status."""
+        with self.lock:
+            case = next((c for c in self.cases.values() if c["Id"] == case_id), None)
+            if case is None:
+                return json_response([{"message": "not found", "errorCode": "NOT_FOUND"}], 404)
+            self.patches.append((case_id, dict(body)))
+            case.update(body)
+        return Response(status=204)
+
     def upload(self, body: dict[str, Any]) -> Response:
         """POST sobjects/ContentVersion: a file (base64 VersionData) published to a record."""
         linked = body.get("FirstPublishLocationId")
@@ -245,12 +261,13 @@ class SalesforceOrg:
 
     def query(self, soql: str, offset: int) -> Response:
         since = soql.split("LastModifiedDate >= ")[1].split(" ")[0]
+        # the columns the SELECT names (Salesforce answers exactly those, null when a Case has no value)
+        columns = [c.strip() for c in soql.split("SELECT ", 1)[1].split(" FROM ", 1)[0].split(",")]
         records = sorted((c for c in self.cases.values()
                           if c["LastModifiedDate"][:19] >= since[:19]), key=lambda c: c["LastModifiedDate"])
         page = records[offset:offset + self.page_size]
         data: dict[str, Any] = {"totalSize": len(records), "done": offset + self.page_size >= len(records),
-                                "records": [{"attributes": {"type": "Case"}, **{k: c.get(k) for k in
-                                             ("Id", self.ext, "Status", "LastModifiedDate", "Status_Notes__c")}}
+                                "records": [{"attributes": {"type": "Case"}, **{k: c.get(k) for k in columns}}
                                             for c in page]}
         if not data["done"]:
             if soql not in self.queries:

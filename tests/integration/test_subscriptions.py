@@ -263,3 +263,42 @@ def test_subscription_lifecycle_in_xml_and_limits(app: Flask, keys: dict[str, st
     gone = client.delete(f"/open311/v2/subscriptions/{ident}.json?api_key={keys['app']}")
     assert gone.status_code == 200 and json_of(gone) == []
     assert json_of(client.get(f"/open311/v2/subscriptions.json?api_key={keys['app']}")) == []
+
+
+def test_callbacks_carry_the_closure_fields_of_the_update_feed(app: Flask, keys: dict[str, str],
+                                                              receiver: tuple[Receiver, str]) -> None:
+    """Each callback's update is the update feed's extensions=true entry: a closure's code (`unspecified` is never
+    left out), a duplicate's survivor, a resident's reopen (`reopened`); an open update carries none of them."""
+    handler, url = receiver
+    client = app.test_client()
+    subscription = subscribe(client, keys["app"], url)
+    mine, survivor = report(client, keys["app"]), report(client, keys["other"])
+    not_fixed = "canary reopen text: still there"
+
+    def update(update_id: str, status: str, **extra: str) -> None:
+        r = client.post("/open311/v2/servicerequestupdates.json", data={
+            "api_key": keys["dpw"], "service_request_id": mine, "update_id": update_id, "status": status,
+            "updated_datetime": precise_now().isoformat(), "description": status, **extra})
+        assert r.status_code == 200, r.data
+
+    update("c0", "ASSIGNED")
+    update("c1", "COMPLETED", closure_code="not_found")
+    reopened = client.post(f"/open311/v2/requests/{mine}/reopen.json",
+                           data={"api_key": keys["app"], "description": not_fixed})
+    assert reopened.status_code == 200, reopened.data
+    update("c2", "CLOSED")
+    reopened = client.post(f"/open311/v2/requests/{mine}/reopen.json",
+                           data={"api_key": keys["app"], "description": not_fixed})
+    assert reopened.status_code == 200, reopened.data
+    update("c3", "COMPLETED", closure_code="duplicate", duplicate_of=survivor)
+    relay(app)
+    events = handler.events(subscription["secret"])
+    got = [(e["update"]["status"], e["update"].get("closure_code"), e["update"].get("duplicate_of"),
+            e["update"].get("reopened")) for e in events]
+    assert got == [("open", None, None, None), ("closed", "not_found", None, None), ("open", None, None, True),
+                   ("closed", "unspecified", None, None), ("open", None, None, True),
+                   ("closed", "duplicate", survivor, None)]
+    feed = {u["gateway_update_id"]: u for u in json_of(client.get(
+        "/open311/v2/servicerequestupdates.json?extensions=true")) if u["service_request_id"] == mine}
+    assert [e["update"] for e in events] == [feed[e["update"]["gateway_update_id"]] for e in events]
+    assert all(not_fixed.encode() not in body and SENTINEL.encode() not in body for _, body in handler.calls)
