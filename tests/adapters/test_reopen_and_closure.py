@@ -4,6 +4,7 @@ its photo where the department takes photos; closure codes pulled from an open31
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -160,6 +161,8 @@ def test_webhook_gets_one_signed_reopen_after_the_ticket(gateway_for: Callable[.
     (photo,) = told["photos"]
     assert (photo["sha256"], photo["size"], photo["content_type"]) == (
         hashlib.sha256(stored).hexdigest(), len(stored), "image/jpeg")
+    # write-only photos are never served at /media/: the bytes come inline, exactly the stored copy
+    assert base64.b64decode(photo["data_base64"]) == stored
 
 
 def _text_of(msg: Message) -> str:
