@@ -96,7 +96,7 @@ def closure_of(department: Department, remote: RemoteUpdate, status: str | None)
         return None
     sent = closure_code_of(remote.closure_code)
     if remote.closure_code and sent is None:
-        log.warning("%s: closure_code %r is not in the vocabulary; update %r stored as unspecified",
+        log.warning("%s: closure_code %r is not in the vocabulary; update %r takes its status_map code, if any",
                     department.code, remote.closure_code[:40], remote.update_id[:100])
     if sent is not None:
         return sent
