@@ -10,7 +10,7 @@ import random
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +29,7 @@ from open311.delivery.status import record_update
 from open311.intake.keys import create_key
 from open311.services import Services
 from open311.settings import DeliverySettings
-from open311.storage.models import OutboxMessage, ServiceRequest, SlaEvent
+from open311.storage.models import OutboxMessage, SlaEvent
 from tests.adapters.peers import WebhookBackOffice, http_peer
 from tests.conftest import ROOT, Clock
 from tests.delivery import STATUS_MAP, write_config
@@ -186,24 +186,29 @@ def test_the_department_hears_only_after_its_ticket(env: Env) -> None:
     assert env.relay() == 0
 
 
+def watchers_at_once(gateway: Services, count: int) -> list[WatchResult]:
+    """`count` watcher passes started together (a barrier), each on its own connection."""
+    start, results = threading.Barrier(count), []
+
+    def run() -> None:
+        start.wait()
+        results.append(watch_sla(gateway))
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
 def test_two_watchers_at_once_record_each_event_once(env: Env) -> None:
     rids = [env.post(la(2026, 3, 27, 15), description=f"graffiti number {n}") for n in range(12)]
     for when, state in ((la(2026, 4, 1, 12), "at_risk"), (la(2026, 4, 1, 16), "breached")):
         env.clock.now = when
-        start = threading.Barrier(3)
-        results: list[WatchResult] = []
-
-        def run() -> None:
-            start.wait()
-            results.append(watch_sla(env.gateway))
-
-        threads = [threading.Thread(target=run) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        results = watchers_at_once(env.gateway, 3)
         assert len(results) == 3
-        assert sum(r.events for r in results) == len(rids)
+        assert sum(getattr(r, state) for r in results) == sum(r.events for r in results) == len(rids)
         assert sum(r.callbacks for r in results) == 0 and sum(r.department for r in results) == len(rids)
     assert sorted(env.events()) == sorted([(rid, s) for rid in rids for s in ("at_risk", "breached")])
     with env.gateway.session() as session, session.begin():
