@@ -26,13 +26,14 @@ from open311.cli import main
 from open311.delivery.relay import Relay
 from open311.delivery.sla_watch import WatchResult, watch_sla
 from open311.delivery.status import record_update
+from open311.delivery.workers import BackgroundWorkers
 from open311.intake.keys import create_key
 from open311.services import Services
-from open311.settings import DeliverySettings
+from open311.settings import DeliverySettings, SyncSettings
 from open311.storage.models import OutboxMessage, SlaEvent
 from tests.adapters.peers import WebhookBackOffice, http_peer
 from tests.conftest import ROOT, Clock
-from tests.delivery import STATUS_MAP, write_config
+from tests.delivery import STATUS_MAP, wait_until, write_config
 from tests.helpers import GRAFFITI, json_of
 from tests.integration.test_subscriptions import Receiver
 
@@ -316,3 +317,19 @@ def test_open311_sla_once_from_the_command_line(tmp_path: Path, monkeypatch: pyt
     assert again.output == "sla: 0 at_risk, 0 breached; 0 to departments, 0 callback(s) queued\n"
     assert "sla" in runner.invoke(main, ["--help"]).output
     gateway.dispose()
+
+
+def test_the_in_process_workers_of_serve_watch_and_deliver(env: Env) -> None:
+    """`open311 serve` on SQLite runs the watcher in its sync thread, and the relay thread delivers the events."""
+    subscription = env.subscribe()
+    rid = env.post(la(2026, 3, 27, 15))
+    env.clock.now = la(2026, 4, 1, 16)
+    workers = BackgroundWorkers(env.gateway, SETTINGS, SyncSettings(interval=0.05))
+    workers.start()
+    try:
+        assert wait_until(lambda: len(env.receiver.calls) >= 1 and len(sla_additions(env.office)) >= 1, 20)
+    finally:
+        workers.stop()
+    assert env.events() == [(rid, "breached")]
+    assert [e["event"] for e in env.receiver.events(subscription["secret"])] == ["sla_breached"]
+    assert [a["kind"] for _, a in sla_additions(env.office)] == ["sla_breached"]
