@@ -111,6 +111,10 @@ class Ticket:
         return data
 
 
+# The Addition kinds of SLA events, and how a note or subject line names them.
+SLA_KINDS = {"sla_at_risk": "SLA AT RISK", "sla_breached": "SLA BREACHED"}
+
+
 @dataclass(frozen=True)
 class Addition:
     """Another resident's report added to a ticket already delivered (a follower), delivered exactly once.
@@ -122,6 +126,10 @@ class Addition:
     `kind` "reopen": a resident says the closed request is not fixed and reopened it; `follower_id` then
     holds the reopen's id (the idempotency key and to_json say `reopen`), `description` and `photos` are
     the resident's, and the back office should reopen its ticket.
+
+    `kind` "sla_at_risk" / "sla_breached": the request's SLA clock entered its last fifth, or ran out (the
+    gateway's watcher, docs/lifecycle.md); `follower_id` holds the SLA event's id, `attributes` the
+    `sla_state` and the clock's `expected_datetime`, `description` a fixed sentence; no contact, no photos.
     """
 
     ticket: Ticket
@@ -140,6 +148,11 @@ class Addition:
         return self.kind == "reopen"
 
     @property
+    def sla(self) -> bool:
+        """True for an SLA event (the clock at risk or breached) rather than a resident's report."""
+        return self.kind in SLA_KINDS
+
+    @property
     def idempotency_key(self) -> str:
         """The key a back office uses to absorb redeliveries of the same addition."""
         return f"{self.ticket.idempotency_key}:{self.kind}:{self.follower_id}"
@@ -155,6 +168,8 @@ class Addition:
                 "photos": [photo.to_json() for photo in self.photos]}
         if self.reopen:
             data = {"kind": "reopen", "reopen_id": data.pop("follower_id"), **data}
+        elif self.sla:
+            data = {"kind": self.kind, "sla_event_id": data.pop("follower_id"), **data}
         return data
 
     def summary(self) -> str:
@@ -164,6 +179,10 @@ class Addition:
         if self.reopen:
             lines = [f"REOPENED: a resident reports the problem is not fixed (reopen {self.follower_id} of service "
                      f"request {self.ticket.service_request_id}, {self.created_datetime}). Please reopen the ticket."]
+        elif self.sla:
+            due = self.attributes.get("expected_datetime")
+            lines = [f"{SLA_KINDS[self.kind]}: service request {self.ticket.service_request_id} is due {due} "
+                     f"(SLA event {self.follower_id}, {self.created_datetime})."]
         for code, value in self.attributes.items():
             lines.append(f"{code}: {', '.join(value) if isinstance(value, list) else value}")
         if self.description:
@@ -217,6 +236,9 @@ class Adapter(abc.ABC):
 
     options_schema: ClassVar[type[marshmallow.Schema]] = EmptyOptions
     supports_updates: ClassVar[bool] = False
+    # True: the department is sent its requests' SLA events (at risk, breached) as Additions of those kinds.
+    # False (the default, so an adapter written before them never dead-letters one): none are queued.
+    takes_sla_events: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any], *, http: requests.Session) -> None:
         self.options = dict(options)

@@ -44,6 +44,7 @@ class FiledropAdapter(Adapter):
 
     options_schema = FiledropOptions
     supports_updates = True
+    takes_sla_events = True      # an SLA event is an addition file, `<key>.json`, key ...:sla_breached:<event id>
 
     @property
     def directory(self) -> Path:

@@ -66,6 +66,7 @@ class SalesforceAdapter(Adapter):
 
     options_schema = SalesforceOptions
     supports_updates = True
+    takes_sla_events = True      # an SLA event is a private CaseComment (`SLA BREACHED: ...`)
 
     def __init__(self, options: Any, *, http: Any) -> None:
         super().__init__(options, http=http)

@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from open311.adapter import Adapter, Addition, PermanentError, Receipt, TemporaryError, Ticket, TicketPhoto
+from open311.adapter import SLA_KINDS, Adapter, Addition, PermanentError, Receipt, TemporaryError, Ticket, TicketPhoto
 
 SUBJECT = "[{department}] {service_name} - service request {service_request_id}"
 
@@ -83,6 +83,7 @@ class EmailAdapter(Adapter):
     carries the same Message-ID and mail systems (and people) can drop the duplicate."""
 
     options_schema = EmailOptions
+    takes_sla_events = True      # an SLA event is a follow-up message, `[SLA BREACHED] Re: <subject>`
 
     def message(self, ticket: Ticket) -> EmailMessage:
         """The e-mail for a ticket."""
@@ -115,7 +116,8 @@ class EmailAdapter(Adapter):
         msg["To"] = ", ".join(self.options["to"])
         ticket = addition.ticket
         fields_ = {**ticket.to_json(), "service_name": ticket.service_name}
-        msg["Subject"] = ("Re: " + self.options["subject"].format_map(_Defaulting(fields_)))[:200]
+        prefix = f"[{SLA_KINDS[addition.kind]}] " if addition.sla else ""
+        msg["Subject"] = (prefix + "Re: " + self.options["subject"].format_map(_Defaulting(fields_)))[:200]
         msg["Date"] = formatdate(localtime=False)
         msg["Message-ID"] = self._message_id(addition.idempotency_key)
         original = addition.external_id if addition.external_id.startswith("<") else self._message_id(

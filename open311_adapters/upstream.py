@@ -50,6 +50,9 @@ class UpstreamAdapter(Adapter):
 
     options_schema = UpstreamOptions
     supports_updates = True
+    # No SLA events: the upstream gateway keeps its own clock (its own calendar and status map) and a
+    # follower or reopen POST would misstate what happened.
+    takes_sla_events = False
 
     def _url(self, path: str) -> str:
         """An endpoint URL under the configured base."""

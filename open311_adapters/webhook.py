@@ -44,6 +44,7 @@ class WebhookAdapter(Adapter):
 
     options_schema = WebhookOptions
     supports_updates = True
+    takes_sla_events = True      # an SLA event is a signed addition POST, `addition.kind` sla_at_risk/sla_breached
 
     def _headers(self, payload: bytes) -> dict[str, str]:
         """Static headers plus the signature of this payload."""

@@ -14,6 +14,7 @@ LAZY = {
     "keys": "open311.cli.keys:keys",
     "relay": "open311.cli.delivery:relay",
     "sync": "open311.cli.delivery:sync",
+    "sla": "open311.cli.sla:sla",
     "outbox": "open311.cli.delivery:outbox",
     "areas": "open311.cli.areas:areas",
     "purge": "open311.cli.admin:purge",

@@ -13,6 +13,7 @@ from open311.core.dates import format_w3c
 from open311.delivery.gauges import OutboxCollector
 from open311.delivery.outbox import DEAD, STATES, list_messages, requeue_dead
 from open311.delivery.relay import Relay
+from open311.delivery.sla_watch import watch_sla
 from open311.delivery.sync import run_sync, sync_all
 from open311.delivery.workers import stop_on_signals
 from open311.services import Services
@@ -20,7 +21,7 @@ from open311.services import Services
 log = logging.getLogger(__name__)
 
 
-def _setup_logging() -> None:
+def setup_logging() -> None:
     """JSON log lines to stderr for the long-running commands, as `serve` writes (never personal data);
     like logging.basicConfig, nothing changes when the process already configured logging."""
     from open311.core.logs import configure_logging
@@ -47,7 +48,7 @@ def _metrics(port: int | None, gateway: Services, outbox: bool) -> None:
               help="Serve Prometheus metrics on 127.0.0.1:PORT (0: any free port, logged).")
 def relay(once: bool, metrics_port: int | None) -> None:
     """Deliver the outbox to the departments' back offices until SIGTERM/SIGINT."""
-    _setup_logging()
+    setup_logging()
     gateway = services_for("config", "policies", "adapters", "media", tables=True)
     _metrics(metrics_port, gateway, outbox=True)
     stop = threading.Event()
@@ -62,7 +63,7 @@ def relay(once: bool, metrics_port: int | None) -> None:
               help="Serve Prometheus metrics on 127.0.0.1:PORT (0: any free port, logged).")
 def sync(once: bool, metrics_port: int | None) -> None:
     """Pull status updates from the back offices that offer them, until SIGTERM/SIGINT."""
-    _setup_logging()
+    setup_logging()
     gateway = services_for("config", "policies", "adapters", tables=True)
     settings = gateway.policies.sync
     _metrics(metrics_port, gateway, outbox=False)
@@ -73,6 +74,8 @@ def sync(once: bool, metrics_port: int | None) -> None:
             failed += bool(result.error)
             click.echo(f"{jid}/{code}: {result.fetched} read, {result.stored} new, {result.applied} applied, "
                        f"{result.skipped} skipped; {status}")
+        watched = watch_sla(gateway)
+        click.echo(f"sla: {watched.at_risk} at_risk, {watched.breached} breached")
         raise SystemExit(1 if failed else 0)
     stop = threading.Event()
     stop_on_signals(stop)

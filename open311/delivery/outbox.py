@@ -56,6 +56,7 @@ class Claimed:
     status_update_id: int | None = None
     follower_id: int | None = None
     reopen_id: int | None = None
+    sla_event_id: int | None = None
 
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -76,10 +77,12 @@ def _in_order() -> ColumnElement[bool]:
 
 
 def _after_ticket() -> ColumnElement[bool]:
-    """A follower (or a reopen) is added to a ticket the back office already has: its row waits until the
-    request's own delivery is done (that row's external_id is what the addition names)."""
+    """A follower (or a reopen, or an SLA event to the department) is added to a ticket the back office already
+    has: its row waits until the request's own delivery is done (that row's external_id is what the addition
+    names). An SLA event's callback to a subscriber does not wait."""
     t, ticket = _OUTBOX.c, _OUTBOX.alias("ticket").c
-    return or_(and_(t.follower_id.is_(None), t.reopen_id.is_(None)), exists().where(
+    own = and_(t.follower_id.is_(None), t.reopen_id.is_(None), or_(t.sla_event_id.is_(None), t.kind == "callback"))
+    return or_(own, exists().where(
         ticket.request_id == t.request_id, ticket.kind == "deliver", ticket.state == DONE))
 
 
@@ -122,7 +125,7 @@ def _claim_statement(dialect: str) -> Update:
             .values(state=IN_FLIGHT, leased_by=bindparam("b_worker"), lease_expires_at=_when("b_lease_until"),
                     attempts=t.attempts + 1, updated_at=_when("b_now"))
             .returning(t.id, t.request_id, t.department, t.attempts, t.kind, t.subscription_id,
-                       t.status_update_id, t.follower_id, t.reopen_id))
+                       t.status_update_id, t.follower_id, t.reopen_id, t.sla_event_id))
 
 
 def claim_due(connection: Connection, worker: str, settings: DeliverySettings, now: datetime,

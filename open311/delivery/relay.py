@@ -141,9 +141,10 @@ class Relay:
     def deliver_callback(self, claimed: Claimed) -> Attempt:
         """One attempt of a subscriber's callback."""
         gateway = self.gateway
-        assert claimed.subscription_id is not None and claimed.status_update_id is not None
+        assert claimed.subscription_id is not None
         with gateway.session() as session:
-            callback = build_callback(session, gateway.config, claimed.subscription_id, claimed.status_update_id)
+            callback = build_callback(session, gateway.config, claimed.subscription_id, claimed.status_update_id,
+                                      claimed.sla_event_id)
         if callback is None:
             return Attempt(claimed, error="subscription deleted or disabled", permanent=True)
         try:

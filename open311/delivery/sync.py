@@ -16,6 +16,7 @@ from open311.config.jurisdictions import Department, Jurisdiction
 from open311.core import metrics
 from open311.core.text import clean_text
 from open311.delivery.outbox import DONE
+from open311.delivery.sla_watch import watch_sla
 from open311.delivery.status import InvalidUpdate, clean_update, find_request, record_update
 from open311.services import Services
 from open311.settings import SyncSettings
@@ -140,11 +141,14 @@ def sync_all(gateway: Services, settings: SyncSettings) -> dict[tuple[str, str],
 
 
 def run_sync(gateway: Services, settings: SyncSettings, stop: threading.Event, *, once: bool = False) -> int:
-    """Pull every `interval` seconds until stopped (once with `once`); return the number of pulls."""
+    """Pull every `interval` seconds until stopped (once with `once`), each round followed by a pass of the SLA
+    watcher (open311.delivery.sla_watch, after the pull: the clocks it reads are then current); return the
+    number of rounds."""
     rounds = 0
     while not stop.is_set():
         try:
             sync_all(gateway, settings)
+            watch_sla(gateway)
         except SQLAlchemyError as exc:  # the database is unavailable: the windows wait for the next round
             if once:
                 raise

@@ -22,6 +22,7 @@ from open311.storage.models import (
     RequestMedia,
     RequestReopen,
     ServiceRequest,
+    SlaEvent,
 )
 
 
@@ -35,8 +36,12 @@ _MEDIA = cast(Table, RequestMedia.__table__)
 _FOLLOWERS = cast(Table, RequestFollower.__table__)
 _REOPENS = cast(Table, RequestReopen.__table__)
 _OUTBOX = cast(Table, OutboxMessage.__table__)
+_SLA_EVENTS = cast(Table, SlaEvent.__table__)
 FOLLOWER_KIND = "follower"   # outbox rows that add a follower (open311.intake.followers) to a delivered ticket
 REOPEN_KIND = "reopen"       # outbox rows that tell a delivered ticket a resident reopened it (open311.intake.reopen)
+SLA_KIND = "sla"             # outbox rows that tell a delivered ticket its SLA clock is at risk or breached
+SLA_SENTENCES = {"at_risk": "The response time of this request is at risk: it is due {due}.",
+                 "breached": "The response time of this request has run out: it was due {due}."}
 _TICKET_COLUMNS = ("id", "jurisdiction_id", "service_code", "service_name", "description", "requested_datetime",
                    "lat", "long", "address", "address_id", "zipcode", "attributes", "agency_responsible",
                    "service_notice", "expected_datetime", "hidden_at", "media_url")
@@ -56,6 +61,8 @@ def _rows_of(what: str, size: int) -> Select[Any]:
         return select(_FOLLOWERS).where(in_placeholders(_FOLLOWERS.c.id, size))
     if what == "reopens":
         return select(_REOPENS).where(in_placeholders(_REOPENS.c.id, size))
+    if what == "sla_events":
+        return select(_SLA_EVENTS).where(in_placeholders(_SLA_EVENTS.c.id, size))
     if what == "external_ids":
         o = _OUTBOX.c
         return (select(o.request_id, o.external_id)
@@ -93,14 +100,43 @@ def build_tickets(connection: Connection, config: GatewayConfig, claimed: Sequen
     for item in _read(connection, "media", sorted(rows)):
         items.setdefault(item.request_id, []).append(item)
     work: dict[int, Work] = {c.id: _ticket(config, c, rows.get(c.request_id), contacts, items, media)
-                             for c in claimed if c.follower_id is None and c.reopen_id is None}
+                             for c in claimed if c.follower_id is None and c.reopen_id is None
+                             and c.sla_event_id is None}
     following = [c for c in claimed if c.follower_id is not None]
     if following:
         work.update(_additions(connection, config, following, rows, media))
     reopening = [c for c in claimed if c.reopen_id is not None and c.follower_id is None]
     if reopening:
         work.update(_reopens(connection, config, reopening, rows, media))
+    timed = [c for c in claimed if c.sla_event_id is not None and c.follower_id is None and c.reopen_id is None]
+    if timed:
+        work.update(_sla_additions(connection, config, timed, rows))
     return work
+
+
+def _sla_additions(connection: Connection, config: GatewayConfig, claimed: Sequence[Claimed],
+                   rows: dict[int, Any]) -> dict[int, Addition | Undeliverable]:
+    """The additions (kind "sla_at_risk" / "sla_breached") of claimed SLA rows: the ticket (no contact, no
+    photos), the back office's id for it, the event's state and due time, and a fixed sentence."""
+    events = {e.id: e for e in _read(connection, "sla_events", sorted({int(c.sla_event_id or 0) for c in claimed}))}
+    external = {r.request_id: r.external_id for r in _read(connection, "external_ids",
+                                                             sorted({c.request_id for c in claimed}))}
+    found: dict[int, Addition | Undeliverable] = {}
+    for c in claimed:
+        ticket = _ticket(config, c, rows.get(c.request_id), {}, {}, None)
+        event = events.get(int(c.sla_event_id or 0))
+        if isinstance(ticket, Undeliverable) or event is None or not external.get(c.request_id):
+            found[c.id] = ticket if isinstance(ticket, Undeliverable) else Undeliverable(
+                f"SLA event {c.sla_event_id} of request {c.request_id} has no delivered ticket to join")
+            continue
+        due = format_w3c(event.expected_datetime) or ""
+        found[c.id] = Addition(ticket=ticket, follower_id=str(event.id),
+                               external_id=str(external[c.request_id]),
+                               created_datetime=format_w3c(event.created_at) or "",
+                               description=SLA_SENTENCES[event.state].format(due=due),
+                               attributes={"sla_state": event.state, "expected_datetime": due},
+                               kind=f"sla_{event.state}")
+    return found
 
 
 def _reopens(connection: Connection, config: GatewayConfig, claimed: Sequence[Claimed], rows: dict[int, Any],

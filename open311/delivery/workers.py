@@ -1,4 +1,4 @@
-"""Relay and sync as background threads (the embedded default's `open311 serve`) and stop-on-signal."""
+"""Relay and sync (with the SLA watcher) as background threads (the embedded `open311 serve`), stop-on-signal."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class BackgroundWorkers:
-    """One relay thread and one sync thread sharing a stop event."""
+    """One relay thread and one sync thread (each round: the pull, then the SLA watcher) sharing a stop event."""
 
     def __init__(self, gateway: Services, delivery: DeliverySettings, sync: SyncSettings) -> None:
         self.stop_event = threading.Event()

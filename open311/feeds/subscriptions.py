@@ -8,9 +8,10 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from open311.config.jurisdictions import Jurisdiction
@@ -170,15 +171,21 @@ def delete_subscription(session: Session, api_key: ApiKey, ident: str) -> None:
         session.delete(row)
 
 
+def matching_subscriptions(jurisdiction_id: str, service_code: str, api_key_id: int | None) -> Select[Any]:
+    """The ids of the active subscriptions a request's events go to: its service's, and its own key's."""
+    return select(Subscription.id).where(
+        Subscription.jurisdiction_id == jurisdiction_id, Subscription.active.is_(True),
+        or_(Subscription.service_code == service_code,
+            (Subscription.service_code.is_(None)) & (Subscription.api_key_id == api_key_id))).order_by(Subscription.id)
+
+
 def enqueue_callbacks(session: Session, update: StatusUpdate, now: datetime) -> int:
     """Inside the transaction that applied `update`: one outbox row per matching active subscription."""
     request = session.get(ServiceRequest, update.request_id)
     if request is None:
         return 0
-    matches: Sequence[int] = session.scalars(select(Subscription.id).where(
-        Subscription.jurisdiction_id == request.jurisdiction_id, Subscription.active.is_(True),
-        or_(Subscription.service_code == request.service_code,
-            (Subscription.service_code.is_(None)) & (Subscription.api_key_id == request.api_key_id)))).all()
+    matches: Sequence[int] = session.scalars(matching_subscriptions(request.jurisdiction_id, request.service_code,
+                                                                    request.api_key_id)).all()
     for subscription_id in matches:
         session.add(OutboxMessage(request_id=request.id, kind=CALLBACK_KIND, department=CALLBACK_DEPARTMENT,
                                   subscription_id=subscription_id, status_update_id=update.id, state="pending",

@@ -4,15 +4,19 @@ POST requests/{id}/reopen.{fmt} (a resident's "not fixed")."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from flask import Response, request
 from flask.views import MethodView
+from sqlalchemy.orm import Session
 
+from open311.config.jurisdictions import Jurisdiction
 from open311.core import params
 from open311.core.numbers import FROM_TO, number_in
 from open311.feeds.duplicates import find_duplicates
 from open311.feeds.history import updates_by_request
 from open311.feeds.reporters import reporter_counts
+from open311.feeds.sla import recompute_clock
 from open311.feeds.stats import DEFAULT_DAYS, MAX_DAYS, performance
 from open311.feeds.subscriptions import enqueue_callbacks
 from open311.georeport import documents, openapi
@@ -26,11 +30,21 @@ from open311.georeport.respond import respond
 from open311.georeport.views import check_format
 from open311.intake.followers import add_follower
 from open311.intake.keys import check_key
-from open311.intake.reopen import reopen_request
+from open311.intake.reopen import OnUpdate, reopen_request
 from open311.intake.submit import get_request
 from open311.media.uploads import media_by_request
+from open311.storage.models import StatusUpdate
 
 STATS_MAX_AGE = 300   # seconds: figures over days change slowly; a dashboard's refresh need not reach the database
+
+
+def _reopened(jurisdiction: Jurisdiction) -> OnUpdate:
+    """What a reopen's status row sets off in its transaction: the subscribers' callbacks, and the SLA clock
+    recomputed (a new clock from the reopen, so its at_risk and breached events are sent again)."""
+    def hook(session: Session, row: StatusUpdate, now: datetime) -> None:
+        enqueue_callbacks(session, row, now)
+        recompute_clock(session, jurisdiction, row.request_id, now)
+    return hook
 
 
 @blp.route("/duplicates.<fmt>", parameters=[openapi.FMT])
@@ -119,7 +133,7 @@ class Reopen(MethodView):
             get_request(session, jurisdiction, service_request_id)   # 404 before the key is asked for
             key = check_key(session, jurisdiction.id, api_key_of(request, submission), key_row)
             reopened = reopen_request(session, jurisdiction, service_request_id, submission, key, gateway.clock(),
-                                      media=media, on_update=enqueue_callbacks)
+                                      media=media, on_update=_reopened(jurisdiction))
         doc = documents.reopened_document(reopened.service_request_id, reopened.reopen_id, reopened.status)
         return respond(fmt, "reopens", doc)
 

@@ -77,6 +77,24 @@ def test_reopen_restarts_the_clock(client: FlaskClient, gateway: Services, clock
         assert session.query(StatusUpdate).filter_by(request_id=rid).count() == 2
 
 
+def test_a_residents_reopen_restarts_the_clock(client: FlaskClient, gateway: Services, clock: Clock,
+                                               api_key: str) -> None:
+    """Regression: POST requests/{id}/reopen left the closed clock stored (sla_state `missed` on an open request)."""
+    rid = post_at(client, clock, api_key, la(2026, 3, 10, 9))                     # due Thursday 12 March 9:00
+    update(gateway, clock, rid, "c1", "COMPLETED", la(2026, 3, 13, 9))
+    assert read(client, rid)["extended_attributes"]["sla_state"] == "missed"        # type: ignore[index]
+    clock.now = la(2026, 3, 16, 14)
+    response = client.post(f"/open311/v2/requests/{rid}/reopen.json", data={"api_key": api_key,
+                                                                            "description": "Still there"})
+    assert response.status_code == 200, response.data
+    item = read(client, rid)
+    assert item["expected_datetime"] == "2026-03-18T14:00:00-07:00"
+    assert item["extended_attributes"]["sla_state"] == "on_track"                  # type: ignore[index]
+    clock.now = la(2026, 3, 18, 15)
+    assert [r["service_request_id"] for r in json_of(client.get(
+        "/open311/v2/requests.json?sla_state=breached&updated_after=2026-03-01"))] == [str(rid)]
+
+
 def test_sla_state_is_parsed_strictly(client: FlaskClient) -> None:
     response = client.get("/open311/v2/requests.xml?sla_state=late")
     assert response.status_code == 400
