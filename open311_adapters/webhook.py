@@ -69,12 +69,12 @@ class WebhookAdapter(Adapter):
     def deliver_addition(self, addition: Addition) -> Receipt:
         """POST `{"idempotency_key", "addition"}` (signed, to `url`, or `additions_url` when set): a follower
         or a reopen for the ticket the back office knows as `addition.external_id`, its photos inline."""
-        data = addition.to_json()
+        described = addition.to_json()
         # A follower's or a reopen's photos are write-only (never served at /media/), so their bytes travel
         # inline: a link would answer 404 to the back office too.
-        data["photos"] = [{**photo.to_json(), "data_base64": base64.b64encode(photo.read()).decode("ascii")}
-                          for photo in addition.photos]
-        body = json.dumps({"idempotency_key": addition.idempotency_key, "addition": data},
+        described["photos"] = [{**photo.to_json(), "data_base64": base64.b64encode(photo.read()).decode("ascii")}
+                               for photo in addition.photos]
+        body = json.dumps({"idempotency_key": addition.idempotency_key, "addition": described},
                           ensure_ascii=False, separators=(",", ":")).encode()
         headers = {**self._headers(body), "Content-Type": "application/json",
                    "Idempotency-Key": addition.idempotency_key}
