@@ -14,15 +14,17 @@ def check_query_and_path() -> None:
         if isinstance(value, str):
             clean(value, name)
     limit: int = current_app.config["OPEN311_MAX_QUERY_VALUES"]
-    count = 0
+    per_name: dict[str, int] = {}
     for name, values in request.args.lists():
         clean(name, "query parameter name")
         for value in values:
             clean(value, name)
             # A comma list counts by its items: that is what list parameters expand to.
-            count += 1 + value.count(",")
-    if count > limit:
-        raise BadRequest(f"The query string holds more than {limit} values.")
+            per_name[name] = per_name.get(name, 0) + 1 + value.count(",")
+    if sum(per_name.values()) > limit:
+        largest = max(per_name, key=lambda n: per_name[n])
+        raise BadRequest(f"The query string holds more than {limit} values "
+                         f"({largest[:64]} holds {per_name[largest]}).")
 
 
 def init_app(app: Flask) -> None:
