@@ -165,7 +165,8 @@ def test_documented_id_list_400s_are_reachable(server: ServeProcess) -> None:
     target = f"{API}/requests.xml?service_code={values}"
     assert GUNICORN_DEFAULT_LINE < len(f"GET {target} HTTP/1.1") < LIMIT_REQUEST_LINE
     answer = exchange(server, get(target))
-    assert (answer.status, errors_in(answer, "xml")) == (400, [(400, "The query string holds more than 2000 values (service_code holds 2001).")])
+    assert (answer.status, errors_in(answer, "xml")) == (
+        400, [(400, "The query string holds more than 2000 values (service_code holds 2001).")])
 
 
 @pytest.mark.parametrize(("method", "path", "status", "fmt"), [
