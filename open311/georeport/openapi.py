@@ -129,8 +129,10 @@ FEED_EXTENSIONS = [
                            "the 90-day window does not apply.", **W3C),
     query("updated_before", "Extension: latest updated_datetime (inclusive).", **W3C),
     query("page", "Extension: 1-based page number (0 is read as 1); out of range gives an empty list.",
-          "integer", minimum=0),
+          "integer", minimum=0, maximum=10_000_000),
     query("page_size", "Extension: rows per page (default and maximum configurable, 1000 by default).",
+          "integer", minimum=1, maximum=1000),
+    query("per_page", "Extension: another name of page_size (used when page_size is not given).",
           "integer", minimum=1, maximum=1000),
     query("after", "Extension: continue after this cursor (from the Link rel=next header); stable while "
                    "requests are added or updated."),
@@ -198,11 +200,18 @@ LOCALE = query("locale", "Language of the catalog texts (e.g. es); default: Acce
                maxLength=20)
 SIMPLE: dict[str, dict[str, Any]] = {
     "discovery": {"parameters": [], "responses": responses("The discovery document.", DISCOVERY)},
-    "services": {"parameters": [JURISDICTION, LOCALE],
+    "services": {"parameters": [
+        JURISDICTION, LOCALE,
+        query("lat", "Extension: with long, only the services offered at this point (WGS84).", "number",
+              minimum=-90, maximum=90),
+        query("long", "Extension: with lat, only the services offered at this point.", "number",
+              minimum=-180, maximum=180)],
                  "responses": responses("Every service.", {"type": "array", "items": SERVICE})},
     "definition": {"parameters": [JURISDICTION, LOCALE],
                    "responses": responses("The service definition.", DEFINITION)},
-    "request": {"parameters": [JURISDICTION],
+    "request": {"parameters": [
+        JURISDICTION,
+        query("extensions", "Extension: true adds extended_attributes and notes (status history).", "boolean")],
                 "responses": responses("The request, in a list of one.", {"type": "array", "items": REQUEST})},
     "token": {"parameters": [JURISDICTION], "responses": responses("The id behind the token.", SUBMITTED)},
 }
