@@ -67,6 +67,8 @@ class ServiceRequest(Base):
         # sla_state= on the feed, and the SLA watcher's scan of open clocks nearing their thresholds
         Index("ix_requests_jur_sla", "jurisdiction_id", "status", "expected_datetime", "id"),
         Index("ix_requests_sla_watch", "status", "sla_notified", "sla_risk_at"),
+        # reporter_count: the requests closed as duplicates of a page's rows (feeds.reporters)
+        Index("ix_requests_duplicate_of", "duplicate_of"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
