@@ -14,7 +14,16 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from open311.adapter import Adapter, Addition, PermanentError, Receipt, RemoteUpdate, TemporaryError, Ticket
+from open311.adapter import (
+    Adapter,
+    Addition,
+    PermanentError,
+    Receipt,
+    RemoteUpdate,
+    TemporaryError,
+    Ticket,
+    TicketPhoto,
+)
 from open311.core.dates import parse_datetime
 
 log = logging.getLogger(__name__)
@@ -60,44 +69,33 @@ class FiledropAdapter(Adapter):
         """Write the photos, then the ticket, each atomically (temp file, fsync, rename): a back office that sees
         `<key>.json` finds its photos beside it as `<key>.photo-N.<ext>` (named in `photo_files`)."""
         stem = _safe_name(ticket.idempotency_key)
-        name = stem + ".json"
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            photo_files = []
-            if self.options.get("copy_photos", True):
-                for number, photo in enumerate(ticket.photos, 1):
-                    photo_name = f"{stem}.photo-{number}.{photo.filename.rsplit('.', 1)[-1]}"
-                    _write_atomically(self.directory, photo_name, photo.read())
-                    photo_files.append(photo_name)
-            payload: dict[str, Any] = {"idempotency_key": ticket.idempotency_key, "ticket": ticket.to_json(),
-                                       "photo_files": photo_files}
-            _write_atomically(self.directory, name, json.dumps(payload, ensure_ascii=False, indent=2).encode())
-        except PermissionError as exc:
-            raise PermanentError(f"cannot write to intake directory: {exc.strerror}") from exc
-        except OSError as exc:
-            raise TemporaryError(f"cannot write to intake directory: {exc.strerror}") from exc
-        return Receipt(external_id=name.removesuffix(".json"))
+        self._write(stem, {"idempotency_key": ticket.idempotency_key, "ticket": ticket.to_json()}, ticket.photos)
+        return Receipt(external_id=stem)
 
     def deliver_addition(self, addition: Addition) -> Receipt:
         """Write `<ticket key>_follower_<id>.json` (photos beside it) atomically; a redelivery overwrites it."""
         stem = _safe_name(addition.idempotency_key)
+        self._write(stem, {"idempotency_key": addition.idempotency_key, "addition": addition.to_json()},
+                    addition.photos)
+        return Receipt(external_id=stem)
+
+    def _write(self, stem: str, payload: dict[str, Any], photos: Sequence[TicketPhoto]) -> None:
+        """Write the photos as `<stem>.photo-N.<ext>`, then `<stem>.json` naming them in `photo_files`, each
+        atomically; an unwritable folder is permanent, any other OS error temporary."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             photo_files = []
             if self.options.get("copy_photos", True):
-                for number, photo in enumerate(addition.photos, 1):
+                for number, photo in enumerate(photos, 1):
                     photo_name = f"{stem}.photo-{number}.{photo.filename.rsplit('.', 1)[-1]}"
                     _write_atomically(self.directory, photo_name, photo.read())
                     photo_files.append(photo_name)
-            payload = {"idempotency_key": addition.idempotency_key, "addition": addition.to_json(),
-                       "photo_files": photo_files}
-            text = json.dumps(payload, ensure_ascii=False, indent=2)
+            text = json.dumps({**payload, "photo_files": photo_files}, ensure_ascii=False, indent=2)
             _write_atomically(self.directory, stem + ".json", text.encode())
         except PermissionError as exc:
             raise PermanentError(f"cannot write to intake directory: {exc.strerror}") from exc
         except OSError as exc:
             raise TemporaryError(f"cannot write to intake directory: {exc.strerror}") from exc
-        return Receipt(external_id=stem)
 
     def fetch_updates(self, *, since: datetime, external_ids: Sequence[str]) -> Iterator[RemoteUpdate]:
         """Yield the updates of each reply file, oldest file first; a file is moved away once consumed."""

@@ -56,15 +56,7 @@ class WebhookAdapter(Adapter):
         """POST the ticket; the back office's id comes from `id_field` of a JSON reply (else the key)."""
         body = json.dumps({"idempotency_key": ticket.idempotency_key, "ticket": ticket.to_json()},
                           ensure_ascii=False, separators=(",", ":")).encode()
-        headers = {**self._headers(body), "Content-Type": "application/json",
-                   "Idempotency-Key": ticket.idempotency_key}
-        reply = check(send(self.http, "POST", self.options["url"], self.options, "webhook", data=body,
-                           headers=headers), "webhook")
-        data = reply.json("webhook") if reply.body.strip() else None
-        external = data.get(self.options["id_field"]) if isinstance(data, dict) else None
-        if isinstance(external, int | str) and not isinstance(external, bool) and str(external).strip():
-            return Receipt(external_id=str(external).strip()[:200])
-        return Receipt(external_id=ticket.idempotency_key)
+        return self._post(self.options["url"], body, ticket.idempotency_key)
 
     def deliver_addition(self, addition: Addition) -> Receipt:
         """POST `{"idempotency_key", "addition"}` (signed, to `url`, or `additions_url` when set): a follower
@@ -76,15 +68,17 @@ class WebhookAdapter(Adapter):
                                for photo in addition.photos]
         body = json.dumps({"idempotency_key": addition.idempotency_key, "addition": described},
                           ensure_ascii=False, separators=(",", ":")).encode()
-        headers = {**self._headers(body), "Content-Type": "application/json",
-                   "Idempotency-Key": addition.idempotency_key}
-        url = self.options["additions_url"] or self.options["url"]
+        return self._post(self.options["additions_url"] or self.options["url"], body, addition.idempotency_key)
+
+    def _post(self, url: str, body: bytes, key: str) -> Receipt:
+        """POST a signed JSON body with its Idempotency-Key; the receipt is the reply's `id_field`, else the key."""
+        headers = {**self._headers(body), "Content-Type": "application/json", "Idempotency-Key": key}
         reply = check(send(self.http, "POST", url, self.options, "webhook", data=body, headers=headers), "webhook")
         data = reply.json("webhook") if reply.body.strip() else None
         external = data.get(self.options["id_field"]) if isinstance(data, dict) else None
         if isinstance(external, int | str) and not isinstance(external, bool) and str(external).strip():
             return Receipt(external_id=str(external).strip()[:200])
-        return Receipt(external_id=addition.idempotency_key)
+        return Receipt(external_id=key)
 
     def fetch_updates(self, *, since: datetime, external_ids: Sequence[str]) -> Iterator[RemoteUpdate]:
         """GET `updates_url?since=<W3C>` (signed over the query string), following same-origin `next` links."""

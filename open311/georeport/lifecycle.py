@@ -3,7 +3,6 @@ POST requests/{id}/reopen.{fmt} (a resident's "not fixed")."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from flask import Response, request
@@ -24,15 +23,16 @@ from open311.georeport.app import current_services
 from open311.georeport.auth import api_key_of, key_row
 from open311.georeport.blueprint import blp
 from open311.georeport.feed_params import Problems, flag, noted
-from open311.georeport.media_files import media_url_prefix
+from open311.georeport.media_files import served_media_policy
 from open311.georeport.parsing import param, submission_of
 from open311.georeport.respond import respond
 from open311.georeport.views import check_format
 from open311.intake.followers import add_follower
 from open311.intake.keys import check_key
 from open311.intake.reopen import OnUpdate, reopen_request
-from open311.intake.submit import get_request
-from open311.media.uploads import media_by_request
+from open311.intake.submit import Submission, get_request
+from open311.media.uploads import MediaPolicy, media_by_request
+from open311.services import Services
 from open311.storage.models import StatusUpdate
 
 STATS_MAX_AGE = 300   # seconds: figures over days change slowly; a dashboard's refresh need not reach the database
@@ -84,6 +84,16 @@ class Duplicates(MethodView):
         return respond(fmt, "service_requests", doc)
 
 
+def _posted_to_a_request() -> tuple[Services, Submission, Jurisdiction, MediaPolicy | None]:
+    """What a POST to a request (a follower, a reopen) works with: the services, its parsed body (photos
+    included), its jurisdiction and the photo policy with this gateway's /media/ prefix."""
+    gateway = current_services()
+    submission = submission_of(request)
+    jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
+                                        or param(request.args, "jurisdiction_id"))
+    return gateway, submission, jurisdiction, served_media_policy(gateway.media_policy)
+
+
 @blp.route("/requests/<service_request_id>/followers.<fmt>", parameters=[
     openapi.path_parameter("service_request_id", "The request another resident reports again."), openapi.FMT])
 class Followers(MethodView):
@@ -94,13 +104,7 @@ class Followers(MethodView):
         """Add a follower (contact, description, answers, photos: all write-only) to a request; it reaches the
         department once, as an addition to the request's ticket."""
         check_format(fmt)
-        gateway = current_services()
-        submission = submission_of(request)
-        jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
-                                            or param(request.args, "jurisdiction_id"))
-        media = gateway.media_policy
-        if media is not None and not media.url_prefix:
-            media = replace(media, url_prefix=media_url_prefix())
+        gateway, submission, jurisdiction, media = _posted_to_a_request()
         with gateway.session() as session:
             key = None
             if jurisdiction.api_key_required:
@@ -122,13 +126,7 @@ class Reopen(MethodView):
         """Reopen a request closed within its service's reopen_days (the submitting key or a follower's key);
         the description and photos are write-only and reach the department once, like a follower's."""
         check_format(fmt)
-        gateway = current_services()
-        submission = submission_of(request)
-        jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
-                                            or param(request.args, "jurisdiction_id"))
-        media = gateway.media_policy
-        if media is not None and not media.url_prefix:
-            media = replace(media, url_prefix=media_url_prefix())
+        gateway, submission, jurisdiction, media = _posted_to_a_request()
         with gateway.session() as session:
             get_request(session, jurisdiction, service_request_id)   # 404 before the key is asked for
             key = check_key(session, jurisdiction.id, api_key_of(request, submission), key_row)

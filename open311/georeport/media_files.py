@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -11,7 +13,7 @@ from open311.georeport.app import current_services
 from open311.georeport.http_cache import make_conditional
 from open311.georeport.origin import public_root
 from open311.media.store import NAME, MediaStoreError
-from open311.media.uploads import served_photo
+from open311.media.uploads import MediaPolicy, served_photo
 
 blp = Blueprint("media", __name__, url_prefix="/media",
                 description="Photos sent with requests, re-encoded without metadata; the URLs are in media_url.")
@@ -25,6 +27,13 @@ def media_url_prefix() -> str:
     if configured:
         return configured if configured.endswith("/") else configured + "/"
     return public_root() + "/media/"
+
+
+def served_media_policy(policy: MediaPolicy | None) -> MediaPolicy | None:
+    """The photo policy of a POST: with this gateway's /media/ prefix when none is configured (it serves them)."""
+    if policy is not None and not policy.url_prefix:
+        return replace(policy, url_prefix=media_url_prefix())
+    return policy
 
 
 @blp.route("/<name>", parameters=[{"in": "path", "name": "name", "required": True,

@@ -21,7 +21,7 @@ from open311.georeport.feed import feed_response
 from open311.georeport.feed_params import Problems, flag
 from open311.georeport.languages import catalog_locale, mark_language, translate_notice
 from open311.georeport.locate import services_here
-from open311.georeport.media_files import media_url_prefix
+from open311.georeport.media_files import served_media_policy
 from open311.georeport.origin import public_root
 from open311.georeport.parsing import param, submission_of
 from open311.georeport.respond import raw_response, respond
@@ -153,9 +153,7 @@ class Requests(MethodView):
         jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
                                             or param(request.args, "jurisdiction_id"))
         locale = catalog_locale(jurisdiction.catalog)  # a bad locale is refused before anything is stored
-        media = gateway.media_policy
-        if media is not None and not media.url_prefix:  # the gateway serves its photos itself, at /media/
-            media = replace(media, url_prefix=media_url_prefix())
+        media = served_media_policy(gateway.media_policy)
         with gateway.session() as session:
             key = None
             if jurisdiction.api_key_required:
