@@ -34,7 +34,7 @@ def _metrics(port: int | None, gateway: Services, outbox: bool) -> None:
     """With --metrics-port, serve this process's metrics (and the outbox gauges) for Prometheus."""
     if port is None:
         return
-    collectors = [OutboxCollector(gateway.engine, gateway.clock)] if outbox else []
+    collectors = [OutboxCollector.for_gateway(gateway)] if outbox else []
     server, _ = metrics.start_metrics_server(port, collectors=collectors)
     log.info("metrics on http://127.0.0.1:%d/metrics", server.server_port,
              extra={"event": "metrics", "port": server.server_port})

@@ -1,50 +1,67 @@
-"""The outbox's gauges, read from the outbox table when /metrics is scraped (no process counts them)."""
+"""The outbox's gauges, read from the outbox table when /metrics is scraped (no process counts them).
+
+They are the operators' delivery figures (open311.delivery.figures) of the scrape's moment, so the dashboard and
+/metrics always agree: two statements per scrape, however many departments and rows.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from open311.storage.models import OutboxMessage
+from open311.delivery.figures import delivery_figures
 
-# Outbox states that are finished (not part of the depth) and the dead-letter state; the relay owns them.
-FINISHED_STATES = ("done", "delivered")
-DEAD_STATE = "dead"
+if TYPE_CHECKING:
+    from open311.services import Services
 
 
 class OutboxCollector(Collector):
-    """Outbox depth, oldest age and dead letters per department, read from the outbox table at scrape time."""
+    """Outbox depth, oldest age, dead letters and the tickets' delivery per department, read at scrape time."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime], departments: Sequence[str] = ()) -> None:
         self.engine = engine
         self.clock = clock
+        self.departments = tuple(departments)   # shown even with no rows (delivered_last_day 0)
+
+    @classmethod
+    def for_gateway(cls, gateway: Services) -> OutboxCollector:
+        """The collector of a gateway's database, clock and configured departments."""
+        codes = {code for jurisdiction in gateway.config.jurisdictions.values() for code in jurisdiction.departments}
+        return cls(gateway.engine, gateway.clock, sorted(codes))
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        """One query: non-finished rows grouped by department and state."""
+        """The delivery figures of now, one sample per department (the outbox messages' per state)."""
         depth = GaugeMetricFamily("open311_outbox_messages", "Outbox messages not yet delivered, by department "
                                   "and state (the dead state holds dead letters).", labels=["department", "state"])
         dead = GaugeMetricFamily("open311_outbox_dead_letters", "Outbox messages given up on (dead letters), "
                                  "waiting for an operator.", labels=["department"])
         age = GaugeMetricFamily("open311_outbox_oldest_age_seconds", "Age of the oldest outbox message still to "
                                 "deliver, by department (0 when none).", labels=["department"])
-        query = (select(OutboxMessage.department, OutboxMessage.state, func.count(), func.min(OutboxMessage.created_at))
-                 .where(OutboxMessage.state.not_in(FINISHED_STATES))
-                 .group_by(OutboxMessage.department, OutboxMessage.state))
+        last = GaugeMetricFamily("open311_outbox_last_delivered_timestamp_seconds", "When the department's latest "
+                                 "ticket was delivered (Unix time; absent before its first).", labels=["department"])
+        p95 = GaugeMetricFamily("open311_outbox_delivery_p95_seconds", "95th percentile (nearest rank) of the time "
+                                "from acceptance to delivery of the tickets delivered in the last 24 hours (absent "
+                                "when none).", labels=["department"])
+        day = GaugeMetricFamily("open311_outbox_delivered_last_day", "Tickets delivered to the department in the "
+                                "last 24 hours.", labels=["department"])
         with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        now = self.clock()
-        oldest: dict[str, float] = {}
-        for department, state, count, first in rows:
-            depth.add_metric([department, state], count)
-            if state == DEAD_STATE:
-                dead.add_metric([department], count)
-            elif first is not None:
-                waited = max((now - first).total_seconds(), 0.0)
-                oldest[department] = max(oldest.get(department, 0.0), waited)
-        for department, seconds in sorted(oldest.items()):
-            age.add_metric([department], seconds)
-        yield from (depth, dead, age)
+            figures = delivery_figures(connection, self.clock(), self.departments)
+        for f in figures:
+            labels = [f.department]
+            for state, count in f.unfinished_by_state:
+                depth.add_metric([f.department, state], count)
+            if f.dead_letters:
+                dead.add_metric(labels, f.dead_letters)
+            if f.oldest_undelivered_seconds is not None:
+                age.add_metric(labels, f.oldest_undelivered_seconds)
+            if f.last_success is not None:
+                last.add_metric(labels, f.last_success.timestamp())
+            if f.p95_delivery_seconds is not None:
+                p95.add_metric(labels, f.p95_delivery_seconds)
+            day.add_metric(labels, f.delivered_last_day)
+        yield from (depth, dead, age, last, p95, day)

@@ -99,7 +99,7 @@ class Metrics(MethodView):
     def get(self) -> Response:
         """Requests by route and status, deliveries, syncs, and the outbox read from the database."""
         gateway = current_services()
-        body = metrics.exposition([OutboxCollector(gateway.engine, gateway.clock)])
+        body = metrics.exposition([OutboxCollector.for_gateway(gateway)])
         return Response(body, content_type=CONTENT_TYPE_LATEST)
 
 
