@@ -162,6 +162,15 @@ SETTINGS: tuple[Setting, ...] = (
     _s("OPEN311_WEBAPP_TILE_ATTRIBUTION", str,
        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors', None,
        "map attribution HTML"),
+    # the staff work queue at /staff/ (docs/staff.md)
+    _s("OPEN311_STAFF_SESSION_IDLE_MINUTES", int, 60, 1, "minutes a staff session lasts unused"),
+    _s("OPEN311_STAFF_SESSION_MAX_HOURS", int, 12, 1, "hours a staff session lasts in all (then log in again)"),
+    _s("OPEN311_STAFF_LOGIN_FAILURES", int, 10, 1,
+       "wrong passwords per account (or e-mail) in a minute before logins are refused with 429"),
+    _s("OPEN311_STAFF_LOGIN_FAILURES_PER_ADDRESS", int, 50, 1,
+       "wrong passwords from one client address in a minute before its logins are refused with 429"),
+    _s("OPEN311_STAFF_INSECURE_COOKIE", int, 0, 0,
+       "1: the staff session cookie is sent over plain http too (debug only; default 0: Secure)"),
     # push subscriptions (docs/feeds.md)
     _s("OPEN311_SUBSCRIPTIONS_PER_KEY", int, 20, 1, "active callback subscriptions one API key may hold"),
     _s("OPEN311_CALLBACK_MAX_ATTEMPTS", int, 12, 1,

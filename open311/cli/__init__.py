@@ -19,6 +19,8 @@ LAZY = {
     "areas": "open311.cli.areas:areas",
     "purge": "open311.cli.admin:purge",
     "requests": "open311.cli.admin:requests_group",
+    "staff": "open311.cli.staff:staff",
+    "audit": "open311.cli.staff:audit_command",
 }
 
 

@@ -42,7 +42,7 @@ def _folder() -> Path:
     return Path(current_app.config.get("OPEN311_WEBAPP_DIR") or DEFAULT_DIR)
 
 
-def _tile_origin(template: str) -> str | None:
+def tile_origin(template: str) -> str | None:
     """The origin of the tile URL template for the Content-Security-Policy (`{s}` subdomains as `*`)."""
     parts = urlsplit(template.replace("{s}", "a"))
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -53,7 +53,7 @@ def _tile_origin(template: str) -> str | None:
 
 def _secure(response: Response) -> Response:
     """A strict policy: only our own scripts, connections only to this gateway, images also from tiles."""
-    tiles = _tile_origin(str(current_app.config.get("OPEN311_WEBAPP_TILE_URL") or ""))
+    tiles = tile_origin(str(current_app.config.get("OPEN311_WEBAPP_TILE_URL") or ""))
     images = " ".join(filter(None, ("'self' data: blob:", tiles)))
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src {images}; "

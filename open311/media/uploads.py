@@ -26,7 +26,7 @@ from open311.adapter import TemporaryError, TicketPhoto
 from open311.errors import BadRequest, ServiceUnavailable
 from open311.media.photos import Photo, PhotoError, PhotoLimits, describe, process_photo, sniff
 from open311.media.store import MediaStore, MediaStoreError
-from open311.storage.models import RequestMedia, ServiceRequest
+from open311.storage.models import RequestMedia, ServiceRequest, UpdateMedia
 
 log = logging.getLogger(__name__)
 
@@ -217,12 +217,15 @@ def public_urls(row: ServiceRequest, media: Sequence[RequestMedia]) -> list[str]
     return [row.media_url] if row.media_url else []
 
 
-def served_photo(session: Session, name: str) -> RequestMedia | None:
-    """The stored photo of this name, if its request exists and is not hidden."""
+def served_photo(session: Session, name: str) -> RequestMedia | UpdateMedia | None:
+    """The stored photo of this name (a request's, or a status update's closure photo), if its request exists and
+    is not hidden."""
     stmt = (select(RequestMedia).join(ServiceRequest, ServiceRequest.id == RequestMedia.request_id)
             .where(RequestMedia.name == name, ServiceRequest.hidden_at.is_(None)))
+    of_update = (select(UpdateMedia).join(ServiceRequest, ServiceRequest.id == UpdateMedia.request_id)
+                 .where(UpdateMedia.name == name, ServiceRequest.hidden_at.is_(None)))
     with session.begin():
-        return session.scalars(stmt).first()
+        return session.scalars(stmt).first() or session.scalars(of_update).first()
 
 
 def read_photo(store: MediaStore, name: str, sha256: str | None) -> bytes:

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 typed models: requests, their contact data and media, outbox rows, status updates, API keys."""
+"""SQLAlchemy 2 typed models: requests, their contact data and media, outbox rows, status updates, API keys, staff."""
 
 from __future__ import annotations
 
@@ -361,3 +361,106 @@ class CatalogVersion(Base):
 
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_seen: Mapped[datetime]
+
+
+class UpdateMedia(Base):
+    """A photo attached to a status update by staff (a closure photo): served like a request's photos, never
+    listed among the request's own media_url values (the update's media_url names it)."""
+
+    __tablename__ = "update_media"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    content_type: Mapped[str | None] = mapped_column(String(50))
+    size: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class StaffAccount(Base):
+    """A person working a department's queue (agent, supervisor) or watching deliveries (operator).
+
+    The password is stored only as an Argon2 hash; a new account has none until its owner follows the one-time
+    set-up link (`setup_hash` holds that link's SHA-256 until it is used or expires). Accounts are disabled,
+    never deleted, so the audit log always names who did what.
+    """
+
+    __tablename__ = "staff_accounts"
+    __table_args__ = (UniqueConstraint("email", name="uq_staff_accounts_email"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    jurisdiction_id: Mapped[str] = mapped_column(String(100))
+    department: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    setup_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    setup_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+
+class StaffSession(Base):
+    """A browser's session on the staff pages: stored server-side, the cookie holds only a random token whose
+    SHA-256 is the key. `staff_id` is None before login (the session then only carries the login form's CSRF
+    token); logging in replaces the session with a new one, so a token from before login never works after it."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_sessions_staff", "staff_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class StaffAudit(Base):
+    """One line of the staff audit log: who, when, which request, what. Never holds a resident's contact data
+    (`detail` is written by the gateway from fixed words and ids, never from what a resident sent)."""
+
+    __tablename__ = "staff_audit"
+    __table_args__ = (
+        Index("ix_staff_audit_request", "request_id", "id"),
+        Index("ix_staff_audit_staff", "staff_id", "id"),
+        Index("ix_staff_audit_action_at", "action", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime]
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))
+    # for refused logins of unknown accounts: a SHA-256 prefix of the e-mail tried (the login limit counts it)
+    subject: Mapped[str | None] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    request_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class StaffNote(Base):
+    """An internal note of staff on a request: seen only on the department's own staff pages, never published."""
+
+    __tablename__ = "staff_notes"
+    __table_args__ = (Index("ix_staff_notes_request", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class StaffAssignment(Base):
+    """Who in the department a request is assigned to (one person at a time; the audit log keeps the past)."""
+
+    __tablename__ = "staff_assignments"
+    __table_args__ = (Index("ix_staff_assignments_staff", "staff_id"),)
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
+    assigned_by: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
+    assigned_at: Mapped[datetime]
