@@ -120,7 +120,9 @@ def survivor_of(session: Session, jurisdiction: Jurisdiction, request_id: int, c
             return None
         # follow a chain to its end (a survivor later closed as a duplicate itself), never into a loop
         seen = {request_id}
-        while row.duplicate_of is not None and row.duplicate_of not in seen and len(seen) < 50:
+        while row.duplicate_of is not None and len(seen) < 50:
+            if row.duplicate_of in seen:  # the chain comes back here: the survivor is this request's duplicate
+                return None
             seen.add(row.id)
             following = session.get(ServiceRequest, row.duplicate_of)
             if following is None:

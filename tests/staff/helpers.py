@@ -59,3 +59,18 @@ def session_cookie(client: FlaskClient) -> str | None:
     """The staff session cookie the client holds."""
     found = client.get_cookie("open311_staff", path="/staff")
     return found.value if found is not None else None
+
+
+def deliver_all(gateway: Services) -> int:
+    """Run the relay until nothing is due (the staff adapter acknowledges each ticket into the queue)."""
+    from open311.delivery.relay import Relay
+
+    return Relay(gateway, gateway.policies.delivery).run(once=True)
+
+
+def audit_actions(gateway: Services) -> list[tuple[str, int | None]]:
+    """(action, request_id) of every audit row, oldest first."""
+    from open311.staff.audit import entries
+
+    with gateway.session() as session:
+        return [(e.action, e.request_id) for e in entries(session)]
