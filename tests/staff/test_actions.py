@@ -103,7 +103,7 @@ def test_internal_notes_are_never_published(desk: Desk) -> None:
         body = desk.public.get(url).get_data(as_text=True)
         assert SECRET_NOTE not in body and "difficult" not in body, url
     with desk.gateway.session() as session, session.begin():
-        assert all(SECRET_NOTE != u.description for u in session.scalars(select(StatusUpdate)))
+        assert all(u.description != SECRET_NOTE for u in session.scalars(select(StatusUpdate)))
         assert all(SECRET_NOTE not in (o.last_error or "") for o in session.scalars(select(OutboxMessage)))
 
 
