@@ -68,7 +68,9 @@ def relay(gateway: Services, settings: DeliverySettings = SETTINGS) -> Relay:
 
 
 def test_delivers_to_filedrop_with_contact_only_where_the_policy_allows(
-        app: Flask, client: FlaskClient, gateway: Services, api_key: str, tmp_path: Path) -> None:
+        make_app: Callable[..., Flask], api_key_factory: Callable[[Flask], str], tmp_path: Path) -> None:
+    app = make_app(write_config(tmp_path))  # every department on filedrop (the demo puts DEO on the staff queue)
+    client, gateway, api_key = app.test_client(), app.extensions["open311"], api_key_factory(app)
     person = {"email": "ada@example.org", "first_name": "Ada", "phone": "555-0100", "api_key": api_key}
     dpw = client.post("/open311/v2/requests.json", data={**GRAFFITI, **person})
     deo = client.post("/open311/v2/requests.json", data={**person, "service_code": "DEO-VEND-SIDEWALK",
