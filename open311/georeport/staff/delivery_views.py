@@ -26,7 +26,7 @@ def delivery() -> ResponseReturnValue:
     with services.session() as session:
         figures = delivery_figures(session, now(), _departments())
         dead = list_messages(session, states=(DEAD,), limit=DEAD_SHOWN)
-    return page("delivery.html", figures=figures, dead=dead, now=now(),
+    return page("delivery.html", figures=figures, dead=dead,
                 done=request.args.get("done") == "retry", retried=request.args.get("count", ""))
 
 
