@@ -18,8 +18,8 @@ from tests.staff.helpers import PASSWORD, csrf_of, deliver_all, login
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_database_url: str) -> Path:
-    monkeypatch.setenv("OPEN311_DATABASE_URL", app_database_url)
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Path:
+    monkeypatch.setenv("OPEN311_DATABASE_URL", database_url)
     monkeypatch.setenv("OPEN311_CONFIG", str(ROOT / "jurisdictions.yaml"))
     monkeypatch.setenv("OPEN311_INTAKE_DIR", str(tmp_path / "intake"))
     assert run("db", "upgrade")[0] == 0
