@@ -169,3 +169,18 @@ def test_the_request_page_shows_what_the_resident_sent(desk: Desk) -> None:
     rid = desk.report(description="Tag on the wall of the library")
     page = desk.staff.get(f"/staff/requests/{rid}").get_data(as_text=True)
     assert "Tag on the wall of the library" in page and "surface_type" in page and "wall" in page
+
+
+def test_a_hidden_requests_closure_photo_is_no_longer_served(desk: Desk) -> None:
+    from open311.intake.moderation import hide_request
+
+    rid = desk.report()
+    desk.act(rid, "status", status="CLOSED", closure_code="fixed", photo=(io.BytesIO(jpeg_with_gps()), "a.jpg"))
+    (update,) = [u for u in json_of(desk.public.get("/open311/v2/servicerequestupdates.json"))
+                 if u["service_request_id"] == rid]
+    path = update["media_url"].removeprefix("http://localhost")
+    assert desk.public.get(path).status_code == 200
+    with desk.gateway.session() as session:
+        hide_request(session, int(rid), "abusive", desk.clock(), config=desk.gateway.config)
+    assert desk.public.get(path).status_code == 404
+    assert desk.staff.get(f"/staff/requests/{rid}").status_code == 200  # staff still see the case

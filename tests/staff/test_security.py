@@ -82,8 +82,10 @@ def test_an_agent_gets_404_for_another_departments_request_and_it_is_audited(app
         assert client.post(f"/staff/requests/{dpr}/{action}", data={**data, "csrf_token": token}).status_code == 404
     missing = client.get("/staff/requests/999999")
     assert missing.status_code == 404 and missing.get_data() == page.get_data()  # not told apart
+    huge = client.get("/staff/requests/" + "9" * 30)  # beyond any BIGINT: still a 404, never a 500
+    assert huge.status_code == 404 and huge.get_data() == page.get_data()
     denied = _rows(gateway, "denied")
-    assert [row.request_id for row in denied] == [dpr, dpr, dpr, dpr, 999999]
+    assert [row.request_id for row in denied] == [dpr, dpr, dpr, dpr, 999999, None]
     with gateway.session() as session, session.begin():
         from open311.storage.models import ServiceRequest
         assert session.get(ServiceRequest, dpr).status == "open"  # nothing was done to it

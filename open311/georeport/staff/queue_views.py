@@ -23,6 +23,7 @@ DONE = {"status": "The status is set.", "note_public": "The public note is publi
         "note_internal": "The internal note is saved.", "assign": "The request is assigned.",
         "duplicate": "The request is closed as a duplicate."}
 WORKERS = (AGENT, SUPERVISOR)
+MAX_ID = 2**63 - 1   # the largest id a BIGINT column holds
 
 
 def _desk(staff: StaffAccount) -> tuple[Jurisdiction, Department]:
@@ -66,11 +67,14 @@ def queue_page() -> ResponseReturnValue:
 def _request_of(staff: StaffAccount, request_id: int) -> tuple[Jurisdiction, Department, ServiceRequest]:
     """The request when it is in the account's queue; 404 (audited) for any other."""
     jurisdiction, department = _desk(staff)
+    storable = request_id if 0 < request_id <= MAX_ID else None  # a path may carry any number of digits
     try:
+        if storable is None:
+            raise NotFound(case.NOT_FOUND)
         with gateway().session() as session:
-            row = case.department_request(session, jurisdiction.id, department.code, request_id)
+            row = case.department_request(session, jurisdiction.id, department.code, storable)
     except NotFound:
-        note("denied", staff=staff, request_id=request_id, detail=f"{request.method} {request.path[:200]}")
+        note("denied", staff=staff, request_id=storable, detail=f"{request.method} {request.path[:200]}")
         raise
     return jurisdiction, department, row
 
