@@ -53,6 +53,7 @@ class Notice:
     unsubscribe_url: str
     email: str | None = None
     push: PushTarget | None = None
+    phone: str | None = None   # for channels from installed notifiers (an SMS gateway): the report's phone
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
