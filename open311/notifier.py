@@ -20,7 +20,7 @@ import marshmallow
 from open311.adapter import EmptyOptions, PermanentError, TemporaryError
 
 ENTRY_POINT_GROUP = "open311.notifiers"
-__all__ = ["ENTRY_POINT_GROUP", "Notice", "Notifier", "PermanentError", "PushTarget", "TemporaryError",
+__all__ = ["ENTRY_POINT_GROUP", "GoneError", "Notice", "Notifier", "PermanentError", "PushTarget", "TemporaryError",
            "available_notifiers", "load_notifier_class"]
 
 
@@ -55,6 +55,11 @@ class Notice:
     push: PushTarget | None = None
     phone: str | None = None   # for channels from installed notifiers (an SMS gateway): the report's phone
     data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class GoneError(PermanentError):
+    """The recipient's address or push subscription no longer exists (a push service's 404/410): the gateway
+    stops sending to that recipient."""
 
 
 class Notifier(abc.ABC):

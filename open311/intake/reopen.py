@@ -22,6 +22,8 @@ from open311.errors import BadRequest, Conflict, Forbidden
 from open311.intake.followers import PHOTO_COLUMNS
 from open311.intake.submit import Submission, field_text, get_request
 from open311.media.uploads import MediaPolicy, discard_photos, media_rows, precheck, save_photos, take_photos
+from open311.notices.milestones import REOPENED as REOPENED_MILESTONE
+from open311.notices.milestones import queue_notices
 from open311.storage.models import ApiKey, OutboxMessage, RequestFollower, RequestReopen, ServiceRequest, StatusUpdate
 
 REOPEN_KIND = "reopen"
@@ -119,6 +121,7 @@ def _store(session: Session, request: ServiceRequest, api_key: ApiKey, follower_
         session.add(row)
         session.flush()
         reopen.status_update_id = row.id
+        queue_notices(session.connection(), request.id, REOPENED_MILESTONE, now, update=row)
         session.add(OutboxMessage(request_id=request.id, department=request.department, kind=REOPEN_KIND,
                                   state="pending", attempts=0, reopen_id=reopen.id, next_attempt_at=now,
                                   created_at=now, updated_at=now))

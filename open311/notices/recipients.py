@@ -34,6 +34,15 @@ class NoticePolicy:
 
 
 @dataclass(frozen=True)
+class NoticeSetup:
+    """What intake needs to take a POST's `notify`: the policy, the links' secret, the report's language."""
+
+    policy: NoticePolicy
+    secret: str
+    locale: str = "en"
+
+
+@dataclass(frozen=True)
 class Wanted:
     """One recipient a POST asked for (not stored yet)."""
 
