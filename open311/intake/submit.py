@@ -57,6 +57,7 @@ class Submitted:
     service_request_id: str | None
     token: str | None
     service_notice: str | None
+    status_url: str | None = None   # extensions=true: the request's status page (docs/notifications.md)
 
 
 def _text(fields: Mapping[str, str], name: str, problems: list[str]) -> str | None:
