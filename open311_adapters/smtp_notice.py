@@ -61,10 +61,10 @@ class EmailNotifier(Notifier):
         msg["List-Unsubscribe"] = f"<{notice.unsubscribe_url}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg["Auto-Submitted"] = "auto-generated"
-        msg["Content-Language"] = notice.locale
         msg["X-Open311-Milestone"] = notice.milestone
         msg.set_content(notice.text)
         msg.add_alternative(notice.html, subtype="html")
+        msg["Content-Language"] = notice.locale   # after the parts: set_content replaces Content-* headers
         return msg
 
     def send(self, notice: Notice) -> None:

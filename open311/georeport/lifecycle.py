@@ -39,7 +39,7 @@ from open311.storage.models import StatusUpdate
 STATS_MAX_AGE = 300   # seconds: figures over days change slowly; a dashboard's refresh need not reach the database
 
 
-def _reopened(jurisdiction: Jurisdiction) -> OnUpdate:
+def reopen_hook(jurisdiction: Jurisdiction) -> OnUpdate:
     """What a reopen's status row sets off in its transaction: the subscribers' callbacks, and the SLA clock
     recomputed (a new clock from the reopen, so its at_risk and breached events are sent again)."""
     def hook(session: Session, row: StatusUpdate, now: datetime) -> None:
@@ -133,7 +133,7 @@ class Reopen(MethodView):
             get_request(session, jurisdiction, service_request_id)   # 404 before the key is asked for
             key = check_key(session, jurisdiction.id, api_key_of(request, submission), key_row)
             reopened = reopen_request(session, jurisdiction, service_request_id, submission, key, gateway.clock(),
-                                      media=media, on_update=_reopened(jurisdiction))
+                                      media=media, on_update=reopen_hook(jurisdiction))
         doc = documents.reopened_document(reopened.service_request_id, reopened.reopen_id, reopened.status)
         return respond(fmt, "reopens", doc)
 
