@@ -30,7 +30,8 @@ def _wanted(settings: Mapping[str, Any], problems: list[str]) -> dict[str, dict[
     key, subject = (str(settings.get(k) or "").strip()
                     for k in ("OPEN311_NOTICE_VAPID_PRIVATE_KEY", "OPEN311_NOTICE_VAPID_SUBJECT"))
     if key and subject:
-        wanted["push"] = {"vapid_private_key": key, "vapid_subject": subject,
+        public = str(settings.get("OPEN311_NOTICE_VAPID_PUBLIC_KEY") or "").strip() or None
+        wanted["push"] = {"vapid_private_key": key, "vapid_subject": subject, "vapid_public_key": public,
                           "allow_http": bool(int(settings.get("OPEN311_CALLBACK_ALLOW_HTTP") or 0)),
                           "allow_private": bool(int(settings.get("OPEN311_CALLBACK_ALLOW_PRIVATE") or 0))}
     elif key or subject:

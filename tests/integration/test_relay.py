@@ -13,7 +13,6 @@ from typing import ClassVar
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from open311 import create_app
 from open311.adapter import Adapter, PermanentError, Receipt, TemporaryError, Ticket
