@@ -75,7 +75,8 @@ def test_one_notice_per_milestone_with_its_reason_and_links(town: Town, smtp: Sm
     assert received["Subject"] == f"We received your report: Graffiti Abatement (#{rid})"
     assert received["From"] == "LA County 311 <no-reply@311.example.gov>"
     assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    unsubscribe = re.fullmatch(r"<(http://127\.0\.0\.1:5000/r/unsubscribe/[^>]+)>", received["List-Unsubscribe"].strip())
+    unsubscribe = re.fullmatch(r"<(http://127\.0\.0\.1:5000/r/unsubscribe/[^>]+)>",
+                               received["List-Unsubscribe"].strip())
     assert unsubscribe is not None, received["List-Unsubscribe"]
     assert received["Auto-Submitted"] == "auto-generated" and received["Content-Language"] == "en"
     status_link = re.search(r"http://127\.0\.0\.1:5000/r/[A-Za-z0-9_-]{43}", text_of(received))
