@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
 from open311.storage.models import NoticeRecipient
@@ -140,16 +140,6 @@ def unsubscribe(session: Session, recipient_id: int, now: datetime) -> NoticeRec
             session.execute(update(NoticeRecipient).where(NoticeRecipient.id == recipient_id)
                             .values(unsubscribed_at=now))
         return row
-
-
-def purge_recipients(connection: Connection, request_ids: list[int]) -> int:
-    """Delete the recipients (their notices and outbox rows go with them) of requests whose personal data goes."""
-    removed = 0
-    for start in range(0, len(request_ids), 500):
-        chunk = request_ids[start:start + 500]
-        result = connection.execute(delete(NoticeRecipient).where(NoticeRecipient.request_id.in_(chunk)))
-        removed += int(getattr(result, "rowcount", 0))
-    return removed
 
 
 def recipients_of(session: Session, request_id: int) -> list[NoticeRecipient]:
