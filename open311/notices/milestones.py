@@ -2,7 +2,8 @@
 
 Milestones only: received (with the status link), assigned or scheduled, closed with its reason, reopened. A
 notice is unique per recipient and milestone occurrence (`milestone_key`): `received`, `assigned`,
-`closed:<reopens so far>` (a request closed again after a reopen is a new closure), `reopened:<reopen id>`.
+`closed:<reopens so far>` (a request closed again after a reopen is a new closure), `reopened:<reopen id>`,
+each with the request's id after the milestone's name (`closed:<id>:<reopens>`).
 The unique constraint makes a repeat a no-op, so a status update recorded twice never queues twice.
 """
 
@@ -40,14 +41,15 @@ def milestone_of(update: StatusUpdate, previous_status: str | None) -> str | Non
 
 
 def milestone_key(connection: Connection, milestone: str, request_id: int, update: StatusUpdate | None) -> str:
-    """The occurrence of a milestone a notice is unique for."""
+    """The occurrence of a milestone a notice is unique for (per request: a duplicate's recipients follow the
+    surviving request, whose closure is another milestone than the duplicate's)."""
     if milestone == CLOSED:
         reopens = connection.execute(select(func.count()).select_from(RequestReopen)
                                      .where(RequestReopen.request_id == request_id)).scalar_one()
-        return f"{CLOSED}:{reopens}"
+        return f"{CLOSED}:{request_id}:{reopens}"
     if milestone == REOPENED and update is not None:
-        return f"{REOPENED}:{update.id}"
-    return milestone
+        return f"{REOPENED}:{request_id}:{update.id}"
+    return f"{milestone}:{request_id}"
 
 
 def _insert_once(connection: Connection) -> Insert:
