@@ -8,6 +8,7 @@ capability). A wrong or withdrawn token is a 404.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from babel.dates import format_datetime
 from flask import Blueprint, Response, current_app, render_template, request
@@ -105,7 +106,9 @@ def _page(token: str, link: StatusLink, row: ServiceRequest, jurisdiction: Juris
 @bp.get("/sw.js")
 def service_worker() -> ResponseReturnValue:
     """The service worker that shows pushed notices (served here so that its scope is /r/)."""
-    response = bp.send_static_file("sw.js")
+    assert bp.static_folder is not None
+    # read whole (a few hundred bytes): no file handle outlives the request, whoever reads the answer
+    response = Response((Path(bp.static_folder) / "sw.js").read_bytes(), mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/r/"
     return response
