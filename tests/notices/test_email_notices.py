@@ -177,3 +177,33 @@ def test_the_post_answers_its_status_url_only_with_extensions(town: Town) -> Non
     url = json_of(extended)[0]["status_url"]
     assert re.fullmatch(r"http://localhost/r/[A-Za-z0-9_-]{43}", url)  # 256 bits, not derived from the id alone
     assert town.client.get(url.removeprefix("http://localhost")).status_code == 200
+
+
+def test_following_from_the_status_page_in_the_language_shown(town: Town, smtp: SmtpPeer) -> None:
+    posted = town.client.post("/open311/v2/requests.json?extensions=true&locale=es",
+                              data={**GRAFFITI, "api_key": town.key})
+    rid, url = str(posted.json[0]["service_request_id"]), posted.json[0]["status_url"]
+    page = url.removeprefix("http://localhost")
+    spanish = town.client.get(page).get_data(as_text=True)
+    assert '<html lang="es">' in spanish and f'action="{page}/follow?lang=es"' in spanish
+    refused = town.client.post(f"{page}/follow?lang=es", data={"notify": "email", "email": "ana@ejemplo"})
+    body = refused.get_data(as_text=True)   # the field's problem in the page's words, tied to the field
+    assert refused.status_code == 400 and "Escriba un correo electrónico completo" in body
+    assert 'aria-invalid="true" aria-describedby="problems" autofocus' in body and "ana@ejemplo" not in body
+    assert "<title>Revise: " in body
+    english = town.client.get(f"{page}?lang=en").get_data(as_text=True)
+    assert f'action="{page}/follow?lang=en"' in english   # the language chosen survives the form
+    followed = town.client.post(f"{page}/follow?lang=en", data={"notify": "email", "email": RESIDENT})
+    assert followed.status_code == 200 and '<html lang="en">' in followed.get_data(as_text=True)
+    town.update(rid, "CLOSED", closure_code="fixed")
+    town.relay()
+    (closed,) = smtp.mailbox.to(RESIDENT)   # followed from the English page: told in English
+    assert closed["Subject"] == f"Your report is closed: Graffiti Abatement (#{rid})"
+
+
+def test_the_service_worker_is_served_for_the_status_pages(town: Town) -> None:
+    worker = town.client.get("/r/sw.js")
+    assert worker.status_code == 200 and worker.mimetype == "text/javascript"
+    assert worker.headers["Service-Worker-Allowed"] == "/r/" and b"showNotification" in worker.data
+    again = town.client.get("/r/sw.js", headers={"If-None-Match": worker.headers["ETag"]})
+    assert again.status_code == 304

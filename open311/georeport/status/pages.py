@@ -20,6 +20,7 @@ from open311.core.closure import public_closure
 from open311.errors import BadRequest, Conflict, Forbidden, NotFound
 from open311.feeds.history import updates_by_request
 from open311.georeport.app import current_services
+from open311.georeport.http_cache import make_conditional
 from open311.georeport.lifecycle import reopen_hook
 from open311.georeport.notice_intake import notice_setup
 from open311.georeport.status.words import words_for
@@ -79,8 +80,10 @@ def _when(value: datetime | None, jurisdiction: Jurisdiction, lang: str) -> str 
 
 
 def _page(token: str, link: StatusLink, row: ServiceRequest, jurisdiction: Jurisdiction, *, status: int = 200,
-          done: str | None = None, problems: tuple[str, ...] = ()) -> Response:
-    """The status page."""
+          done: str | None = None, problems: tuple[str, ...] = (), field: str | None = None,
+          problems_lang: str = "en") -> Response:
+    """The status page; with problems, `field` names the form field they are about (marked invalid, focused) and
+    `problems_lang` the language they are written in (the gateway's own errors are English)."""
     lang, words = _lang(link.locale)
     gateway = current_services()
     with gateway.session() as session:
@@ -96,7 +99,8 @@ def _page(token: str, link: StatusLink, row: ServiceRequest, jurisdiction: Juris
         status_word=words.get(row.status, row.status), reason=REASONS[lang].get(closure or "", None),
         photo=photo, notes=notes, received=_when(row.requested_datetime, jurisdiction, lang),
         expected=_when(row.expected_datetime, jurisdiction, lang) if row.status == "open" else None,
-        done=words.get(done or "", None), problems=problems, closed=row.status == "closed",
+        done=words.get(done or "", None), problems=problems, problem_field=field if problems else None,
+        problems_lang=problems_lang, closed=row.status == "closed",
         address=row.address if row.hidden_at is None else None,
         vapid_key=str(current_app.config.get("OPEN311_NOTICE_VAPID_PUBLIC_KEY") or "")
         if "push" in gateway.notifiers else "", email_on="email" in gateway.notifiers)
@@ -105,13 +109,13 @@ def _page(token: str, link: StatusLink, row: ServiceRequest, jurisdiction: Juris
 
 @bp.get("/sw.js")
 def service_worker() -> ResponseReturnValue:
-    """The service worker that shows pushed notices (served here so that its scope is /r/)."""
-    assert bp.static_folder is not None
-    # read whole (a few hundred bytes): no file handle outlives the request, whoever reads the answer
-    response = Response((Path(bp.static_folder) / "sw.js").read_bytes(), mimetype="text/javascript")
+    """The service worker that shows pushed notices (served here so that its scope is /r/); read whole (it is
+    small), so that no file handle outlives the request, whoever reads the answer."""
+    response = Response(Path(bp.static_folder or "", "sw.js").read_bytes(), mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
     response.headers["Service-Worker-Allowed"] = "/r/"
-    return response
+    return make_conditional(response)
 
 
 @bp.get("/<token>")
@@ -135,18 +139,24 @@ def follow(token: str) -> ResponseReturnValue:
     problems: list[str] = []
     setup = notice_setup(gateway, jurisdiction.catalog, {"locale": link.locale})
     wanted = read_notify(fields, setup.policy, problems)
+    lang, words = _lang(link.locale)
     if not wanted and not problems:
         problems.append("notify must be email or push.")
+    by_email = fields.get("notify") == "email" and "email" in gateway.notifiers   # the page's e-mail form
+    problems_lang = "en"
+    if problems and by_email:   # its one field's problem, in the page's words
+        problems, problems_lang = [words["bad_email"]], lang
     with gateway.session() as session:
         with session.begin():
             count = session.scalar(select(func.count()).select_from(NoticeRecipient)
                                    .where(NoticeRecipient.request_id == row.id)) or 0
         if count + len(wanted) > MAX_FOLLOWERS:
-            problems.append(f"This report has {count} followers already; no more can be added.")
+            problems, problems_lang = [words["full"]], lang
         if problems:
-            return _page(token, link, row, jurisdiction, status=400, problems=tuple(problems))
+            return _page(token, link, row, jurisdiction, status=400, problems=tuple(problems),
+                         field="email" if by_email else None, problems_lang=problems_lang)
         with writing(session) as connection:
-            add_recipients(connection, row.id, wanted, _lang(link.locale)[0], gateway.clock())
+            add_recipients(connection, row.id, wanted, lang, gateway.clock())
     return _page(token, link, row, jurisdiction, done="followed")
 
 
@@ -164,7 +174,8 @@ def not_fixed(token: str) -> ResponseReturnValue:
             reopen_request(session, jurisdiction, str(row.id), submission, None, gateway.clock(),
                            on_update=reopen_hook(jurisdiction))
     except (BadRequest, Conflict, Forbidden, NotFound) as exc:
-        return _page(token, link, row, jurisdiction, status=exc.status, problems=exc.descriptions)
+        return _page(token, link, row, jurisdiction, status=exc.status, problems=exc.descriptions,
+                     field="description")
     refreshed = _found(token)
     assert refreshed is not None
     return _page(token, *refreshed, done="reopened")

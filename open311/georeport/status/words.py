@@ -17,7 +17,8 @@ WORDS: dict[str, dict[str, str]] = {
         "unsubscribe_title": "Stop the updates", "unsubscribe_help": "You will get no more e-mails or "
         "notifications about this report.", "unsubscribe_button": "Stop the updates",
         "unsubscribed": "Done: you will get no more updates about this report.", "problem": "Please check",
-        "skip": "Skip to the content",
+        "skip": "Skip to the content", "bad_email": "Please enter a full e-mail address, like name@example.com.",
+        "full": "This report has as many followers as it can take: no more can be added.",
     },
     "es": {
         "title": "Su reporte", "number": "Número de reporte", "status": "Estado", "open": "Abierto",
@@ -34,7 +35,8 @@ WORDS: dict[str, dict[str, str]] = {
         "unsubscribe_title": "Dejar de recibir novedades", "unsubscribe_help": "No recibirá más correos ni "
         "avisos sobre este reporte.", "unsubscribe_button": "Dejar de recibir novedades",
         "unsubscribed": "Listo: no recibirá más novedades sobre este reporte.", "problem": "Revise",
-        "skip": "Ir al contenido",
+        "skip": "Ir al contenido", "bad_email": "Escriba un correo electrónico completo, como nombre@ejemplo.com.",
+        "full": "Este reporte ya tiene todos los seguidores que admite: no se pueden agregar más.",
     },
 }
 

@@ -11,7 +11,10 @@
   form.hidden = false;
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    navigator.serviceWorker.register(form.action.replace(/\/[^/]+\/follow$/, "/sw.js"), { scope: "/r/" })
+    var worker = new URL(form.action);   // /r/<token>/follow?lang=xx -> /r/sw.js
+    worker.pathname = worker.pathname.replace(/\/[^/]+\/follow$/, "/sw.js");
+    worker.search = "";
+    navigator.serviceWorker.register(worker.href, { scope: "/r/" })
       .then(function (reg) { return reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: bytes(key) }); })
       .then(function (sub) {
         document.getElementById("push_subscription").value = JSON.stringify(sub.toJSON());
