@@ -20,7 +20,7 @@ from open311.settings import read_settings
 from open311.storage.db import create_schema, default_database_url, make_engine, make_session_factory
 
 # What a server needs before it takes a request; a command names fewer.
-EVERYTHING = ("config", "policies", "adapters", "media", "geo")
+EVERYTHING = ("config", "policies", "adapters", "notifiers", "media", "geo")
 PACKAGE = Path(__file__).resolve().parent
 
 

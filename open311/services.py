@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from open311.gis.areas import ServiceAreas
     from open311.media.store import MediaStore
     from open311.media.uploads import MediaPolicy
+    from open311.notifier import Notifier
 
 
 @dataclass
@@ -85,6 +86,39 @@ class Services:
         from open311.config.adapters import build_adapters
 
         return build_adapters(self.config, self.registry, self.http)
+
+    @cached_property
+    def notifiers(self) -> dict[str, Notifier]:
+        """The channels notices go out on (none while the OPEN311_NOTICE_* settings are unset)."""
+        from open311.config.notifiers import build_notifiers
+
+        return build_notifiers(self.settings)
+
+    @cached_property
+    def notice_secret(self) -> str:
+        """The key of status links and unsubscribe links: OPEN311_NOTICE_SECRET, else one made at random and kept
+        in instance/notice-secret (several hosts must share one: set the setting)."""
+        configured = str(self.settings.get("OPEN311_NOTICE_SECRET") or "")
+        if configured:
+            return configured
+        import os
+        import secrets
+        import stat
+
+        path = self.instance_path / "notice-secret"
+        if path.is_file():
+            kept = path.read_text(encoding="utf-8").strip()
+            if kept:
+                return kept
+        self.instance_path.mkdir(parents=True, exist_ok=True)
+        made = secrets.token_urlsafe(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        except FileExistsError:  # another process made it first: use theirs
+            return path.read_text(encoding="utf-8").strip()
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(made + "\n")
+        return made
 
     @cached_property
     def media(self) -> MediaStore | None:

@@ -73,6 +73,15 @@ def check_allowed_hosts(value: str) -> str:
     return ",".join(names)
 
 
+DEMO_ORIGIN = "http://127.0.0.1:5000"   # where `make serve` listens
+
+
+def link_origin(config: Mapping[str, Any]) -> str:
+    """The origin of links made outside a request (set-up links, status links in notices): OPEN311_PUBLIC_URL,
+    else the demo's loopback address."""
+    return str(config.get("OPEN311_PUBLIC_URL") or "") or DEMO_ORIGIN
+
+
 def allowed_hosts(config: Mapping[str, Any]) -> tuple[str, ...]:
     """The extra trusted host names of OPEN311_ALLOWED_HOSTS (IPv6 addresses without brackets)."""
     return tuple(name.strip("[]") for name in str(config.get("OPEN311_ALLOWED_HOSTS") or "").split(",") if name)
@@ -171,6 +180,18 @@ SETTINGS: tuple[Setting, ...] = (
        "wrong passwords from one client address in a minute before its logins are refused with 429"),
     _s("OPEN311_STAFF_INSECURE_COOKIE", int, 0, 0,
        "1: the staff session cookie is sent over plain http too (debug only; default 0: Secure)"),
+    # notices to residents (docs/notifications.md): none while the channel's settings are unset
+    _s("OPEN311_NOTICE_SMTP_URL", str, "", None,
+       "e-mail notices' server: smtp://user:pass@host:587?starttls=1, smtps://host:465 (cafile=, timeout= too)"),
+    _s("OPEN311_NOTICE_FROM", str, "", None, "From address of e-mail notices, e.g. 311 <no-reply@example.gov>"),
+    _s("OPEN311_NOTICE_VAPID_PRIVATE_KEY", str, "", None,
+       "Web Push: the VAPID private key (open311 notices vapid-keys makes a pair)"),
+    _s("OPEN311_NOTICE_VAPID_PUBLIC_KEY", str, "", None, "Web Push: the VAPID public key browsers subscribe with"),
+    _s("OPEN311_NOTICE_VAPID_SUBJECT", str, "", None, "Web Push: a mailto: or https: contact for push services"),
+    _s("OPEN311_NOTICE_CHANNELS", str, "", None,
+       "more notifiers by entry-point name (options in OPEN311_NOTICE_OPTIONS_<NAME> as JSON)"),
+    _s("OPEN311_NOTICE_SECRET", str, "", None,
+       "key of status and unsubscribe links (default: one kept in instance/notice-secret; share it across hosts)"),
     # push subscriptions (docs/feeds.md)
     _s("OPEN311_SUBSCRIPTIONS_PER_KEY", int, 20, 1, "active callback subscriptions one API key may hold"),
     _s("OPEN311_CALLBACK_MAX_ATTEMPTS", int, 12, 1,

@@ -3,8 +3,6 @@ photos attached."""
 
 from __future__ import annotations
 
-import smtplib
-import ssl
 from collections.abc import Collection, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -12,7 +10,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from open311.adapter import SLA_KINDS, Adapter, Addition, PermanentError, Receipt, TemporaryError, Ticket, TicketPhoto
+from open311.adapter import SLA_KINDS, Adapter, Addition, Receipt, Ticket, TicketPhoto
+from open311_adapters.smtp_transport import SmtpServer, send_message
 
 SUBJECT = "[{department}] {service_name} - service request {service_request_id}"
 
@@ -148,23 +147,11 @@ class EmailAdapter(Adapter):
                 total += photo.size
         return chosen
 
-    def _connect(self) -> smtplib.SMTP:
-        """An SMTP connection, secured and logged in as configured."""
+    def _server(self) -> SmtpServer:
+        """The configured SMTP server."""
         o = self.options
-        context = ssl.create_default_context(cafile=o["ca_file"])
-        if o["security"] == "tls":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(o["host"], o["port"], timeout=o["timeout"], context=context)
-        else:
-            smtp = smtplib.SMTP(o["host"], o["port"], timeout=o["timeout"])
-        try:
-            if o["security"] == "starttls":
-                smtp.starttls(context=context)
-            if o["username"]:
-                smtp.login(o["username"], o["password"])
-        except BaseException:
-            smtp.close()  # a refused STARTTLS or login must not leak the socket
-            raise
-        return smtp
+        return SmtpServer(host=o["host"], port=o["port"], security=o["security"], username=o["username"],
+                          password=o["password"], ca_file=o["ca_file"], timeout=o["timeout"])
 
     def deliver(self, ticket: Ticket) -> Receipt:
         """Send the message; 4xx replies and network faults are temporary, 5xx and refused logins permanent.
@@ -174,30 +161,7 @@ class EmailAdapter(Adapter):
 
     def _send(self, msg: EmailMessage) -> Receipt:
         """Send one message; its Message-ID is the receipt."""
-        try:
-            with self._connect() as smtp:
-                smtp.send_message(msg)
-        except smtplib.SMTPAuthenticationError as exc:
-            raise PermanentError(f"SMTP login refused ({exc.smtp_code})") from None
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = sorted({code for code, _ in exc.recipients.values()})
-            raise _by_code(codes[0] if codes else 550, "recipients refused") from None
-        except smtplib.SMTPResponseException as exc:
-            raise _by_code(exc.smtp_code, "refused") from None
-        except smtplib.SMTPNotSupportedError:
-            raise PermanentError("SMTP server does not support STARTTLS or login as configured") from None
-        except ssl.SSLError as exc:
-            raise PermanentError(f"SMTP TLS failed: {exc.reason}") from None
-        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-            raise TemporaryError(f"SMTP: {type(exc).__name__}") from None
-        return Receipt(external_id=str(msg["Message-ID"]))
-
-
-def _by_code(code: int, what: str) -> Exception:
-    """A 4xx SMTP reply is worth retrying; a 5xx one is not."""
-    if 400 <= code < 500:
-        return TemporaryError(f"SMTP {what} ({code})")
-    return PermanentError(f"SMTP {what} ({code})")
+        return Receipt(external_id=send_message(self._server(), msg))
 
 
 class _Defaulting(dict[str, Any]):

@@ -21,6 +21,7 @@ LAZY = {
     "requests": "open311.cli.admin:requests_group",
     "staff": "open311.cli.staff:staff",
     "audit": "open311.cli.staff:audit_command",
+    "notices": "open311.cli.notices:notices",
 }
 
 

@@ -32,7 +32,8 @@ def purge(dry_run: bool, days: int | None) -> None:
     verb = "would delete" if dry_run else "deleted"
     click.echo(f"{verb} personal data of {len(report.request_ids)} request(s) closed before "
                f"{format_w3c(report.cutoff)}; {verb} {report.expired_keys} expired submission key(s)"
-               + (f"; {verb} the contact details of {report.followers} follower(s)" if report.followers else ""))
+               + (f"; {verb} the contact details of {report.followers} follower(s)" if report.followers else "")
+               + (f"; {verb} {report.recipients} notice recipient(s)" if report.recipients else ""))
     if report.request_ids:
         click.echo("requests: " + ", ".join(str(i) for i in report.request_ids[:50])
                    + (" ..." if len(report.request_ids) > 50 else ""))

@@ -49,7 +49,7 @@ def _metrics(port: int | None, gateway: Services, outbox: bool) -> None:
 def relay(once: bool, metrics_port: int | None) -> None:
     """Deliver the outbox to the departments' back offices until SIGTERM/SIGINT."""
     setup_logging()
-    gateway = services_for("config", "policies", "adapters", "media", tables=True)
+    gateway = services_for("config", "policies", "adapters", "notifiers", "media", tables=True)
     _metrics(metrics_port, gateway, outbox=True)
     stop = threading.Event()
     stop_on_signals(stop)

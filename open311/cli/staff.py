@@ -10,11 +10,11 @@ from open311.cli.startup import services_for
 from open311.config.jurisdictions import Jurisdiction
 from open311.core.dates import format_w3c
 from open311.services import Services
+from open311.settings import link_origin
 from open311.staff import accounts, audit
 from open311.staff.accounts import ROLES, AccountError
 
 STAFF_ADAPTER = "staff"
-DEMO_ORIGIN = "http://127.0.0.1:5000"
 
 
 def _jurisdiction(gateway: Services, jurisdiction_id: str | None) -> Jurisdiction:
@@ -32,8 +32,7 @@ def _jurisdiction(gateway: Services, jurisdiction_id: str | None) -> Jurisdictio
 
 def _link(gateway: Services, token: str) -> str:
     """The set-up link: under OPEN311_PUBLIC_URL, else the demo's loopback address."""
-    origin = str(gateway.settings.get("OPEN311_PUBLIC_URL") or "") or DEMO_ORIGIN
-    return f"{origin}/staff/setup/{token}"
+    return f"{link_origin(gateway.settings)}/staff/setup/{token}"
 
 
 @click.group()

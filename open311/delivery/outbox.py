@@ -57,6 +57,7 @@ class Claimed:
     follower_id: int | None = None
     reopen_id: int | None = None
     sla_event_id: int | None = None
+    notice_id: int | None = None
 
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -125,7 +126,7 @@ def _claim_statement(dialect: str) -> Update:
             .values(state=IN_FLIGHT, leased_by=bindparam("b_worker"), lease_expires_at=_when("b_lease_until"),
                     attempts=t.attempts + 1, updated_at=_when("b_now"))
             .returning(t.id, t.request_id, t.department, t.attempts, t.kind, t.subscription_id,
-                       t.status_update_id, t.follower_id, t.reopen_id, t.sla_event_id))
+                       t.status_update_id, t.follower_id, t.reopen_id, t.sla_event_id, t.notice_id))
 
 
 def claim_due(connection: Connection, worker: str, settings: DeliverySettings, now: datetime,

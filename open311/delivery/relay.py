@@ -22,8 +22,12 @@ from open311.delivery.outbox import DEAD, DONE, Claimed, claim_due, record_deliv
 from open311.delivery.tickets import Undeliverable, Work, build_tickets
 from open311.feeds.callbacks import build_callback, send_callback
 from open311.feeds.subscriptions import CALLBACK_KIND, record_callback_outcome
+from open311.notices.compose import compose
+from open311.notices.milestones import NOTICE_KIND, sent
+from open311.notices.recipients import unsubscribe
+from open311.notifier import GoneError
 from open311.services import Services
-from open311.settings import DeliverySettings
+from open311.settings import DeliverySettings, link_origin
 from open311.storage.db import writing
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,7 @@ class Attempt:
     permanent: bool = False
     retry_after: float | None = None
     seconds: float | None = None    # time in the adapter (None: it was not called), for the metrics
+    settled: bool = False           # its outcome is recorded already (a notice: at once, right after sending)
 
 
 class Relay:
@@ -110,6 +115,8 @@ class Relay:
                 return attempts, claimed[index:]
             if item.kind == CALLBACK_KIND:
                 attempts.append(self.deliver_callback(item))
+            elif item.kind == NOTICE_KIND:
+                attempts.append(self.deliver_notice(item))
             else:
                 attempts.append(self.deliver(item, tickets[item.id]))
         return attempts, []
@@ -155,6 +162,40 @@ class Relay:
             return Attempt(claimed, error=str(exc), permanent=True)
         return Attempt(claimed, receipt=Receipt(external_id=callback.event_id))
 
+    def deliver_notice(self, claimed: Claimed) -> Attempt:
+        """One attempt of a notice to a resident; once sent it is recorded at once (its own transaction), so a
+        relay killed from then on never sends it again."""
+        gateway = self.gateway
+        assert claimed.notice_id is not None
+        with gateway.session() as session:
+            ready = compose(session, gateway.config, claimed.notice_id, secret=gateway.notice_secret,
+                            origin=link_origin(gateway.settings))
+        if ready.notice is None:
+            return Attempt(claimed, receipt=Receipt(external_id=f"not sent: {ready.skip}"))
+        notifier = gateway.notifiers.get(ready.notice.channel)
+        if notifier is None:
+            return Attempt(claimed, error=f"no {ready.notice.channel} notifier: its OPEN311_NOTICE_* settings are "
+                           "unset", permanent=True)
+        started = time.monotonic()
+        try:
+            notifier.send(ready.notice)
+        except TemporaryError as exc:
+            return Attempt(claimed, error=str(exc), retry_after=exc.retry_after, seconds=time.monotonic() - started)
+        except PermanentError as exc:
+            if isinstance(exc, GoneError) and ready.recipient_id is not None:
+                with gateway.session() as session:
+                    unsubscribe(session, ready.recipient_id, gateway.clock())
+            return Attempt(claimed, error=str(exc), permanent=True, seconds=time.monotonic() - started)
+        except Exception as exc:  # a notifier bug must not kill the relay; the row is retried
+            log.exception("notifier %s failed unexpectedly on outbox %s", ready.notice.channel, claimed.id)
+            return Attempt(claimed, error=f"unexpected {type(exc).__name__} in notifier",
+                           seconds=time.monotonic() - started)
+        receipt, now = Receipt(external_id=ready.notice.idempotency_key[:200]), gateway.clock()
+        with gateway.session() as session, writing(session) as connection:
+            done = record_delivered_many(connection, [(claimed, receipt)], self.worker, now)
+            sent(connection, claimed.notice_id, now)
+        return Attempt(claimed, receipt=receipt, seconds=time.monotonic() - started, settled=claimed.id in done)
+
     def _settle(self, attempts: list[Attempt], unattempted: list[Claimed], *,
                 claim: bool) -> tuple[list[Claimed], dict[int, Work]]:
         """In one transaction: record the outcomes, release the rows not attempted, and (with `claim`) lease
@@ -166,12 +207,12 @@ class Relay:
         with gateway.session() as session:
             with writing(session) as connection:
                 done = record_delivered_many(connection, [(a.claimed, a.receipt) for a in attempts
-                                                          if a.receipt is not None], self.worker, now)
-                states = [(DONE if a.claimed.id in done else None) if a.receipt is not None
+                                                          if a.receipt is not None and not a.settled], self.worker, now)
+                states = [(DONE if a.claimed.id in done or a.settled else None) if a.receipt is not None
                           else self._record_failure(connection, a, now) for a in attempts]
                 released = release(connection, unattempted, self.worker, now) if unattempted else 0
                 claimed = claim_due(connection, self.worker, self.settings, now) if claim else []
-                deliveries = [c for c in claimed if c.kind != CALLBACK_KIND]
+                deliveries = [c for c in claimed if c.kind not in (CALLBACK_KIND, NOTICE_KIND)]
                 if deliveries:
                     tickets = build_tickets(connection, gateway.config, deliveries, gateway.media)
             for attempt, state in zip(attempts, states, strict=True):

@@ -16,6 +16,7 @@ from open311.core.closure import DUPLICATE, closure_code_of
 from open311.core.text import clean_text, clean_token
 from open311.feeds.sla import recompute_clock
 from open311.feeds.subscriptions import enqueue_callbacks
+from open311.notices.milestones import follow_recipients, milestone_of, queue_notices
 from open311.storage.models import OutboxMessage, RequestFollower, ServiceRequest, StatusUpdate
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ def _merge(session: Session, duplicate_id: int, survivor_id: int, survivor_depar
                     .values(request_id=survivor_id), execution_options={"synchronize_session": False})
     session.execute(update(ServiceRequest).where(ServiceRequest.duplicate_of == duplicate_id)
                     .values(duplicate_of=survivor_id), execution_options={"synchronize_session": False})
+    follow_recipients(session.connection(), duplicate_id, survivor_id)
     session.execute(update(OutboxMessage).where(OutboxMessage.request_id == duplicate_id,
                                                 OutboxMessage.kind == "follower",
                                                 OutboxMessage.state.in_(("pending", "in_flight")))
@@ -183,6 +185,7 @@ def record_update(session: Session, jurisdiction: Jurisdiction, department: Depa
             session.add(row)
             session.flush()
             if status is not None:
+                before = session.scalar(select(ServiceRequest.status).where(ServiceRequest.id == request_id))
                 # One conditional UPDATE: a concurrent newer update wins whatever the arrival order.
                 result = session.execute(
                     update(ServiceRequest).where(ServiceRequest.id == request_id,
@@ -191,6 +194,9 @@ def record_update(session: Session, jurisdiction: Jurisdiction, department: Depa
                             closure_code=code, duplicate_of=survivor),
                     execution_options={"synchronize_session": False})
                 row.applied = bool(getattr(result, "rowcount", 0))
+                milestone = milestone_of(row, before) if row.applied else None
+                if milestone is not None:  # residents who asked hear of it (queued once per recipient)
+                    queue_notices(session.connection(), request_id, milestone, now, update=row)
                 if row.applied and survivor is not None and survivor_department is not None:
                     _merge(session, request_id, survivor, survivor_department)
                 if row.applied:  # subscribers hear of every change that reached the public record

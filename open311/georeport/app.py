@@ -22,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
 
 def build_app(services: Services, test_config: Mapping[str, Any] | None = None) -> Flask:
     """The app: the services in app.extensions["open311"], the settings in app.config, routes registered."""
-    from open311.georeport import apidocs, init_app, monitoring, origin, ratelimits, staff, webapp
+    from open311.georeport import apidocs, init_app, monitoring, origin, ratelimits, staff, status, webapp
 
     app = Flask("open311", instance_path=str(services.instance_path), instance_relative_config=True)
     # `//services.json` is a 404 error list like any unknown path, not werkzeug's HTML 308 to the merged URL.
@@ -37,6 +37,7 @@ def build_app(services: Services, test_config: Mapping[str, Any] | None = None) 
     ratelimits.init_app(app)
     webapp.init_app(app)
     staff.init_app(app)
+    status.init_app(app)
     apidocs.init_app(app)
     hops = services.settings["OPEN311_PROXY_HOPS"]
     if hops:  # behind N trusted proxies: client address and scheme come from their X-Forwarded-* headers

@@ -140,6 +140,8 @@ def submitted_document(result: Submitted) -> Many:
         entry["token"] = result.token
     entry["service_notice"] = result.service_notice
     entry["account_id"] = None
+    if result.status_url is not None:
+        entry["status_url"] = result.status_url
     return Many("request", [entry])
 
 

@@ -24,6 +24,7 @@ from open311.georeport.auth import api_key_of, key_row
 from open311.georeport.blueprint import blp
 from open311.georeport.feed_params import Problems, flag, noted
 from open311.georeport.media_files import served_media_policy
+from open311.georeport.notice_intake import notice_setup
 from open311.georeport.parsing import param, submission_of
 from open311.georeport.respond import respond
 from open311.georeport.views import check_format
@@ -38,7 +39,7 @@ from open311.storage.models import StatusUpdate
 STATS_MAX_AGE = 300   # seconds: figures over days change slowly; a dashboard's refresh need not reach the database
 
 
-def _reopened(jurisdiction: Jurisdiction) -> OnUpdate:
+def reopen_hook(jurisdiction: Jurisdiction) -> OnUpdate:
     """What a reopen's status row sets off in its transaction: the subscribers' callbacks, and the SLA clock
     recomputed (a new clock from the reopen, so its at_risk and breached events are sent again)."""
     def hook(session: Session, row: StatusUpdate, now: datetime) -> None:
@@ -110,7 +111,8 @@ class Followers(MethodView):
             if jurisdiction.api_key_required:
                 key = check_key(session, jurisdiction.id, api_key_of(request, submission), key_row)
             followed = add_follower(session, jurisdiction, service_request_id, submission, key, gateway.clock(),
-                                    policy=gateway.policies.dedup, media=media)
+                                    policy=gateway.policies.dedup, media=media,
+                                    notices=notice_setup(gateway, jurisdiction.catalog, submission.fields))
         headers = {"Idempotent-Replayed": "true"} if followed.replayed else None
         doc = documents.followed_document(followed.service_request_id, followed.follower_id)
         return respond(fmt, "followers", doc, headers=headers)
@@ -131,7 +133,7 @@ class Reopen(MethodView):
             get_request(session, jurisdiction, service_request_id)   # 404 before the key is asked for
             key = check_key(session, jurisdiction.id, api_key_of(request, submission), key_row)
             reopened = reopen_request(session, jurisdiction, service_request_id, submission, key, gateway.clock(),
-                                      media=media, on_update=_reopened(jurisdiction))
+                                      media=media, on_update=reopen_hook(jurisdiction))
         doc = documents.reopened_document(reopened.service_request_id, reopened.reopen_id, reopened.status)
         return respond(fmt, "reopens", doc)
 

@@ -86,7 +86,10 @@ REQUEST = {"type": "object", "properties": {
     "media_url": _NULLABLE_TEXT}}
 SUBMITTED = {"type": "array", "items": {"type": "object", "properties": {
     "service_request_id": {"type": "string"}, "token": {"type": "string"}, "service_notice": _NULLABLE_TEXT,
-    "account_id": {"type": "string", "nullable": True}}}}
+    "account_id": {"type": "string", "nullable": True},
+    "status_url": {"type": "string", "format": "uri", "description": "Extension, only when the POST's query has "
+                   "extensions=true: the request's status page, a capability URL for the resident "
+                   "(docs/notifications.md)."}}}}
 DISCOVERY = {"type": "object", "properties": {
     "changeset": {"type": "string"}, "contact": {"type": "string"}, "key_service": {"type": "string"},
     "endpoints": {"type": "array", "items": {"type": "object"}}}}

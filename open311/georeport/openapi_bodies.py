@@ -28,7 +28,23 @@ def _fields() -> dict[str, Any]:
         "media_url": {"type": "string", "format": "uri", "maxLength": FIELD_LIMITS["media_url"],
                       "description": "A link to a photo (stored, never fetched), or a photo inline as a base64 "
                                      "data: URL (`data:image/jpeg;base64,...`), processed like an uploaded file."},
+        **NOTICE_FIELDS,
     }
+
+
+# Extension fields (docs/notifications.md): milestone notices to the resident, opt-in.
+NOTICE_FIELDS: dict[str, Any] = {
+    "notify": {"type": "string", "maxLength": 40, "example": "email",
+               "description": "Extension: `email` and/or `push` (comma-separated): send this resident notices at "
+                              "the milestones (received, assigned, closed with its reason, reopened). `email` "
+                              "uses the email field; a channel the gateway is not configured for is a 400."},
+    "push_subscription": {"type": "string", "maxLength": 4096,
+                          "description": "Extension, with notify=push: the browser's PushSubscription as JSON "
+                                         '(`{"endpoint": "https://...", "keys": {"p256dh": "...", "auth": "..."}}`).'},
+    "locale": {"type": "string", "maxLength": 20, "example": "es",
+               "description": "Extension: the language the report is made in (its notices and status page use "
+                              "it); without it, Accept-Language."},
+}
 
 
 FORM_FIELDS: dict[str, Any] = {
@@ -80,7 +96,7 @@ SUBSCRIBE_FIELDS = {"type": "object", "required": ["callback_url"], "properties"
                      "description": "Every request of this service; without it, the key's own requests."}}}
 
 _FOLLOWER_NAMES = ("jurisdiction_id", "api_key", "first_name", "last_name", "email", "phone", "device_id",
-                   "account_id", "description", "media_url")
+                   "account_id", "description", "media_url", "notify", "push_subscription", "locale")
 FOLLOWER_FIELDS: dict[str, Any] = {name: schema for name, schema in _fields().items() if name in _FOLLOWER_NAMES}
 _FOLLOW_PROPERTIES: dict[str, Any] = {**FOLLOWER_FIELDS, "attribute[items]": {"type": "string",
                                                                               "example": "hazardous"}}

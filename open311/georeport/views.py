@@ -22,6 +22,7 @@ from open311.georeport.feed_params import Problems, flag
 from open311.georeport.languages import catalog_locale, mark_language, translate_notice
 from open311.georeport.locate import services_here
 from open311.georeport.media_files import served_media_policy
+from open311.georeport.notice_intake import notice_setup, status_url, wants_extensions
 from open311.georeport.origin import public_root
 from open311.georeport.parsing import param, submission_of
 from open311.georeport.respond import raw_response, respond
@@ -160,12 +161,15 @@ class Requests(MethodView):
                 key = check_key(session, jurisdiction.id, api_key_of(request, submission), key_row)
             outcome = submit_once(session, jurisdiction, submission, key, gateway.clock(),
                                   idempotency_key=idempotency_key, policy=gateway.policies.dedup,
-                                  areas=gateway.areas(jurisdiction), media=media)
+                                  areas=gateway.areas(jurisdiction), media=media,
+                                  notices=notice_setup(gateway, jurisdiction.catalog, submission.fields))
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
         code = (submission.fields.get("service_code") or "").strip()
         result = replace(outcome.result, service_notice=translate_notice(
             outcome.result.service_notice, jurisdiction.catalog.get(code),
             jurisdiction.catalog.services_in(locale).get(code)))
+        if wants_extensions() and result.service_request_id is not None:
+            result = replace(result, status_url=status_url(gateway, int(result.service_request_id)))
         return mark_language(respond(fmt, "service_requests", documents.submitted_document(result), headers=headers),
                              locale)
 

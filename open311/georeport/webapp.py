@@ -113,7 +113,8 @@ def _bounds(gateway: Services, jurisdiction: Any) -> list[list[float]] | None:
 
 @bp.get("/config.json")
 def settings() -> Response:
-    """What the page needs to know about this gateway: the API, its key and the map settings."""
+    """What the page needs to know about this gateway: the API, its key, the map settings and the notice channels
+    (`notices`: the configured ones, so the page offers only what a POST may ask for in `notify`)."""
     config = current_app.config
     gateway = current_services()
     jurisdiction = gateway.jurisdiction(config.get("OPEN311_WEBAPP_JURISDICTION") or
@@ -124,6 +125,7 @@ def settings() -> Response:
         locales=list(jurisdiction.catalog.locales), bounds=_bounds(gateway, jurisdiction),
         tile_url=config.get("OPEN311_WEBAPP_TILE_URL") or None,
         tile_attribution=config.get("OPEN311_WEBAPP_TILE_ATTRIBUTION") or None,
+        notices=sorted(gateway.notifiers),
     )
     response.headers["Cache-Control"] = "no-cache"
     return _secure(response)

@@ -25,6 +25,7 @@ from open311.gis.areas import ServiceAreas
 from open311.intake.storing import StoredHook, store_request
 from open311.intake.submit import Submission, Submitted, prepare_request
 from open311.media.uploads import MediaPolicy
+from open311.notices.recipients import NoticeSetup
 from open311.settings import DedupPolicy
 from open311.storage.db import reading
 from open311.storage.models import ApiKey, SubmissionKey
@@ -186,14 +187,15 @@ def _recorder(claim: Claim, now: datetime, *, sweep: bool) -> StoredHook:
 
 def submit_once(session: Session, jurisdiction: Jurisdiction, submission: Submission, api_key: ApiKey | None,
                 now: datetime, *, idempotency_key: str | None = None, policy: DedupPolicy | None = None,
-                areas: ServiceAreas | None = None, media: MediaPolicy | None = None) -> Outcome:
+                areas: ServiceAreas | None = None, media: MediaPolicy | None = None,
+                notices: NoticeSetup | None = None) -> Outcome:
     """Submit, unless this Idempotency-Key or (without one) this fingerprint already made a request.
 
     The submission is validated first: an invalid one gets its 400 even when it resembles a request
     already made. The look-up comes first so that a replay inserts nothing (PostgreSQL would spend a
     sequence number on a rolled-back insert, and ids would have gaps).
     """
-    prepared = prepare_request(jurisdiction, submission, api_key, now, areas, media)
+    prepared = prepare_request(jurisdiction, submission, api_key, now, areas, media, notices)
     claim = _claim(jurisdiction, submission, api_key, now, idempotency_key, policy or DedupPolicy())
     if claim is None:
         return Outcome(store_request(session, prepared, now))

@@ -21,6 +21,8 @@ from open311.errors import BadRequest, Conflict
 from open311.intake.dedup import ATTEMPTS, FOLLOWER, Claim, fingerprint, scope_of
 from open311.intake.submit import CONTACT_FIELDS, Submission, field_text, get_request
 from open311.media.uploads import MediaPolicy, discard_photos, media_rows, precheck, save_photos, take_photos
+from open311.notices.milestones import RECEIVED, queue_notices
+from open311.notices.recipients import NoticeSetup, add_recipients, read_notify
 from open311.settings import DedupPolicy
 from open311.storage.db import reading, writing
 from open311.storage.models import ApiKey, OutboxMessage, RequestFollower, SubmissionKey
@@ -55,7 +57,7 @@ def _answers(jurisdiction: Jurisdiction, service_code: str, submission: Submissi
 
 def add_follower(session: Session, jurisdiction: Jurisdiction, service_request_id: str, submission: Submission,
                  api_key: ApiKey | None, now: datetime, *, policy: DedupPolicy | None = None,
-                 media: MediaPolicy | None = None) -> Followed:
+                 media: MediaPolicy | None = None, notices: NoticeSetup | None = None) -> Followed:
     """Store a follower of a request (404 when unknown, 400 listing every problem) with its outbox row.
 
     Within the duplicate window the same follower sent again (same key, same details) gets the first answer.
@@ -66,6 +68,7 @@ def add_follower(session: Session, jurisdiction: Jurisdiction, service_request_i
     values: dict[str, Any] = {name: field_text(fields, name, problems) for name in CONTACT_FIELDS}
     values["description"] = field_text(fields, "description", problems)
     values["attributes"] = _answers(jurisdiction, request.service_code, submission, problems)
+    notify = read_notify(fields, notices.policy, problems) if notices is not None else []
     if problems:
         raise BadRequest(*problems, *precheck(submission.uploads, media))
     photos = take_photos(submission.uploads, media)
@@ -85,6 +88,10 @@ def add_follower(session: Session, jurisdiction: Jurisdiction, service_request_i
         try:
             with writing(session) as connection:
                 follower_id = int(connection.execute(INSERT_FOLLOWER, values).scalar_one())
+                if notices is not None and notify:
+                    for recipient in add_recipients(connection, request.id, notify, notices.locale, now,
+                                                    follower_id=follower_id):
+                        queue_notices(connection, request.id, RECEIVED, now, recipient_id=recipient)
                 connection.execute(INSERT_OUTBOX, {
                     "request_id": request.id, "department": request.department, "kind": FOLLOWER_KIND,
                     "state": "pending", "attempts": 0, "follower_id": follower_id, "next_attempt_at": now,

@@ -22,6 +22,8 @@ from open311.errors import BadRequest, Conflict, Forbidden
 from open311.intake.followers import PHOTO_COLUMNS
 from open311.intake.submit import Submission, field_text, get_request
 from open311.media.uploads import MediaPolicy, discard_photos, media_rows, precheck, save_photos, take_photos
+from open311.notices.milestones import REOPENED as REOPENED_MILESTONE
+from open311.notices.milestones import queue_notices
 from open311.storage.models import ApiKey, OutboxMessage, RequestFollower, RequestReopen, ServiceRequest, StatusUpdate
 
 REOPEN_KIND = "reopen"
@@ -57,13 +59,16 @@ def _follower_of(session: Session, request_id: int, api_key: ApiKey) -> int | No
 
 
 def reopen_request(session: Session, jurisdiction: Jurisdiction, service_request_id: str, submission: Submission,
-                   api_key: ApiKey, now: datetime, *, media: MediaPolicy | None = None,
+                   api_key: ApiKey | None, now: datetime, *, media: MediaPolicy | None = None,
                    on_update: OnUpdate | None = None) -> Reopened:
     """Reopen a closed request: 404 unknown, 403 neither its submitter's nor a follower's key, 400 bad input,
-    409 open already or closed longer ago than the service's reopen_days."""
+    409 open already or closed longer ago than the service's reopen_days.
+
+    `api_key` None: the caller holds the request's status link (its capability, open311.notices.links), which
+    speaks for the submitter."""
     request = get_request(session, jurisdiction, service_request_id)
     follower_id = None
-    if request.api_key_id != api_key.id:
+    if api_key is not None and request.api_key_id != api_key.id:
         follower_id = _follower_of(session, request.id, api_key)
         if follower_id is None:
             raise Forbidden(f"This api_key neither submitted nor follows service request {request.id}.")
@@ -94,7 +99,7 @@ def reopen_request(session: Session, jurisdiction: Jurisdiction, service_request
     return Reopened(str(request.id), str(reopen_id))
 
 
-def _store(session: Session, request: ServiceRequest, api_key: ApiKey, follower_id: int | None,
+def _store(session: Session, request: ServiceRequest, api_key: ApiKey | None, follower_id: int | None,
            description: str | None, photos: dict[str, Any], now: datetime, on_update: OnUpdate | None) -> int:
     """One transaction: the reopen, its status update, the request open again, the department's outbox row."""
     when = max(now, request.updated_datetime)
@@ -108,7 +113,8 @@ def _store(session: Session, request: ServiceRequest, api_key: ApiKey, follower_
             execution_options={"synchronize_session": False})
         if not getattr(result, "rowcount", 0):
             raise Conflict(f"service request {request.id} changed meanwhile; read it again.")
-        reopen = RequestReopen(request_id=request.id, created_at=now, api_key_id=api_key.id, follower_id=follower_id,
+        reopen = RequestReopen(request_id=request.id, created_at=now, api_key_id=api_key.id if api_key else None,
+                               follower_id=follower_id,
                                description=description, photos=photos)
         session.add(reopen)
         session.flush()
@@ -119,6 +125,7 @@ def _store(session: Session, request: ServiceRequest, api_key: ApiKey, follower_
         session.add(row)
         session.flush()
         reopen.status_update_id = row.id
+        queue_notices(session.connection(), request.id, REOPENED_MILESTONE, now, update=row)
         session.add(OutboxMessage(request_id=request.id, department=request.department, kind=REOPEN_KIND,
                                   state="pending", attempts=0, reopen_id=reopen.id, next_attempt_at=now,
                                   created_at=now, updated_at=now))

@@ -8,7 +8,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from open311.storage.models import OutboxMessage, RequestContact, RequestFollower, ServiceRequest, SubmissionKey
+from open311.storage.models import (
+    NoticeRecipient,
+    OutboxMessage,
+    RequestContact,
+    RequestFollower,
+    ServiceRequest,
+    SubmissionKey,
+)
 
 # Outbox states after which a back office no longer needs the contact from us.
 FINAL_OUTBOX_STATES = ("done", "dead")
@@ -23,6 +30,7 @@ class PurgeReport:
     expired_keys: int
     dry_run: bool
     followers: int = 0   # followers whose contact details were (or would be) removed
+    recipients: int = 0  # notice recipients (e-mail addresses, push subscriptions) removed
 
 
 def _purgeable(cutoff: datetime) -> Select[int]:
@@ -51,6 +59,16 @@ def _purgeable_followers(cutoff: datetime) -> Select[int]:
                    has_contact).order_by(f.id))
 
 
+def _purgeable_recipients(cutoff: datetime) -> Select[int]:
+    """Notice recipients whose request is closed long enough ago with no delivery owed (their e-mail addresses
+    and push subscriptions are contact data; their queued notices go with them)."""
+    undelivered = exists().where(OutboxMessage.request_id == ServiceRequest.id,
+                                 OutboxMessage.state.not_in(FINAL_OUTBOX_STATES))
+    return (select(NoticeRecipient.id).join(ServiceRequest, ServiceRequest.id == NoticeRecipient.request_id)
+            .where(ServiceRequest.status == "closed", ServiceRequest.updated_datetime <= cutoff, ~undelivered)
+            .order_by(NoticeRecipient.id))
+
+
 def purge_personal_data(session: Session, now: datetime, retention: timedelta, *, dry_run: bool = False) -> PurgeReport:
     """Delete the contact rows of requests closed more than `retention` ago (and their followers' contact
     details), and expired submission keys."""
@@ -58,6 +76,7 @@ def purge_personal_data(session: Session, now: datetime, retention: timedelta, *
     with session.begin():
         ids = tuple(session.scalars(_purgeable(cutoff)))
         followers = tuple(session.scalars(_purgeable_followers(cutoff)))
+        recipients = tuple(session.scalars(_purgeable_recipients(cutoff)))
         expired = session.scalar(select(func.count()).select_from(SubmissionKey)
                                  .where(SubmissionKey.expires_at <= now)) or 0
         if not dry_run:
@@ -66,6 +85,8 @@ def purge_personal_data(session: Session, now: datetime, retention: timedelta, *
             for start in range(0, len(followers), 500):
                 session.execute(update(RequestFollower).where(RequestFollower.id.in_(followers[start:start + 500]))
                                 .values(dict.fromkeys(FOLLOWER_CONTACT)))
+            for start in range(0, len(recipients), 500):
+                session.execute(delete(NoticeRecipient).where(NoticeRecipient.id.in_(recipients[start:start + 500])))
             session.execute(delete(SubmissionKey).where(SubmissionKey.expires_at <= now))
     return PurgeReport(cutoff=cutoff, request_ids=ids, expired_keys=int(expired), dry_run=dry_run,
-                       followers=len(followers))
+                       followers=len(followers), recipients=len(recipients))

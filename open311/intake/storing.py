@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 from open311.catalog.definitions import Service
 from open311.intake.submit import Prepared, Submitted
 from open311.media.uploads import discard_photos, media_rows, save_photos
+from open311.notices.links import create_status_link
+from open311.notices.milestones import RECEIVED, queue_notices
+from open311.notices.recipients import add_recipients
 from open311.storage.db import writing
 from open311.storage.models import OutboxMessage, RequestContact, RequestMedia, ServiceRequest
 
@@ -80,6 +83,8 @@ def store_request(session: Session, prepared: Prepared, now: datetime, *,
             request_id = _insert_request(connection, prepared, token, now)
             if any(prepared.contact.values()):
                 connection.execute(INSERT_CONTACT, {"request_id": request_id, **prepared.contact})
+            if prepared.notices is not None:
+                _notices(connection, prepared, request_id, now)
             media = media_rows(request_id, prepared.photos, prepared.link)
             if media:
                 connection.execute(INSERT_MEDIA, [{c: getattr(m, c) for c in MEDIA_COLUMNS} for m in media])
@@ -91,6 +96,15 @@ def store_request(session: Session, prepared: Prepared, now: datetime, *,
             discard_photos(store, prepared.photos)
         raise
     return result
+
+
+def _notices(connection: Connection, prepared: Prepared, request_id: int, now: datetime) -> None:
+    """The request's status link, the recipients its `notify` asked for, and their `received` notices."""
+    assert prepared.notices is not None
+    create_status_link(connection, prepared.notices.secret, request_id, prepared.notices.locale, now)
+    if prepared.notify and add_recipients(connection, request_id, list(prepared.notify), prepared.notices.locale,
+                                          now):
+        queue_notices(connection, request_id, RECEIVED, now)
 
 
 def _answer(service: Service, request_id: int, token: str, notice: object) -> Submitted:

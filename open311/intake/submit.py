@@ -24,6 +24,7 @@ from open311.gis.areas import ServiceAreas, swap_hint
 from open311.intake.location import place_request
 from open311.media.store import MediaStore
 from open311.media.uploads import MediaPolicy, StoredPhoto, Upload, precheck, take_photos
+from open311.notices.recipients import NoticeSetup, Wanted, read_notify
 from open311.storage.db import reading
 from open311.storage.models import ApiKey, ServiceRequest
 
@@ -56,6 +57,7 @@ class Submitted:
     service_request_id: str | None
     token: str | None
     service_notice: str | None
+    status_url: str | None = None   # extensions=true: the request's status page (docs/notifications.md)
 
 
 def _text(fields: Mapping[str, str], name: str, problems: list[str]) -> str | None:
@@ -136,10 +138,13 @@ class Prepared:
     photos: tuple[StoredPhoto, ...] = ()     # processed, not yet written to `store`
     link: str | None = None                  # the client's media_url link
     store: MediaStore | None = None
+    notices: NoticeSetup | None = None       # with it: a status link, and the recipients `notify` asked for
+    notify: tuple[Wanted, ...] = ()
 
 
 def prepare_request(jurisdiction: Jurisdiction, submission: Submission, api_key: ApiKey | None, now: datetime,
-                    areas: ServiceAreas | None = None, media: MediaPolicy | None = None) -> Prepared:
+                    areas: ServiceAreas | None = None, media: MediaPolicy | None = None,
+                    notices: NoticeSetup | None = None) -> Prepared:
     """Validate a submission and check it against its service's area; raise 400/404 listing every problem.
 
     `areas`: the jurisdiction's GIS layers (None for none). Photos are processed (`media`: how; None refuses
@@ -157,6 +162,7 @@ def prepare_request(jurisdiction: Jurisdiction, submission: Submission, api_key:
     texts = {name: _text(fields, name, problems) for name in ("address_string", "address_id", "zipcode")}
     texts["media_url"] = _media_url(fields, problems)
     contact = {name: _text(fields, name, problems) for name in CONTACT_FIELDS}
+    notify = read_notify(fields, notices.policy, problems) if notices is not None else []
     if problems:  # photos are decoded only once everything else is right; the cheap checks report now
         raise BadRequest(*problems, *precheck(submission.uploads, media))
     placed = place_request(areas, service, lat, lon, texts["address_string"])
@@ -174,7 +180,7 @@ def prepare_request(jurisdiction: Jurisdiction, submission: Submission, api_key:
         api_key_id=api_key.id if api_key else None, channel=api_key.name if api_key else "anonymous",
     )
     return Prepared(service, department.code, values, contact, photos, texts["media_url"],
-                    media.store if media is not None else None)
+                    media.store if media is not None else None, notices, tuple(notify))
 
 
 def initial_clock(jurisdiction: Jurisdiction, service: Service, now: datetime) -> dict[str, datetime | None]:

@@ -238,6 +238,8 @@ class OutboxMessage(Base):
     reopen_id: Mapped[int | None] = mapped_column(ForeignKey("request_reopens.id", ondelete="CASCADE"))
     # kind "sla" (to the department) or "callback" (to a subscriber): an SLA event of the request
     sla_event_id: Mapped[int | None] = mapped_column(ForeignKey("sla_events.id", ondelete="CASCADE"))
+    # kind "notice": one milestone notice to one resident (open311/notices)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
 
 
 class SlaEvent(Base):
@@ -464,3 +466,57 @@ class StaffAssignment(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
     assigned_by: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
     assigned_at: Mapped[datetime]
+
+
+class NoticeRecipient(Base):
+    """A resident who asked to hear about a request's milestones (POST field `notify`): the submitter or a
+    follower, by e-mail or by a browser's Web Push subscription. Contact data: write-only, never in any output,
+    removed by `open311 purge` with the rest; `unsubscribed_at` stops every notice at once."""
+
+    __tablename__ = "notice_recipients"
+    __table_args__ = (Index("ix_notice_recipients_request", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    follower_id: Mapped[int | None] = mapped_column(ForeignKey("request_followers.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(320))
+    push_endpoint: Mapped[str | None] = mapped_column(String(2000))
+    push_p256dh: Mapped[str | None] = mapped_column(String(200))
+    push_auth: Mapped[str | None] = mapped_column(String(100))
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    created_at: Mapped[datetime]
+    unsubscribed_at: Mapped[datetime | None]
+
+
+class Notice(Base):
+    """One milestone notice owed to one recipient: unique per recipient and milestone occurrence
+    (`milestone_key`: received, assigned, closed:<n>, reopened:<n>), so it is queued at most once."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("recipient_id", "milestone_key", name="uq_notices_recipient_milestone"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("notice_recipients.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"), index=True)
+    milestone: Mapped[str] = mapped_column(String(16))
+    milestone_key: Mapped[str] = mapped_column(String(64))
+    status_update_id: Mapped[int | None] = mapped_column(ForeignKey("status_updates.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class StatusLink(Base):
+    """The capability URL of a request's status page (/r/<token>): only the token's SHA-256 is kept; revocable.
+    `locale` is the language the report was made in (the page and its notices speak it)."""
+
+    __tablename__ = "status_links"
+    __table_args__ = (Index("ix_status_links_request", "request_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    # with the notice secret, re-derives the token (open311.notices.links), so notices can carry it
+    nonce: Mapped[str] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -54,6 +54,12 @@ def test_settings_for_the_page(make_app: Callable[..., Flask]) -> None:
     (south, west), (north, east) = settings.json["bounds"]
     assert 33 < south < 34.1 < 34.5 < north < 35 and -119 < west < -118.5 < -118 < east < -117
     assert "https://*.tiles.example" in settings.headers["Content-Security-Policy"]
+    assert settings.json["notices"] == []   # no OPEN311_NOTICE_* settings: the page offers no notices
+
+
+def test_settings_name_the_configured_notice_channels(make_app: Callable[..., Flask]) -> None:
+    app = make_app(OPEN311_NOTICE_SMTP_URL="smtp://127.0.0.1:2525", OPEN311_NOTICE_FROM="311 <no-reply@example.gov>")
+    assert fetch(app.test_client(), "/config.json").json["notices"] == ["email"]
 
 
 def test_the_operator_can_turn_it_off(make_app: Callable[..., Flask]) -> None:

@@ -20,9 +20,9 @@ from werkzeug.serving import make_server
 
 
 @contextmanager
-def serve(app: Flask) -> Iterator[str]:
-    """Serve the app on 127.0.0.1 (a free port) in a thread; yield the base URL of the API."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serve(app: Flask, port: int = 0) -> Iterator[str]:
+    """Serve the app on 127.0.0.1 (`port`, else a free one) in a thread; yield the base URL of the API."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -50,11 +50,12 @@ export const area = (code) => getJson(`areas/${encodeURIComponent(code)}.geojson
 export const facilities = (params) => getJson("facilities.json", params);
 export const requests = (ids) => getJson("requests.json", { service_request_id: ids.join(","), extensions: "true" });
 
-/** POST a request as multipart/form-data (photos as `media` parts); the Idempotency-Key makes a retry safe. */
+/** POST a request as multipart/form-data (photos as `media` parts); the Idempotency-Key makes a retry safe.
+ * `extensions=true` asks for the answer's extension fields: `status_url`, the report's status page. */
 export async function submitRequest(form, idempotencyKey) {
   if (settings.api_key) form.set("api_key", settings.api_key);
   if (settings.jurisdiction_id) form.set("jurisdiction_id", settings.jurisdiction_id);
-  const reply = await fetch(url("requests.json", { locale: language() }), {
+  const reply = await fetch(url("requests.json", { locale: language(), extensions: "true" }), {
     method: "POST", body: form, headers: { Accept: "application/json", "Idempotency-Key": idempotencyKey },
   });
   const body = await read(reply);

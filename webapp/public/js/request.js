@@ -3,9 +3,10 @@ import * as api from "./api.js";
 import { servicesNow } from "./catalog.js";
 import { formatDate, t, tCount } from "./i18n.js";
 import { createLocator } from "./locator.js";
+import { emailNoticesOn, notifyValue, statusLink } from "./notices.js";
 import { renderQuestions } from "./questions.js";
 import { rememberRequest } from "./store.js";
-import { fold, matches } from "./validation.js";
+import { checkEmail, fold, matches } from "./validation.js";
 
 const MAX_PHOTOS = 3;
 const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
@@ -24,6 +25,7 @@ export function createRequestScreen(settings) {
     onChange: (point) => { loadOffered(point); checkHere(); },
     mapLabel: t("map.pickLabel"),
   });
+  $("notify-email-choice").hidden = !emailNoticesOn(settings);
 
   async function loadServices() {
     state.services = await servicesNow();
@@ -243,7 +245,13 @@ export function createRequestScreen(settings) {
         const a = document.createElement("a");
         a.href = `#${problem.id}`;
         a.textContent = problem.message;
-        a.addEventListener("click", (event) => { event.preventDefault(); document.getElementById(problem.id)?.focus(); });
+        a.addEventListener("click", (event) => {
+          event.preventDefault();
+          const target = document.getElementById(problem.id);
+          const folded = target?.closest("details");
+          if (folded) folded.open = true;   // the contact details may have been folded away again
+          target?.focus();
+        });
         li.append(a);
       } else {
         li.textContent = problem.message;
@@ -267,8 +275,18 @@ export function createRequestScreen(settings) {
     else if (state.check && !state.check.served) problems.push({ id: "availability", message: t("request.notServed") });
     if (state.questions) problems.push(...state.questions.validate());
     const email = $("email");
-    if (email.value && !email.checkValidity()) problems.push({ id: "email", message: t("validation.email") });
+    const problem = checkEmail(email.value, { valid: email.checkValidity(), notify: notifyWanted() });
+    const error = $("email-error");
+    error.hidden = !problem;
+    error.textContent = problem ? t(problem) : "";
+    email.setAttribute("aria-invalid", problem ? "true" : "false");
+    if (problem) problems.push({ id: "email", message: t(problem) });
     return problems;
+  }
+
+  // The box counts only where it is offered (config.json's notices list "email").
+  function notifyWanted() {
+    return notifyValue(settings, { email: $("notify-email").checked }) === "email";
   }
 
   function formData() {
@@ -286,6 +304,7 @@ export function createRequestScreen(settings) {
       const value = $(name).value.trim();
       if (value) form.set(name, value);
     }
+    if (notifyWanted()) form.set("notify", "email");
     for (const photo of state.photos) form.append("media", photo.file, photo.file.name);
     return form;
   }
@@ -307,7 +326,7 @@ export function createRequestScreen(settings) {
       if (id) {
         try { expected = (await api.requests([id]))[0]?.expected_datetime; } catch { expected = null; }
       }
-      showDone(id, answer.token, answer.service_notice, expected);
+      showDone({ id, token: answer.token, notice: answer.service_notice, expected, statusUrl: statusLink(answer) });
       state.key = newKey();
     } catch (error) {
       const messages = error.descriptions || [t("request.failed")];
@@ -319,10 +338,11 @@ export function createRequestScreen(settings) {
     }
   }
 
-  function showDone(id, token, notice, expected, { focus = true } = {}) {
-    state.done = { id, token, notice, expected };
-    const done = $("request-done");
-    done.replaceChildren();
+  function showDone(done, { focus = true } = {}) {
+    state.done = done;
+    const { id, notice, expected, statusUrl } = done;
+    const box = $("request-done");
+    box.replaceChildren();
     const h = document.createElement("h2");
     h.textContent = t("done.title");
     const number = document.createElement("p");
@@ -338,17 +358,26 @@ export function createRequestScreen(settings) {
     }
     const next = document.createElement("h3");
     next.textContent = t("done.next");
-    done.append(h, number, next);
+    box.append(h, number, next);
     if (notice) {
       const p = document.createElement("p");
       p.id = "done-notice";
       p.textContent = notice;
-      done.append(p);
+      box.append(p);
     }
     if (expected) {
       const p = document.createElement("p");
       p.textContent = t("done.expected", { date: formatDate(expected) });
-      done.append(p);
+      box.append(p);
+    }
+    if (statusUrl) {   // the report's own status page (/r/<token>: history, follow by e-mail, "not fixed")
+      const p = document.createElement("p");
+      const a = document.createElement("a");
+      a.id = "done-status-page";
+      a.href = statusUrl;
+      a.textContent = t("done.statusPage");
+      p.append(a);
+      box.append(p);
     }
     const actions = document.createElement("p");
     actions.className = "actions";
@@ -362,15 +391,18 @@ export function createRequestScreen(settings) {
     again.textContent = t("done.another");
     again.addEventListener("click", reset);
     actions.append(status, " ", again);
-    done.append(actions);
+    box.append(actions);
     $("request-form").hidden = true;
-    done.hidden = false;
-    if (focus) done.focus();
+    box.hidden = false;
+    if (focus) box.focus();
   }
 
   function reset() {
     state.done = null;
     $("request-form").reset();
+    $("email-error").hidden = true;
+    $("email").setAttribute("aria-invalid", "false");
+    $("email").setAttribute("aria-required", "false");
     $("request-form").hidden = false;
     $("request-done").hidden = true;
     state.photos.forEach((p) => URL.revokeObjectURL(p.url));
@@ -393,6 +425,10 @@ export function createRequestScreen(settings) {
     $("chosen-service").hidden = true;
     $("service-search").focus();
   });
+  // Ticked, the e-mail address is needed: say so to assistive technology too.
+  $("notify-email").addEventListener("change", (event) => {
+    $("email").setAttribute("aria-required", event.target.checked ? "true" : "false");
+  });
   $("photos").addEventListener("change", (event) => { addPhotos([...event.target.files]); event.target.value = ""; });
   $("request-form").addEventListener("submit", submit);
   $("request-form").addEventListener("change", recheck);
@@ -405,7 +441,7 @@ export function createRequestScreen(settings) {
       await loadServices();
       renderCheck();
       renderPhotos();
-      if (state.done) { const d = state.done; showDone(d.id, d.token, d.notice, d.expected, { focus: false }); }
+      if (state.done) showDone(state.done, { focus: false });
     },
   };
 }

@@ -39,6 +39,17 @@ export function checkAnswer(attribute, value) {
   }
 }
 
+/**
+ * Check the contact e-mail field.
+ * @param {string} value  what is typed
+ * @param {{valid?: boolean, notify?: boolean}} options  the browser's own address check; e-mail notices asked for
+ * @returns {string | null} the key of the problem's text (validation.*), or null
+ */
+export function checkEmail(value, { valid = true, notify = false } = {}) {
+  if (isEmpty(value)) return notify ? "validation.notifyEmail" : null;
+  return valid ? null : "validation.email";
+}
+
 /** Does a service match a search text (name, group, keywords, description; accents and case ignored)? */
 export function matches(service, query) {
   const words = fold(query).split(/\s+/).filter(Boolean);
