@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from importlib.metadata import entry_points
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import marshmallow
 import requests
@@ -277,18 +277,24 @@ def available_adapters() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def load_adapter_class(name: str, registry: Mapping[str, Any] | None = None) -> type[Adapter]:
-    """Import an adapter class by entry-point name; raise LookupError with the installed names."""
-    found = available_adapters() if registry is None else registry
+def load_plugin(kind: str, name: str, found: Mapping[str, Any], base: type) -> type:
+    """Import a plugin class (an adapter, a notifier) by entry-point name from `found` (entry points or classes);
+    raise LookupError with the installed names."""
     if name not in found:
-        raise LookupError(f"adapter {name!r} is not installed (installed: {', '.join(sorted(found)) or 'none'})")
+        raise LookupError(f"{kind} {name!r} is not installed (installed: {', '.join(sorted(found)) or 'none'})")
     try:
         cls = found[name].load() if hasattr(found[name], "load") else found[name]
     except Exception as exc:  # a broken third-party package must not crash start-up without a word
-        raise LookupError(f"adapter {name!r} cannot be loaded: {type(exc).__name__}: {exc}") from exc
-    if not (isinstance(cls, type) and issubclass(cls, Adapter)):
-        raise LookupError(f"adapter {name!r} does not implement open311.adapter.Adapter")
+        raise LookupError(f"{kind} {name!r} cannot be loaded: {type(exc).__name__}: {exc}") from exc
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise LookupError(f"{kind} {name!r} does not implement {base.__module__}.{base.__qualname__}")
     return cls
+
+
+def load_adapter_class(name: str, registry: Mapping[str, Any] | None = None) -> type[Adapter]:
+    """Import an adapter class by entry-point name; raise LookupError with the installed names."""
+    return cast("type[Adapter]", load_plugin("adapter", name, available_adapters() if registry is None else registry,
+                                             Adapter))
 
 
 def validate_options(cls: type[Adapter], options: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,11 +13,11 @@ import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import marshmallow
 
-from open311.adapter import EmptyOptions, PermanentError, TemporaryError
+from open311.adapter import EmptyOptions, PermanentError, TemporaryError, load_plugin
 
 ENTRY_POINT_GROUP = "open311.notifiers"
 __all__ = ["ENTRY_POINT_GROUP", "GoneError", "Notice", "Notifier", "PermanentError", "PushTarget", "TemporaryError",
@@ -83,13 +83,5 @@ def available_notifiers() -> dict[str, Any]:
 
 def load_notifier_class(name: str, registry: Mapping[str, Any] | None = None) -> type[Notifier]:
     """Import a notifier class by entry-point name; LookupError with the installed names."""
-    found = available_notifiers() if registry is None else registry
-    if name not in found:
-        raise LookupError(f"notifier {name!r} is not installed (installed: {', '.join(sorted(found)) or 'none'})")
-    try:
-        cls = found[name].load() if hasattr(found[name], "load") else found[name]
-    except Exception as exc:  # a broken third-party package must not crash start-up without a word
-        raise LookupError(f"notifier {name!r} cannot be loaded: {type(exc).__name__}: {exc}") from exc
-    if not (isinstance(cls, type) and issubclass(cls, Notifier)):
-        raise LookupError(f"notifier {name!r} does not implement open311.notifier.Notifier")
-    return cls
+    return cast("type[Notifier]", load_plugin("notifier", name,
+                                              available_notifiers() if registry is None else registry, Notifier))

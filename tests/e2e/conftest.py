@@ -69,3 +69,24 @@ def live_gateway(make_app: Callable[..., Flask]) -> Iterator[tuple[Flask, str]]:
     app.config["OPEN311_WEBAPP_API_KEY"] = key
     with serve(app) as api:
         yield app, api.removesuffix("open311/v2")
+
+
+def check_accessibility(page: Any, where: str) -> None:
+    """axe-core (all its rules: WCAG 2.0/2.1 A and AA, and best practices) finds no violation of any impact."""
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ['violations']});
+        return result.violations.map(v => `${v.id} (${v.impact}): ${v.help} `
+            + `(${v.nodes.map(n => n.target.join(' ')).slice(0, 3).join('; ')})`);
+    }""")
+    assert found == [], f"{where}: {found}"
+
+
+def wider_than(page: Any, width: int) -> list[str]:
+    """The elements that stick out past `width` (a page must reflow without scrolling sideways)."""
+    found: list[str] = page.evaluate("""(width) => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > width + 1)
+        .map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)
+        .slice(0, 8)""", width)
+    return found

@@ -22,7 +22,7 @@ from open311.services import Services
 from open311.staff.accounts import create_account
 from open311.storage.models import OutboxMessage
 from tests.conftest import ROOT
-from tests.e2e.conftest import AXE
+from tests.e2e.conftest import check_accessibility, wider_than
 from tests.helpers import GRAFFITI
 from tests.images import jpeg_with_gps
 from tests.integration.live import serve
@@ -32,27 +32,6 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 320, "height": 720}
 RESIDENT = "ada.resident@example.org"
-
-
-def check_accessibility(page: Any, where: str) -> None:
-    """axe-core (WCAG 2.0/2.1 A and AA, and best practices) finds no violation of any impact."""
-    if not page.evaluate("() => Boolean(window.axe)"):
-        page.add_script_tag(path=str(AXE))
-    found = page.evaluate("""async () => {
-        const result = await axe.run(document, {resultTypes: ['violations']});
-        return result.violations.map(v => `${v.id} (${v.impact}): ${v.help} `
-            + `(${v.nodes.map(n => n.target.join(' ')).slice(0, 3).join('; ')})`);
-    }""")
-    assert found == [], f"{where}: {found}"
-
-
-def wider_than(page: Any, width: int) -> list[str]:
-    """The elements that stick out past `width` (what to fix when a page does not reflow)."""
-    found: list[str] = page.evaluate("""(width) => [...document.querySelectorAll('body *')]
-        .filter(e => e.getBoundingClientRect().right > width + 1)
-        .map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)
-        .slice(0, 8)""", width)
-    return found
 
 
 def snap(page: Any, tmp_path: Path, name: str) -> None:
