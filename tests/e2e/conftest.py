@@ -71,15 +71,21 @@ def live_gateway(make_app: Callable[..., Flask]) -> Iterator[tuple[Flask, str]]:
         yield app, api.removesuffix("open311/v2")
 
 
-def check_accessibility(page: Any, where: str) -> None:
-    """axe-core (all its rules: WCAG 2.0/2.1 A and AA, and best practices) finds no violation of any impact."""
+def axe_violations(page: Any) -> list[str]:
+    """Every axe-core violation (all its rules: WCAG 2.0/2.1 A and AA, and best practices; any impact)."""
     if not page.evaluate("() => Boolean(window.axe)"):
         page.add_script_tag(path=str(AXE))
-    found = page.evaluate("""async () => {
+    found: list[str] = page.evaluate("""async () => {
         const result = await axe.run(document, {resultTypes: ['violations']});
         return result.violations.map(v => `${v.id} (${v.impact}): ${v.help} `
             + `(${v.nodes.map(n => n.target.join(' ')).slice(0, 3).join('; ')})`);
     }""")
+    return found
+
+
+def check_accessibility(page: Any, where: str) -> None:
+    """axe-core finds no violation of any impact on the page as it is now."""
+    found = axe_violations(page)
     assert found == [], f"{where}: {found}"
 
 
