@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from open311.intake.keys import create_key
 from open311.services import Services
 from open311.storage.db import create_schema
 from tests import databases
+from tests.fuzz.tally import CASES, EXAMPLES, RANDOM, SERVER_ERRORS, STATUSES
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -268,3 +270,39 @@ def multi_key(multi_app: Flask) -> str:
     with gw.session() as session:
         _, plaintext = create_key(session, "a.example", "tests", gw.clock())
     return plaintext
+
+
+# The fuzzers' tally (tests/fuzz/tally.py): counted in whichever process runs them, handed by each xdist worker
+# to the controller, and reported once at the end.
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In an xdist worker: hand this process's fuzz tally to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["fuzz"] = {"cases": dict(CASES), "statuses": {k: dict(v) for k, v in STATUSES.items()},
+                          "errors": list(SERVER_ERRORS)}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """In the xdist controller: add a finished worker's fuzz tally to the session's."""
+    found = getattr(node, "workeroutput", {}).get("fuzz")
+    if not found:
+        return
+    CASES.update(found["cases"])
+    for name, counts in found["statuses"].items():
+        STATUSES.setdefault(name, Counter()).update({int(code): n for code, n in counts.items()})
+    SERVER_ERRORS.extend(found["errors"])
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per fuzzer, then the totals: cases tried and server errors (5xx) seen."""
+    if not CASES:
+        return
+    terminalreporter.section("fuzz")
+    for name, count in sorted(CASES.items()):
+        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(STATUSES.get(name, {}).items()))
+        terminalreporter.write_line(f"{name}: {count} cases ({statuses})")
+    terminalreporter.write_line(f"fuzz: {sum(CASES.values())} cases tried, {len(SERVER_ERRORS)} server errors "
+                                f"({'random' if RANDOM else 'derandomized'}, FUZZ_EXAMPLES={EXAMPLES})")
+    for error in SERVER_ERRORS[:20]:
+        terminalreporter.write_line(f"  server error: {error}")
