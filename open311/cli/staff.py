@@ -12,9 +12,7 @@ from open311.core.dates import format_w3c
 from open311.services import Services
 from open311.settings import link_origin
 from open311.staff import accounts, audit
-from open311.staff.accounts import ROLES, AccountError
-
-STAFF_ADAPTER = "staff"
+from open311.staff.accounts import ROLES, STAFF_ADAPTER, AccountError
 
 
 def _jurisdiction(gateway: Services, jurisdiction_id: str | None) -> Jurisdiction:

@@ -1,4 +1,5 @@
-"""HMAC-SHA256 signatures of outgoing bodies (webhook tickets and subscribers' callbacks), one scheme for both."""
+"""HMAC-SHA256 signatures of outgoing bodies (webhook tickets and subscribers' callbacks), one scheme for both;
+and the one way secret tokens are stored (their SHA-256)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ import time
 
 HEADER = "X-Open311-Signature"
 TOLERANCE = 300  # seconds a receiver should accept between the signed time and its own clock
+
+
+def stored_hash(token: str) -> str:
+    """How a secret token is kept (API keys, staff set-up and session tokens, status links): its SHA-256 in hex."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def sign(secret: str, timestamp: str, payload: bytes) -> str:

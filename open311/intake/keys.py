@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -11,6 +10,7 @@ from limits import parse_many
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from open311.core.signing import stored_hash
 from open311.errors import Forbidden
 from open311.storage.db import reading
 from open311.storage.models import ApiKey
@@ -22,7 +22,7 @@ KEY_BY_HASH = select(ApiKey.__table__).where(ApiKey.__table__.c.key_hash == bind
 
 def hash_key(key: str) -> str:
     """Return the stored form of a key."""
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return stored_hash(key)
 
 
 def check_rate_limit(value: str) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
+from open311.core.signing import stored_hash
 from open311.storage.models import StatusLink
 
 NONCE_BYTES = 12
@@ -34,7 +35,7 @@ def _mac(secret: str, message: str) -> bytes:
 
 def token_hash(token: str) -> str:
     """The stored form of a status token."""
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+    return stored_hash(token)
 
 
 def status_token(secret: str, request_id: int, nonce: str) -> str:
@@ -70,7 +71,7 @@ def current_token(session: Session, secret: str, request_id: int) -> tuple[str, 
 
 
 def revoke_status_links(session: Session, request_id: int, now: datetime) -> int:
-    """Revoke every live link of a request (`open311 requests revoke-link`); return how many."""
+    """Revoke every live link of a request (`open311 notices new-link`); return how many."""
     with session.begin():
         result = session.execute(update(StatusLink).where(StatusLink.request_id == request_id,
                                                           StatusLink.revoked_at.is_(None)).values(revoked_at=now))

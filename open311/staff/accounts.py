@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,9 +12,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from open311.core.signing import stored_hash
 from open311.storage.models import StaffAccount, StaffSession
 
 AGENT, SUPERVISOR, OPERATOR = "agent", "supervisor", "operator"
+# The entry-point name of the staff queue adapter (open311_adapters/staff.py): departments that use it have a queue.
+STAFF_ADAPTER = "staff"
 ROLES = (AGENT, SUPERVISOR, OPERATOR)
 SETUP_TTL = timedelta(hours=72)
 MIN_PASSWORD = 12
@@ -50,7 +52,7 @@ def normalise_email(email: str) -> str:
 
 def token_hash(token: str) -> str:
     """The stored form of a set-up or session token."""
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+    return stored_hash(token)
 
 
 def create_account(session: Session, *, jurisdiction_id: str, department: str | None, email: str, role: str,
@@ -93,13 +95,20 @@ def check_password(password: str) -> str | None:
     return None
 
 
+def _setup_usable(row: StaffAccount | None, now: datetime) -> bool:
+    """True when an account's set-up link can still be used (the account enabled, the link not expired)."""
+    return row is not None and row.disabled_at is None and row.setup_expires_at is not None \
+        and row.setup_expires_at >= now
+
+
 def setup_account(session: Session, token: str, password: str, now: datetime) -> StaffAccount | None:
     """Set the password of the account whose unexpired set-up token this is, and spend the token (None: no such
     token: used, expired, or never issued)."""
     with session.begin():
         row = session.scalars(select(StaffAccount).where(StaffAccount.setup_hash == token_hash(token))).first()
-        if row is None or row.disabled_at is not None or row.setup_expires_at is None or row.setup_expires_at < now:
+        if not _setup_usable(row, now):
             return None
+        assert row is not None
         row.password_hash, row.setup_hash, row.setup_expires_at = _HASHER.hash(password), None, None
         return row
 
@@ -108,9 +117,7 @@ def setup_pending(session: Session, token: str, now: datetime) -> StaffAccount |
     """The account a set-up token is for, while it can still be used."""
     with session.begin():
         row = session.scalars(select(StaffAccount).where(StaffAccount.setup_hash == token_hash(token))).first()
-    if row is None or row.disabled_at is not None or row.setup_expires_at is None or row.setup_expires_at < now:
-        return None
-    return row
+    return row if _setup_usable(row, now) else None
 
 
 def authenticate(session: Session, email: str, password: str) -> StaffAccount | None:

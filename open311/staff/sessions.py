@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
 from open311.staff.accounts import token_hash
@@ -78,10 +78,13 @@ def load(session: Session, token: str | None, policy: SessionPolicy, now: dateti
         return Current(token, row.csrf_token, account, row.created_at)
 
 
-def log_in(session: Session, previous: Current | None, account: StaffAccount, now: datetime) -> Current:
-    """Replace the pre-login session (if any) with a new one for the account: new token, new CSRF token."""
+def log_in(session: Session, previous: Current | None, account: StaffAccount, now: datetime,
+           policy: SessionPolicy) -> Current:
+    """Replace the pre-login session (if any) with a new one for the account: new token, new CSRF token. Sessions
+    past their time (abandoned ones are never presented again) are deleted on the way."""
     if previous is not None:
         end(session, previous.token)
+    expire_old(session, policy, now)
     return _new(session, account.id, now)
 
 
@@ -104,10 +107,3 @@ def expire_old(session: Session, policy: SessionPolicy, now: datetime) -> int:
         result = session.execute(delete(StaffSession).where(or_(StaffSession.last_seen_at < now - policy.idle,
                                                                 StaffSession.created_at < now - policy.lifetime)))
     return int(getattr(result, "rowcount", 0))
-
-
-def sessions_of(session: Session, staff_id: int) -> list[StaffSession]:
-    """The live sessions of an account (for tests and `open311 staff list`)."""
-    with session.begin():
-        return list(session.scalars(select(StaffSession).where(StaffSession.staff_id == staff_id)))
-

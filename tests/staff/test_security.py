@@ -237,3 +237,20 @@ def test_a_setup_link_works_once(app: Flask, gateway: Services) -> None:
     assert client.get(f"/staff/setup/{made.token}").status_code == 404
     assert login(client, "new@dpw.example.gov").status_code == 303
     assert [a for a, _ in audit_actions(gateway)] == ["password_set", "login"]
+
+
+def test_abandoned_sessions_are_deleted_when_someone_logs_in(app: Flask, gateway: Services, clock: Clock) -> None:
+    from open311.storage.models import StaffSession
+
+    make_account(gateway, "ann@dpw.example.gov")
+    for _ in range(3):   # three browsers that opened the login page and never came back
+        app.test_client().get("/staff/login")
+    clock.advance(61 * 60)
+    client = app.test_client()
+    assert login(client, "ann@dpw.example.gov").status_code == 303
+    css = client.get("/staff/static/staff.css")   # the pages' own files need no session look-up
+    assert css.status_code == 200 and b":focus-visible" in css.data
+    css.close()
+    with gateway.session() as session, session.begin():
+        kept = session.scalars(select(StaffSession)).all()
+    assert len(kept) == 1 and kept[0].staff_id is not None   # only the new login's

@@ -18,6 +18,7 @@ from open311.georeport.staff.web import (
     note,
     now,
     page,
+    policy,
     refuse,
     secure_cookie,
     set_session_cookie,
@@ -70,7 +71,7 @@ def login_post() -> ResponseReturnValue:
         note("login_failed", staff=known, subject=subject)
         return page("login.html", 400, next=_next_page(), problem=WRONG, email=email)
     with gateway().session() as session:
-        fresh = sessions.log_in(session, current(), found, now())
+        fresh = sessions.log_in(session, current(), found, now(), policy())
     g.staff_session = fresh
     note("login", staff=found)
     return set_session_cookie(redirect(_next_page(), 303), fresh)

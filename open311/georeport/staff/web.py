@@ -17,13 +17,12 @@ from open311.georeport.app import current_services
 from open311.georeport.webapp import tile_origin
 from open311.services import Services
 from open311.staff import audit, sessions
-from open311.staff.accounts import OPERATOR
+from open311.staff.accounts import OPERATOR, STAFF_ADAPTER
 from open311.storage.models import StaffAccount
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static",
                static_url_path="/static")
 COOKIE = "open311_staff"
-ADAPTER = "staff"   # the entry-point name of the staff queue adapter (open311_adapters/staff.py)
 EXPIRED_FORM = "This form has expired or did not come from this site. Reload the page and try again."
 
 
@@ -86,7 +85,10 @@ def account() -> StaffAccount | None:
 
 @bp.before_request
 def _load_session() -> None:
-    """Look the cookie's session up once per request."""
+    """Look the cookie's session up once per request (not for the pages' own CSS and scripts)."""
+    if request.endpoint == "staff.static":
+        g.staff_session, g.staff_stale = None, False
+        return
     token = request.cookies.get(COOKIE)
     with gateway().session() as session:
         g.staff_session = sessions.load(session, token, policy(), now()) if token else None
@@ -123,7 +125,7 @@ def desk_of(staff: StaffAccount) -> tuple[Jurisdiction, Department] | None:
         return None
     jurisdiction = gateway().config.jurisdictions.get(staff.jurisdiction_id)
     department = jurisdiction.departments.get(staff.department) if jurisdiction is not None else None
-    if jurisdiction is None or department is None or department.adapter != ADAPTER:
+    if jurisdiction is None or department is None or department.adapter != STAFF_ADAPTER:
         return None
     return jurisdiction, department
 
