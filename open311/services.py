@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from open311.adapter import Adapter
     from open311.config.jurisdictions import GatewayConfig, Jurisdiction
     from open311.gis.areas import ServiceAreas
+    from open311.gis.live import LiveAreas
     from open311.media.store import MediaStore
     from open311.media.uploads import MediaPolicy
     from open311.notifier import Notifier
@@ -142,11 +143,25 @@ class Services:
                            configured if not configured or configured.endswith("/") else configured + "/")
 
     @cached_property
-    def geo(self) -> Mapping[str, ServiceAreas]:
-        """Service areas by jurisdiction id (only those that configure GIS layers)."""
-        from open311.gis.areas import build_geo  # shapely and geopandas load only for the parts that use GIS
+    def live_areas(self) -> LiveAreas:
+        """The service areas, built (from files and the live versions of synced layers) on first use."""
+        from open311.gis.live import LiveAreas  # shapely and geopandas load only for the parts that use GIS
 
-        return build_geo(self.config, self.http)
+        folder = self.settings.get("OPEN311_AREAS_DIR") or self.instance_path / "areas"
+        live = LiveAreas(self.config, self.http, self.sessions, Path(folder),
+                         float(self.settings["OPEN311_AREAS_REFRESH"]), on_change=self._areas_changed)
+        live.build()
+        return live
+
+    @property
+    def geo(self) -> Mapping[str, ServiceAreas]:
+        """Service areas by jurisdiction id (only those that configure GIS layers), as they are live now."""
+        return self.live_areas.current()
+
+    def _areas_changed(self, jurisdiction_id: str) -> None:
+        """A synced layer went live: drop what was computed from the old areas."""
+        for key in [k for k in self.caches.area_geojson if k[0] == jurisdiction_id]:
+            self.caches.area_geojson.pop(key, None)
 
     def areas(self, jurisdiction: Jurisdiction) -> ServiceAreas | None:
         """The jurisdiction's service areas, or None when it configures no GIS layers."""

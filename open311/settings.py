@@ -141,6 +141,10 @@ SETTINGS: tuple[Setting, ...] = (
     _s("OPEN311_SYNC_INTERVAL", float, 60.0, 0.01, "seconds between status pulls"),
     _s("OPEN311_SYNC_OVERLAP", float, 600.0, 0.0, "seconds each pull window overlaps the previous one"),
     _s("OPEN311_SYNC_LOOKBACK", float, 7 * DAY, 0.0, "seconds a department's first pull reaches back"),
+    # GIS layers synced from ArcGIS REST (docs/gis.md)
+    _s("OPEN311_AREAS_REFRESH", float, 30.0, 0.01,
+       "seconds between a worker's looks for a newly approved (or rolled back) layer version"),
+    _s("OPEN311_AREAS_DIR", str, None, None, "folder of the live versions' files (default: instance/areas)"),
     # photos (docs/configuration.md): a local directory (default instance/media) or an S3-compatible bucket
     _s("OPEN311_MEDIA_MAX_FILES", int, 5, 0,
        "photos (files and data: URLs) one POST may carry (400 above; 0: uploads refused, links still taken)"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from open311.config.jurisdictions import GatewayConfig, Jurisdiction
 from open311.errors import BadRequest, ConfigError
 from open311.gis.facilities import FacilityIndex
 from open311.gis.geocoders import Geocoder, build_geocoder
-from open311.gis.layers import LayerError, Place, read_facilities, read_places, read_polygons
+from open311.gis.layers import LayerError, Place, file_of, read_facilities, read_places, read_polygons
 from open311.gis.rules import PLACE_RULES, Location, cities_of, outside, place_rule_covers, refusal, swapped
 
 GRID = 256          # cells per side of a PolygonIndex's grid (filled lazily; at most (GRID+1)^2 entries)
@@ -105,6 +105,7 @@ class ServiceAreas:
     rule_indexes: Mapping[str, PolygonIndex]
     facilities: FacilityIndex | None
     geocoder: Geocoder | None
+    layer_versions: Mapping[str, str] = field(default_factory=dict)
 
     def locate(self, lat: float, long: float) -> Location:
         """Which places cover the point and whether it is inside the jurisdiction at all."""
@@ -191,10 +192,10 @@ def _rule_index(rule: AreaRule, gis: GisSettings, facilities: FacilityIndex | No
         return PolygonIndex([f.name for f in chosen], rings, list(chosen))
     assert rule.layer is not None
     layer = gis.districts[rule.layer]
-    names, geoms = read_polygons(layer.path, layer.name)
+    names, geoms = read_polygons(file_of(layer), layer.name)
     unknown = sorted(set(rule.districts) - set(names))
     if unknown:
-        problems.append(f"{rule.where}.districts: not in {layer.path.name}: {', '.join(unknown)}.")
+        problems.append(f"{rule.where}.districts: not in {file_of(layer).name}: {', '.join(unknown)}.")
     keep = [i for i, n in enumerate(names) if not rule.districts or n in rule.districts]
     return PolygonIndex([names[i] for i in keep], geoms[keep])
 
@@ -215,7 +216,8 @@ def _city_problems(jurisdiction: Jurisdiction, places: list[Place], path: str) -
     return problems
 
 
-def build_service_areas(jurisdiction: Jurisdiction, http: requests.Session) -> ServiceAreas:
+def build_service_areas(jurisdiction: Jurisdiction, http: requests.Session,
+                        layer_versions: Mapping[str, str] | None = None) -> ServiceAreas:
     """Read the jurisdiction's layers and index them; raise ConfigError listing every problem."""
     gis = jurisdiction.gis
     assert gis is not None
@@ -224,7 +226,7 @@ def build_service_areas(jurisdiction: Jurisdiction, http: requests.Session) -> S
         places = boundary = None
         if gis.places is not None:
             infos, geoms = read_places(gis.places)
-            problems.extend(_city_problems(jurisdiction, infos, gis.places.path.name))
+            problems.extend(_city_problems(jurisdiction, infos, file_of(gis.places).name))
             places = PolygonIndex([p.name for p in infos], geoms, list(infos))
         if gis.boundary is not None:
             boundary = PolygonIndex(*read_polygons(gis.boundary, None))
@@ -238,7 +240,7 @@ def build_service_areas(jurisdiction: Jurisdiction, http: requests.Session) -> S
         raise ConfigError([*problems, f"{gis.where}: {exc}"]) from None
     if problems:
         raise ConfigError(problems)
-    return ServiceAreas(jurisdiction, gis, places, boundary, indexes, facilities, geocoder)
+    return ServiceAreas(jurisdiction, gis, places, boundary, indexes, facilities, geocoder, dict(layer_versions or {}))
 
 
 def build_geo(config: GatewayConfig, http: requests.Session) -> dict[str, ServiceAreas]:

@@ -10,11 +10,11 @@ from typing import Any
 
 import requests
 
-from open311.config.gis import GisSettings
+from open311.config.gis import GisSettings, with_layer_path
 from open311.config.jurisdictions import GatewayConfig, Jurisdiction
 from open311.errors import ConfigError
 from open311.gis.areas import build_service_areas
-from open311.gis.layers import POLYGONAL, LayerError, read_frame, write_geojson
+from open311.gis.layers import POLYGONAL, LayerError, file_of, read_frame, write_geojson
 
 LAYER_KINDS = ("boundary", "places", "facilities", "district:NAME")
 
@@ -44,17 +44,20 @@ class ImportReport:
 
 def _target(gis: GisSettings, layer: str) -> tuple[Path, list[str], bool]:
     """The configured path of a layer, the properties the configuration reads there, and if it is polygonal."""
+    synced = gis.synced().get(layer)
+    if synced is not None:
+        raise LayerError(f"layer {layer!r} is read from ArcGIS ({synced.url}): use `open311 areas sync {layer}`.")
     if layer == "boundary":
         if gis.boundary is None:
             raise LayerError("the jurisdiction has no boundary: set `boundary:` first.")
         return gis.boundary, [], True
     if layer == "places" and gis.places is not None:
-        return gis.places.path, [gis.places.name, gis.places.type], True
+        return file_of(gis.places), [gis.places.name, gis.places.type], True
     if layer == "facilities" and gis.facilities is not None:
-        return gis.facilities.path, list(gis.facilities.properties.values()), False
+        return file_of(gis.facilities), list(gis.facilities.properties.values()), False
     if layer.startswith("district:") and layer[9:] in gis.districts:
         district = gis.districts[layer[9:]]
-        return district.path, [district.name], True
+        return file_of(district), [district.name], True
     raise LayerError(f"layer {layer!r} is not configured; configured: "
                      f"{', '.join(_configured(gis)) or 'none'} (kinds: {', '.join(LAYER_KINDS)}).")
 
@@ -65,20 +68,6 @@ def _configured(gis: GisSettings) -> list[str]:
     names += ["places"] if gis.places else []
     names += ["facilities"] if gis.facilities else []
     return names + [f"district:{n}" for n in gis.districts]
-
-
-def _with_path(gis: GisSettings, layer: str, path: Path) -> GisSettings:
-    """The same settings with one layer's file replaced (to check a candidate before installing it)."""
-    if layer == "boundary":
-        return replace(gis, boundary=path)
-    if layer == "places":
-        assert gis.places is not None
-        return replace(gis, places=replace(gis.places, path=path))
-    if layer == "facilities":
-        assert gis.facilities is not None
-        return replace(gis, facilities=replace(gis.facilities, path=path))
-    name = layer[9:]
-    return replace(gis, districts={**gis.districts, name: replace(gis.districts[name], path=path)})
 
 
 def _transform(frame: Any, needed: list[str], options: ImportOptions, gis: GisSettings) -> Any:
@@ -120,7 +109,7 @@ def import_layer(config: GatewayConfig, jurisdiction: Jurisdiction, layer: str, 
     write_geojson(frame, candidate, target.stem)
     try:
         if options.check:
-            build_service_areas(replace(jurisdiction, gis=_with_path(gis, layer, candidate)), requests.Session())
+            build_service_areas(replace(jurisdiction, gis=with_layer_path(gis, layer, candidate)), requests.Session())
         os.replace(candidate, target)
     except ConfigError:
         candidate.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 
-from open311.config.gis import FacilityLayer, PlaceLayer
+from open311.config.gis import DistrictLayer, FacilityLayer, PlaceLayer
 
 if TYPE_CHECKING:  # geopandas is imported only when a layer is read (it costs ~70 MB and ~2 s)
     from geopandas import GeoDataFrame
@@ -102,11 +102,21 @@ def geometries(frame: GeoDataFrame) -> np.ndarray[Any, Any]:
     return np.asarray(frame.geometry.values, dtype=object)
 
 
+def file_of(layer: PlaceLayer | DistrictLayer | FacilityLayer) -> Path:
+    """The file a layer is read from (for a synced layer: its live version, written out by gis.live)."""
+    if layer.path is None:
+        url = layer.sync.url if layer.sync else "?"
+        raise LayerError(f"the layer synced from {url} has no live version yet: run `open311 areas sync`, "
+                         "then `open311 areas approve` (docs/gis.md).")
+    return layer.path
+
+
 def read_places(layer: PlaceLayer) -> tuple[list[Place], np.ndarray[Any, Any]]:
     """The places layer: each polygon with its name and the city it belongs to (None if unincorporated)."""
-    frame = read_frame(layer.path, POLYGONAL)
-    names = _names(frame, layer.name, layer.path)
-    types = [None if t is None else str(t) for t in property_values(frame, layer.type, layer.path)]
+    path = file_of(layer)
+    frame = read_frame(path, POLYGONAL)
+    names = _names(frame, layer.name, path)
+    types = [None if t is None else str(t) for t in property_values(frame, layer.type, path)]
     places = []
     for name, kind in zip(names, types, strict=True):
         if kind in layer.unincorporated:
@@ -125,11 +135,12 @@ def read_polygons(path: Path, name_property: str | None) -> tuple[list[str], np.
 
 def read_facilities(layer: FacilityLayer) -> tuple[list[dict[str, Any]], np.ndarray[Any, Any]]:
     """Facilities with the configured fields (absent values are None) and their geometries."""
-    frame = read_frame(layer.path)
-    columns = {name: property_values(frame, prop, layer.path) for name, prop in layer.properties.items()}
+    path = file_of(layer)
+    frame = read_frame(path)
+    columns = {name: property_values(frame, prop, path) for name, prop in layer.properties.items()}
     if any(v is None for v in columns["name"]):
         missing = columns["name"].count(None)
-        raise LayerError(f"{layer.path}: {missing} facility(ies) have no {layer.properties['name']!r}.")
+        raise LayerError(f"{path}: {missing} facility(ies) have no {layer.properties['name']!r}.")
     rows = [{name: (None if values[i] is None else str(values[i]).strip()) for name, values in columns.items()}
             for i in range(len(frame))]
     for row in rows:

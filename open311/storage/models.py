@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -520,3 +521,38 @@ class StatusLink(Base):
     locale: Mapped[str] = mapped_column(String(16), default="en")
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class AreaLayerVersion(Base):
+    """One synced version of a GIS layer (docs/gis.md): the features as zlib-compressed GeoJSON in WGS84, staged
+    until approved. `checked_at` moves forward each time a sync finds the source unchanged (the layer's age)."""
+
+    __tablename__ = "area_layer_versions"
+    __table_args__ = (Index("ix_area_layer_versions_layer", "jurisdiction_id", "layer", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    jurisdiction_id: Mapped[str] = mapped_column(String(100))
+    layer: Mapped[str] = mapped_column(String(100))       # places, facilities, district:NAME
+    source: Mapped[str] = mapped_column(String(2000))     # the layer URL it was read from
+    features: Mapped[int] = mapped_column(Integer)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    # why it cannot go live as the configuration stands (names rules use that it lacks); empty: it can
+    problems: Mapped[list[str]] = mapped_column(JSON, default=list)
+    fetched_at: Mapped[datetime]
+    checked_at: Mapped[datetime]
+    approved_at: Mapped[datetime | None]                 # first made live
+    approved_by: Mapped[str | None] = mapped_column(String(100))   # an operator's name, or "auto"
+
+
+class AreaLayerLive(Base):
+    """Which version of a synced layer every worker routes by; a change reaches them within
+    OPEN311_AREAS_REFRESH seconds."""
+
+    __tablename__ = "area_layer_live"
+
+    jurisdiction_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    layer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("area_layer_versions.id"))
+    changed_at: Mapped[datetime]
+    changed_by: Mapped[str | None] = mapped_column(String(100))
