@@ -1,14 +1,15 @@
-"""The `open311 areas import|locate` commands: official GIS layers in, and what is offered at a point."""
+"""The `open311 areas` group: `import` (official files in) and `locate` (what is offered at a point) here; the synced
+layers' `sync|versions|diff|approve|rollback` in open311.cli.area_versions."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
-import requests
 
-from open311.cli.startup import services_for
-from open311.config.jurisdictions import GatewayConfig, Jurisdiction
+from open311.cli.area_versions import approve, diff, rollback, sync, versions
+from open311.cli.startup import pick_jurisdiction, services_for
+from open311.config.jurisdictions import GatewayConfig
 from open311.errors import ConfigError
 
 
@@ -17,19 +18,13 @@ def _config() -> GatewayConfig:
     return services_for("config").config
 
 
-def _pick_jurisdiction(config: GatewayConfig, jurisdiction_id: str | None) -> Jurisdiction:
-    """--jurisdiction, optional when only one is configured."""
-    if jurisdiction_id is None and config.single is not None:
-        return config.single
-    found = config.jurisdictions.get(jurisdiction_id or "")
-    if found is None:
-        raise click.BadParameter(f"choose one of: {', '.join(config.jurisdictions)}", param_hint="--jurisdiction")
-    return found
-
-
 @click.group()
 def areas() -> None:
-    """GIS service areas: import official layers, look up a point."""
+    """GIS service areas: import official files, sync ArcGIS layers as versions, approve them, look up a point."""
+
+
+for command in (sync, versions, diff, approve, rollback):
+    areas.add_command(command)
 
 
 @areas.command("import")
@@ -52,7 +47,7 @@ def areas_import(layer: str, source: Path, jurisdiction_id: str | None, source_l
     from open311.gis.layers import LayerError
 
     config = _config()
-    jurisdiction = _pick_jurisdiction(config, jurisdiction_id)
+    jurisdiction = pick_jurisdiction(config, jurisdiction_id)
     options = ImportOptions(source_layer=source_layer, where=where, dissolve=dissolve, simplify_m=simplify_m,
                             keep=[k.strip() for k in keep.split(",") if k.strip()], check=not no_check)
     try:
@@ -74,17 +69,16 @@ def areas_import(layer: str, source: Path, jurisdiction_id: str | None, source_l
 @click.option("--long", "long_", type=float, required=True)
 @click.option("--jurisdiction", "jurisdiction_id", default=None)
 def areas_locate(lat: float, long_: float, jurisdiction_id: str | None) -> None:
-    """Show where a point is and which services are offered there."""
-    from open311.gis.areas import build_service_areas
-
-    config = _config()
-    jurisdiction = _pick_jurisdiction(config, jurisdiction_id)
+    """Show where a point is and which services are offered there (synced layers at their live versions)."""
+    gateway = services_for("config")
+    jurisdiction = pick_jurisdiction(gateway.config, jurisdiction_id)
     if jurisdiction.gis is None:
         raise click.ClickException(f"jurisdiction {jurisdiction.id!r} has no gis: section.")
     try:
-        found = build_service_areas(jurisdiction, requests.Session())
+        found = gateway.areas(jurisdiction)
     except ConfigError as exc:
         raise click.ClickException("\n".join(exc.problems)) from None
+    assert found is not None
     location = found.locate(lat, long_)
     if not location.in_county:
         click.echo(f"outside {jurisdiction.name}")

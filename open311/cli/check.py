@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import click
 import requests
 
 from open311.catalog.definitions import Catalog
 from open311.cli.startup import services_for
-from open311.config.jurisdictions import load_config
+from open311.config.jurisdictions import GatewayConfig, load_config
 from open311.errors import ConfigError
-from open311.gis.areas import build_geo
+from open311.gis.areas import ServiceAreas, build_geo
+from open311.storage.db import has_tables
 from open311.storage.schema import current_revision, upgrade
 
 
@@ -29,7 +31,8 @@ def check_config(path: str) -> None:
     """Validate jurisdictions.yaml, every service definition and the GIS layers; list every problem."""
     try:
         config = load_config(path)
-        geo = build_geo(config, requests.Session())
+        synced = any(j.gis is not None and j.gis.synced() for j in config.jurisdictions.values())
+        geo = _live_geo(config) if synced else build_geo(config, requests.Session())
     except ConfigError as exc:
         raise _problems(exc) from None
     for jur in config.jurisdictions.values():
@@ -41,6 +44,23 @@ def check_config(path: str) -> None:
                    f"({per_department}){layers}")
         _report_languages(jur.id, jur.catalog)
     click.echo("configuration OK")
+
+
+def _live_geo(config: GatewayConfig) -> dict[str, ServiceAreas]:
+    """The areas with each synced layer at its live version, read from the database as the workers read it."""
+    from open311.gis.live import LiveAreas
+
+    gateway = services_for()
+    if not has_tables(gateway.engine):
+        raise ConfigError(["Layers with arcgis: are read from the database, which has no tables yet: run "
+                           "`open311 db upgrade`, then `open311 areas sync` and `open311 areas approve`."])
+    folder = gateway.settings.get("OPEN311_AREAS_DIR") or gateway.instance_path / "areas"
+    live = LiveAreas(config, requests.Session(), gateway.sessions, Path(folder), 0.0)
+    built = live.build()
+    for jurisdiction in live.synced:
+        for layer, version in live.live_keys().get(jurisdiction.id, ()):
+            click.echo(f"{jurisdiction.id}: {layer} synced from ArcGIS REST, live version {version}")
+    return built
 
 
 def _report_languages(jid: str, catalog: Catalog) -> None:

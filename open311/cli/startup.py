@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import click
 
 from open311.bootstrap import bootstrap
+from open311.config.jurisdictions import GatewayConfig, Jurisdiction
 from open311.errors import ConfigError
 from open311.services import Services
 from open311.storage.db import has_tables
@@ -37,3 +38,13 @@ def services_for(*parts: str, tables: bool = False) -> Services:
         click.echo("error: the database has no tables yet; run `open311 db upgrade` first.", err=True)
         raise SystemExit(2)
     return services
+
+
+def pick_jurisdiction(config: GatewayConfig, jurisdiction_id: str | None) -> Jurisdiction:
+    """--jurisdiction, optional when only one is configured."""
+    if jurisdiction_id is None and config.single is not None:
+        return config.single
+    found = config.jurisdictions.get(jurisdiction_id or "")
+    if found is None:
+        raise click.BadParameter(f"choose one of: {', '.join(config.jurisdictions)}", param_hint="--jurisdiction")
+    return found

@@ -7,6 +7,7 @@ clients); /metrics answers the Prometheus text format.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from alembic.script import ScriptDirectory
 from flask import Flask, Response, current_app, g, jsonify, request
@@ -67,6 +68,21 @@ def _check_database(gateway: Services) -> tuple[dict[str, str], bool]:
     return checks, checks.get("feed_database", "ok") == "ok"
 
 
+def _check_area_layers(gateway: Services) -> dict[str, dict[str, Any]]:
+    """Synced GIS layers by `jurisdiction/layer`: live version, age, max_age (fails past it), pending version."""
+    from open311.gis.versions import layer_ages
+
+    found: dict[str, dict[str, Any]] = {}
+    for jurisdiction in gateway.config.jurisdictions.values():
+        synced = jurisdiction.gis.synced() if jurisdiction.gis is not None else {}
+        if not synced:
+            continue
+        with gateway.session() as session, session.begin():
+            ages = layer_ages(session, jurisdiction.id, {k: s.max_age for k, s in synced.items()}, gateway.clock())
+        found.update({f"{jurisdiction.id}/{layer}": entry for layer, entry in ages.items()})
+    return found
+
+
 def _check_rate_limit_storage() -> str:
     """The rate-limit counters' storage; when down, limits are counted per process (not fatal)."""
     limiter = current_app.extensions.get("open311.limiter")
@@ -84,9 +100,14 @@ class Readiness(MethodView):
     """Readiness."""
 
     def get(self) -> Response:
-        """200 when the database answers and its schema is at this code's migration head, else 503."""
-        checks, ready = _check_database(current_services())
-        checks["rate_limit_storage"] = _check_rate_limit_storage()
+        """200 when the database answers, its schema is at this code's migration head and every GIS layer synced
+        from ArcGIS has a live version read within its max_age; else 503."""
+        gateway = current_services()
+        found, ready = _check_database(gateway)
+        checks: dict[str, Any] = {**found, "rate_limit_storage": _check_rate_limit_storage()}
+        if ready and (layers := _check_area_layers(gateway)):
+            checks["area_layers"] = layers
+            ready = all(entry["status"] == "ok" for entry in layers.values())
         response = jsonify(status="ready" if ready else "unavailable", checks=checks)
         response.status_code = 200 if ready else 503
         return response

@@ -42,24 +42,32 @@ class ImportReport:
     size: int
 
 
+def layer_needs(gis: GisSettings, layer: str) -> tuple[list[str], bool]:
+    """The properties the configuration reads in a layer, and whether it must be polygonal."""
+    if layer == "boundary":
+        return [], True
+    if layer == "places" and gis.places is not None:
+        return [gis.places.name, gis.places.type], True
+    if layer == "facilities" and gis.facilities is not None:
+        return list(gis.facilities.properties.values()), False
+    if layer.startswith("district:") and layer[9:] in gis.districts:
+        return [gis.districts[layer[9:]].name], True
+    raise LayerError(f"layer {layer!r} is not configured; configured: "
+                     f"{', '.join(_configured(gis)) or 'none'} (kinds: {', '.join(LAYER_KINDS)}).")
+
+
 def _target(gis: GisSettings, layer: str) -> tuple[Path, list[str], bool]:
     """The configured path of a layer, the properties the configuration reads there, and if it is polygonal."""
     synced = gis.synced().get(layer)
     if synced is not None:
         raise LayerError(f"layer {layer!r} is read from ArcGIS ({synced.url}): use `open311 areas sync {layer}`.")
+    if layer == "boundary" and gis.boundary is None:
+        raise LayerError("the jurisdiction has no boundary: set `boundary:` first.")
+    needed, polygonal = layer_needs(gis, layer)
     if layer == "boundary":
-        if gis.boundary is None:
-            raise LayerError("the jurisdiction has no boundary: set `boundary:` first.")
-        return gis.boundary, [], True
-    if layer == "places" and gis.places is not None:
-        return file_of(gis.places), [gis.places.name, gis.places.type], True
-    if layer == "facilities" and gis.facilities is not None:
-        return file_of(gis.facilities), list(gis.facilities.properties.values()), False
-    if layer.startswith("district:") and layer[9:] in gis.districts:
-        district = gis.districts[layer[9:]]
-        return file_of(district), [district.name], True
-    raise LayerError(f"layer {layer!r} is not configured; configured: "
-                     f"{', '.join(_configured(gis)) or 'none'} (kinds: {', '.join(LAYER_KINDS)}).")
+        assert gis.boundary is not None
+        return gis.boundary, needed, polygonal
+    return file_of(gis.layers()[layer]), needed, polygonal
 
 
 def _configured(gis: GisSettings) -> list[str]:
@@ -70,7 +78,7 @@ def _configured(gis: GisSettings) -> list[str]:
     return names + [f"district:{n}" for n in gis.districts]
 
 
-def _transform(frame: Any, needed: list[str], options: ImportOptions, gis: GisSettings) -> Any:
+def transform(frame: Any, needed: list[str], options: ImportOptions, gis: GisSettings) -> Any:
     """Dissolve, keep the needed properties and simplify, in that order."""
     columns = [c.split(".")[0] for c in (list(options.keep) or needed)]
     if options.dissolve:
@@ -104,7 +112,7 @@ def import_layer(config: GatewayConfig, jurisdiction: Jurisdiction, layer: str, 
     except Exception:  # read_frame below reports the reason
         source_crs = "unknown"
     frame = read_frame(source, POLYGONAL if polygonal else None, options.source_layer, options.where)
-    frame = _transform(frame, needed, options, gis)
+    frame = transform(frame, needed, options, gis)
     candidate = target.with_name(f".{target.stem}.import{os.getpid()}.geojson")
     write_geojson(frame, candidate, target.stem)
     try:

@@ -115,6 +115,10 @@ class LiveAreas:
         self._checked = self.clock()
         return dict(self._areas)
 
+    def live_keys(self) -> dict[str, LiveKey]:
+        """The live version of each synced layer the areas were built with, by jurisdiction."""
+        return dict(self._keys)
+
     def current(self) -> dict[str, ServiceAreas]:
         """The areas to route by now (refreshed first when the last look at the live table is too old)."""
         if self.synced and self.clock() - self._checked >= self.refresh and self._lock.acquire(blocking=False):

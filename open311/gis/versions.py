@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -151,3 +152,21 @@ def rollback_target(session: Session, jurisdiction_id: str, layer: str) -> AreaL
     if target is None:
         raise VersionError(f"{layer}: version {live} is the first approved one; there is nothing to roll back to.")
     return target
+
+
+def layer_ages(session: Session, jurisdiction_id: str, synced: Mapping[str, float | None],
+               now: datetime) -> dict[str, dict[str, Any]]:
+    """For /readyz: each synced layer's live version, seconds since its source was last read successfully,
+    the newest version still waiting for approval, and `ok`, `stale` (older than its max_age) or `no live
+    version`. `synced` maps each layer to its max_age in seconds (None: no maximum)."""
+    found: dict[str, dict[str, Any]] = {}
+    for layer, max_age in sorted(synced.items()):
+        live = live_version(session, jurisdiction_id, layer)
+        checked = last_checked(session, jurisdiction_id, layer)
+        newest = newest_version(session, jurisdiction_id, layer)
+        age = round((now - checked).total_seconds()) if checked is not None else None
+        status = ("no live version" if live is None else
+                  "stale" if max_age is not None and (age is None or age > max_age) else "ok")
+        found[layer] = {"status": status, "live_version": live, "age_seconds": age, "max_age_seconds": max_age,
+                        "pending_version": newest if newest is not None and newest != live else None}
+    return found
