@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,14 @@ def _stage(gateway_sessions: Any, data: bytes, clock: Clock) -> int:
 
 def _live(sessions: Any, version: int, clock: Clock, by: str = "test") -> None:
     with sessions() as session, session.begin():
-        make_live(session, session.get(AreaLayerVersion, version), by, clock())
+        row = session.get(AreaLayerVersion, version)
+        assert row is not None
+        make_live(session, row, by, clock())
+
+
+def _places_version(gateway: Services) -> str:
+    areas = gateway.geo[JID]
+    return areas.layer_versions["places"]
 
 
 def _graffiti_status(client: Any, key: str) -> tuple[int, str]:
@@ -134,14 +141,14 @@ def test_a_running_app_follows_the_live_version(
     key = api_key_factory(app)
     client = app.test_client()
     assert _graffiti_status(client, key)[0] == 200
-    assert gateway.areas(gateway.config.single).layer_versions["places"] == str(first)  # type: ignore[union-attr]
+    assert _places_version(gateway) == str(first)
 
     second = _stage(sessions, _collection(_move_box), clock)       # staged: nothing changes yet
     assert _graffiti_status(client, key)[0] == 200
     _live(sessions, second, clock)
     status, body = _graffiti_status(client, key)                   # now Vernon's: referred
     assert status == 400 and "in the City of Vernon" in body, body
-    assert gateway.areas(gateway.config.single).layer_versions["places"] == str(second)  # type: ignore[union-attr]
+    assert _places_version(gateway) == str(second)
 
     with sessions() as session, session.begin():
         assert rollback_target(session, JID, "places").id == first
@@ -163,8 +170,10 @@ def test_a_version_with_problems_cannot_go_live(database_url: str, clock: Clock)
     with sessions() as session, session.begin():
         version, _ = stage_version(session, JID, "places", LAYER_URL, b"{}", 0, ["rule x: unknown city 'Y'"],
                                    clock())
+        row = session.get(AreaLayerVersion, version)
+        assert row is not None
         with pytest.raises(VersionError, match="unknown city 'Y'"):
-            make_live(session, session.get(AreaLayerVersion, version), "test", clock())
+            make_live(session, row, "test", clock())
         with pytest.raises(VersionError, match="no live version"):
             rollback_target(session, JID, "places")
     engine.dispose()
