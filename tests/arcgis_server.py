@@ -110,7 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     server: ArcGisServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
 
     def _send(self, body: bytes, status: int = 200, content_type: str = "application/json") -> None:
@@ -126,7 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, document: dict[str, Any]) -> None:
         self._send(json.dumps(document).encode())
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         found = PATH.match(parts.path)
         layer = self.server.layers.get(found.group("name")) if found else None

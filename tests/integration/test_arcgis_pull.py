@@ -152,18 +152,18 @@ def test_a_slow_page_is_retried_and_one_that_stays_slow_fails(http: requests.Ses
     (("http", 404), "HTTP 404"),
 ])
 def test_broken_answers_stop_the_pull(http: requests.Session, fault: tuple[str, float], message: str) -> None:
-    with arcgis_server(Places=Layer(squares(4), max_record_count=2, faults={2: [fault]})) as server:
-        with pytest.raises(ArcGisError, match=message):
-            pull_layer(server.url("Places"), http, FAST)
+    layer = Layer(squares(4), max_record_count=2, faults={2: [fault]})
+    with arcgis_server(Places=layer) as server, pytest.raises(ArcGisError, match=message):
+        pull_layer(server.url("Places"), http, FAST)
 
 
 def test_a_layer_that_changes_during_the_pull_is_refused(http: requests.Session) -> None:
-    with arcgis_server(Places=Layer(squares(4), max_record_count=2, count_offset=1)) as server:
-        with pytest.raises(ArcGisError, match="counts 5 features but 4 arrived"):
-            pull_layer(server.url("Places"), http, FAST)
-    with arcgis_server(Places=Layer(squares(4), max_record_count=2, object_ids=[1, 2, 2, 3])) as server:
-        with pytest.raises(ArcGisError, match="features sent twice"):
-            pull_layer(server.url("Places"), http, FAST)
+    growing = Layer(squares(4), max_record_count=2, count_offset=1)
+    with arcgis_server(Places=growing) as server, pytest.raises(ArcGisError, match="counts 5 features but 4 arrived"):
+        pull_layer(server.url("Places"), http, FAST)
+    repeating = Layer(squares(4), max_record_count=2, object_ids=[1, 2, 2, 3])
+    with arcgis_server(Places=repeating) as server, pytest.raises(ArcGisError, match="features sent twice"):
+        pull_layer(server.url("Places"), http, FAST)
 
 
 def test_what_is_not_a_feature_layer_is_refused(http: requests.Session) -> None:
