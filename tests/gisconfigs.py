@@ -52,3 +52,30 @@ def _use_real_layers(jurisdiction: dict[str, Any], shared: Path) -> None:
         "category_values": {"Parks and Gardens": "park"},
     }
     # No real Waterworks layer exists offline: the demo district stays (docs/gis.md).
+
+
+def mapping_la_features(shared: Path = SHARED) -> list[dict[str, Any]]:
+    """The 272 Mapping L.A. polygons with flat properties `name` and `type`, as a County ArcGIS layer has them
+    (skips the test when ../shared is absent)."""
+    path = shared / "gis" / NEIGHBORHOODS
+    if not path.exists():
+        import pytest
+
+        pytest.skip(f"reference material {path} is absent")
+    import json
+
+    features = json.loads(path.read_bytes())["features"]
+    return [{"type": "Feature", "geometry": f["geometry"],
+             "properties": {"name": f["properties"]["name"], "type": f["properties"]["metadata"]["type"]}}
+            for f in features]
+
+
+def synced_places_config(folder: Path, url: str, **options: Any) -> Path:
+    """The real-data configuration with its places layer read from the ArcGIS REST layer at `url`."""
+    def edit(jurisdiction: dict[str, Any]) -> None:
+        _use_real_layers(jurisdiction, SHARED)
+        jurisdiction["gis"]["places"] = {"arcgis": url, "name": "name", "type": "type",
+                                         "unincorporated": ["unincorporated-area"],
+                                         "city_segments": {"segment-of-a-city": "Los Angeles"}, **options}
+
+    return config_variant(folder, edit)

@@ -13,19 +13,9 @@ import shapely
 from open311.adapter import make_http_session
 from open311.gis.arcgis import ArcGisError, PullOptions, pull_layer
 from tests.arcgis_server import Layer, arcgis_server
-from tests.conftest import shared_path
-from tests.gisconfigs import NEIGHBORHOODS
+from tests.gisconfigs import mapping_la_features
 
 FAST = PullOptions(timeout=2.0, retries=2, backoff=0.01)
-
-
-def mapping_la() -> list[dict[str, Any]]:
-    """The 272 Mapping L.A. polygons with flat properties, as a County layer has them."""
-    path = shared_path("gis", NEIGHBORHOODS)
-    features = json.loads(path.read_bytes())["features"]
-    return [{"type": "Feature", "geometry": f["geometry"],
-             "properties": {"name": f["properties"]["name"], "type": f["properties"]["metadata"]["type"]}}
-            for f in features]
 
 
 def squares(n: int) -> list[dict[str, Any]]:
@@ -65,7 +55,7 @@ def http() -> requests.Session:
 
 @pytest.mark.parametrize("geojson", [True, False], ids=["geojson", "esrijson"])
 def test_the_real_boundaries_arrive_whole_in_pages(http: requests.Session, geojson: bool) -> None:
-    source = mapping_la()
+    source = mapping_la_features()
     layer = Layer(source, max_record_count=50, supports_geojson=geojson)
     seen: list[tuple[int, int | None]] = []
     with arcgis_server(Places=layer) as server:
