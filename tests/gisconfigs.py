@@ -79,3 +79,13 @@ def synced_places_config(folder: Path, url: str, **options: Any) -> Path:
                                          "city_segments": {"segment-of-a-city": "Los Angeles"}, **options}
 
     return config_variant(folder, edit)
+
+
+def demo_synced_config(folder: Path, url: str, **options: Any) -> Path:
+    """The shipped (demo) configuration with its places layer read from the ArcGIS REST layer at `url`."""
+    def edit(jurisdiction: dict[str, Any]) -> None:
+        places = jurisdiction["gis"]["places"]
+        places.pop("path")
+        places.update(arcgis=url, **options)
+
+    return config_variant(folder, edit)

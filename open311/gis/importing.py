@@ -89,7 +89,8 @@ def transform(frame: Any, needed: list[str], options: ImportOptions, gis: GisSet
     if missing:
         known = ", ".join(c for c in frame.columns if c != "geometry")
         raise LayerError(f"the source has no {', '.join(map(repr, missing))}; it has: {known}. "
-                         "Point the layer's property names in jurisdictions.yaml at the source's, or use --keep.")
+                         "Point the layer's property names in jurisdictions.yaml at the source's "
+                         "(areas import: or use --keep).")
     frame = frame[[*dict.fromkeys(columns), "geometry"]] if columns else frame[["geometry"]]
     if options.simplify_m:
         projected = frame.to_crs(gis.projected_crs)

@@ -27,7 +27,7 @@ from open311.services import Services
 from open311.storage.db import create_schema, make_engine, make_session_factory
 from open311.storage.models import AreaLayerVersion
 from tests.conftest import ROOT, Clock
-from tests.gisconfigs import JID, config_variant
+from tests.gisconfigs import JID, demo_synced_config
 from tests.helpers import GRAFFITI
 
 PLACES = ROOT / "service_areas" / JID / "places.geojson"
@@ -92,12 +92,7 @@ def test_diff_names_moved_added_removed_and_renamed_places() -> None:
 @pytest.fixture
 def synced_config(tmp_path: Path) -> Path:
     """The shipped configuration with its places layer read from ArcGIS REST."""
-    def edit(jurisdiction: dict[str, Any]) -> None:
-        places = jurisdiction["gis"]["places"]
-        places.pop("path")
-        places.update(arcgis=LAYER_URL, max_age="1d")
-
-    return config_variant(tmp_path, edit)
+    return demo_synced_config(tmp_path, LAYER_URL, max_age="1d")
 
 
 def _stage(gateway_sessions: Any, data: bytes, clock: Clock) -> int:
