@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner, Result
@@ -40,7 +41,7 @@ def shifted(features: list[dict[str, Any]], names: set[str], dx: float = 0.002) 
     for feature in changed:
         if feature["properties"]["name"] in names:
             shape = shapely.transform(shapely.from_geojson(json.dumps(feature["geometry"])),
-                                      lambda xy: xy + [dx, 0.0])
+                                      lambda xy: xy + np.array([dx, 0.0]))
             feature["geometry"] = json.loads(shapely.to_geojson(shape))
     return changed
 
@@ -139,7 +140,8 @@ def test_failures_say_what_is_wrong_and_store_nothing(cli: Cli) -> None:
     assert not_synced.exit_code == 1 and "is not read from ArcGIS (arcgis: layers: places)" in not_synced.output
     cli.layer.replace([{**f, "properties": {"name": f["properties"]["name"]}} for f in demo_places()])
     no_type = cli.run("areas", "sync", "places")
-    assert no_type.exit_code == 1 and "the source has no 'type'; it has: OBJECTID, name" in no_type.output, no_type.output
+    assert no_type.exit_code == 1, no_type.output
+    assert "the source has no 'type'; it has: OBJECTID, name" in no_type.output
     cli.layer.replace(demo_places())
     cli.layer.faults = {2: [("error", 400)]}
     halfway = cli.run("areas", "sync", "places")
