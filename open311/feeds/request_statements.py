@@ -31,7 +31,7 @@ SPEC_FIELDS = ("id", "status", "status_notes", "service_name", "service_code", "
 SPEC_COLUMNS = tuple(ServiceRequest.__table__.c[name] for name in (*SPEC_FIELDS, "closure_code"))
 FEED_COLUMNS = (*SPEC_COLUMNS, *(ServiceRequest.__table__.c[name] for name in (
     "department", "channel", "duplicate_of", "parent_request_id", "attributes", "hidden_at",
-    "sla_risk_at", "sla_paused_at", "sla_final")))
+    "sla_risk_at", "sla_paused_at", "sla_final", "routing")))
 _COL = ServiceRequest.__table__.c
 # How a page continues: the first page, after a cursor, or at an offset (page=).
 PageMode = Literal["first", "after", "page"]

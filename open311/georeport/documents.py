@@ -96,11 +96,22 @@ def extended_entry(row: RequestRecord, tz: tzinfo, updates: Sequence[StatusUpdat
         "duplicate_of": str(row.duplicate_of) if row.duplicate_of and row.status == "closed" else None,
         # the SLA clock as of `now` (docs/lifecycle.md): on_track, at_risk, breached, met, missed; None without one
         "sla_state": sla_state(row, now or utcnow()),
+        "routing": routing_entry(row.routing),
     }
     submitted = {"datetime": format_w3c(row.requested_datetime, tz), "type": "submitted", "status": "open",
                  "external_status": None, "description": None}
     entry["notes"] = Many("note", [submitted, *(note_entry(u, tz) for u in updates)])
     return entry
+
+
+def routing_entry(routing: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """extended_attributes.routing: why the request was taken where it is, as decided at intake (docs/gis.md);
+    `layers` is a list of {layer, version} (a layer's key, such as district:waterworks, is no XML name)."""
+    if routing is None:
+        return None
+    layers = routing.get("layers") or {}
+    return {**{k: v for k, v in routing.items() if k != "layers"},
+            "layers": Many("layer", [{"layer": k, "version": v} for k, v in sorted(layers.items())])}
 
 
 def requests_document(rows: Iterable[RequestRecord], tz: tzinfo,
@@ -142,6 +153,8 @@ def submitted_document(result: Submitted) -> Many:
     entry["account_id"] = None
     if result.status_url is not None:
         entry["status_url"] = result.status_url
+    if result.routing is not None:
+        entry["routing"] = routing_entry(result.routing)
     return Many("request", [entry])
 
 

@@ -13,6 +13,7 @@ from open311.errors import BadRequest, NotFound, ServiceUnavailable
 from open311.georeport import openapi
 from open311.georeport.app import current_services
 from open311.georeport.blueprint import blp
+from open311.georeport.documents import routing_entry
 from open311.georeport.locate import parse_point
 from open311.georeport.parsing import param
 from open311.georeport.render import Many
@@ -41,7 +42,9 @@ AREA_CHECK = {"parameters": [openapi.JURISDICTION,
                                              "contact.", {"type": "object", "properties": {
                   "service_code": {"type": "string"}, "lat": {"type": "number"}, "long": {"type": "number"},
                   "served": {"type": "boolean"}, **_PLACE, "service_area": _TEXT, "description": _TEXT,
-                  "referral": {"type": "object", "nullable": True}}})}
+                  "referral": {"type": "object", "nullable": True},
+                  "routing": {"type": "object", "description": "place, place_type, city, district, rule, reason, "
+                              "layer_version and layers, as a request made now would record them (docs/gis.md)."}}})}
 
 
 def _format(fmt: str) -> str:
@@ -118,7 +121,8 @@ class AreaCheck(MethodView):
     @openapi.documented(AREA_CHECK)
     def get(self, service_code: str, fmt: str) -> Response:
         """`served` for the point `lat`/`long`; when false, `description` says why (the text a POST there
-        would get) and `referral` names the agency that serves the place."""
+        would get) and `referral` names the agency that serves the place. `routing` explains the decision as a
+        request made now would record it: place, rule, reason and the live layer versions."""
         _format(fmt)
         jurisdiction, areas = _areas()
         service = jurisdiction.catalog.get(service_code)
@@ -142,5 +146,6 @@ class AreaCheck(MethodView):
         document = {"service_code": service.service_code, "lat": point[0], "long": point[1], "served": served,
                     **place_entry(location), "service_area": rule.description if rule else None,
                     "description": description,
-                    "referral": None if served else referral_entry(areas, service, location)}
+                    "referral": None if served else referral_entry(areas, service, location),
+                    "routing": routing_entry(areas.decide(service, location).public())}
         return respond(fmt, "service_area_check", document)

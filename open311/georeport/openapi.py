@@ -89,7 +89,10 @@ SUBMITTED = {"type": "array", "items": {"type": "object", "properties": {
     "account_id": {"type": "string", "nullable": True},
     "status_url": {"type": "string", "format": "uri", "description": "Extension, only when the POST's query has "
                    "extensions=true: the request's status page, a capability URL for the resident "
-                   "(docs/notifications.md)."}}}}
+                   "(docs/notifications.md)."},
+    "routing": {"type": "object", "nullable": True, "description": "Extension, with extensions=true: the place, "
+                "place_type, city, district, rule, reason and layer_version that decided where the request was "
+                "taken, and `layers` ({layer, version} of every layer used); recorded at intake (docs/gis.md)."}}}}
 DISCOVERY = {"type": "object", "properties": {
     "changeset": {"type": "string"}, "contact": {"type": "string"}, "key_service": {"type": "string"},
     "endpoints": {"type": "array", "items": {"type": "object"}}}}
@@ -146,7 +149,9 @@ FEED_EXTENSIONS = [
           minimum=1, maximum=50000),
     query("bbox", "Extension: west,south,east,north in degrees."),
     query("extensions", "Extension: true adds extended_attributes (department, channel, media_urls, "
-                        "duplicate, parent, attribute answers) and notes (status history).", "boolean"),
+                        "duplicate, parent, attribute answers, reporter_count, closure_code, sla_state, routing: the "
+                        "place, rule and layer versions that decided where it was taken, docs/gis.md) and notes "
+                        "(status history).", "boolean"),
     query("callback", "JSON only: wrap the answer as JSONP in this JavaScript function name."),
 ]
 

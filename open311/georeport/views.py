@@ -169,7 +169,9 @@ class Requests(MethodView):
             outcome.result.service_notice, jurisdiction.catalog.get(code),
             jurisdiction.catalog.services_in(locale).get(code)))
         if wants_extensions() and result.service_request_id is not None:
-            result = replace(result, status_url=status_url(gateway, int(result.service_request_id)))
+            with gateway.session() as session:
+                routing = get_request(session, jurisdiction, result.service_request_id).routing
+            result = replace(result, status_url=status_url(gateway, int(result.service_request_id)), routing=routing)
         return mark_language(respond(fmt, "service_requests", documents.submitted_document(result), headers=headers),
                              locale)
 

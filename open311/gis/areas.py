@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from open311.errors import BadRequest, ConfigError
 from open311.gis.facilities import FacilityIndex
 from open311.gis.geocoders import Geocoder, build_geocoder
 from open311.gis.layers import LayerError, Place, file_of, read_facilities, read_places, read_polygons
+from open311.gis.routing import Routing, place_fields, where_text
 from open311.gis.rules import PLACE_RULES, Location, cities_of, outside, place_rule_covers, refusal, swapped
 
 GRID = 256          # cells per side of a PolygonIndex's grid (filled lazily; at most (GRID+1)^2 entries)
@@ -143,12 +145,49 @@ class ServiceAreas:
                 texts.append(swapped(name))
             raise BadRequest(*texts)
 
-    def check(self, service: Service, location: Location, what: str = "The location") -> None:
-        """Raise a 400 naming who serves the place when the service is not taken there."""
+    def check(self, service: Service, location: Location, what: str = "The location") -> Routing:
+        """The routing of a service taken at the point; a 400 naming the place, the rule and who serves the
+        place instead when it is not taken there."""
         self.require_inside(location, what)
+        routing = self.decide(service, location)
         rule = self.rule_of(service)
-        if rule is not None and not self.offers(service, location, rule):
+        if rule is not None and not routing.served:
             raise BadRequest(refusal(self.jurisdiction.name, service, rule, self.jurisdiction.referrals, location))
+        return routing
+
+    def decide(self, service: Service, location: Location) -> Routing:
+        """Whether the service is taken at the point, why, and by which layers' versions (never raises)."""
+        rule = self.rule_of(service)
+        served = self.offers(service, location, rule)
+        district, reason = None, ""
+        if not location.in_county:
+            deciding = "boundary" if self.boundary is not None else "places"
+            reason = f"Outside {self.jurisdiction.name}."
+        elif rule is not None and rule.kind in ("district", "near_facility"):
+            deciding = f"district:{rule.layer}" if rule.kind == "district" else "facilities"
+            index = self.rule_indexes[rule.name]
+            found = index.covering(location.long, location.lat)
+            district = (index.names[found[0]] if rule.kind == "district" else index.info[found[0]].name) \
+                if found else None
+            if rule.kind == "district":
+                reason = (f"Inside {district}, a district of rule {rule.name}." if district else
+                          f"In no district that rule {rule.name} lists ({rule.description}).")
+            else:
+                reason = (f"Within {rule.distance_m:g} m of {district}, as rule {rule.name} asks." if district else
+                          f"Farther than {rule.distance_m:g} m from every facility of rule {rule.name}.")
+        else:
+            deciding = "places" if self.places is not None else "boundary"
+            where = where_text(location)
+            if rule is None:
+                reason = f"{where[0].upper()}{where[1:]}; the service is offered anywhere in {self.jurisdiction.name}."
+            else:
+                verdict = "inside" if served else "outside"
+                reason = f"{where[0].upper()}{where[1:]} is {verdict} the area of rule {rule.name}: {rule.description}."
+        used = {k: v for k, v in self.layer_versions.items()
+                if k in ("boundary", "places") or k == deciding}
+        return Routing(served=served, **place_fields(location), district=district,
+                       rule=rule.name if rule else None, reason=reason,
+                       layer_version=self.layer_versions.get(deciding), layers=used)
 
     def summary(self) -> str:
         """What was loaded, for check-config and logs."""
@@ -240,7 +279,19 @@ def build_service_areas(jurisdiction: Jurisdiction, http: requests.Session,
         raise ConfigError([*problems, f"{gis.where}: {exc}"]) from None
     if problems:
         raise ConfigError(problems)
-    return ServiceAreas(jurisdiction, gis, places, boundary, indexes, facilities, geocoder, dict(layer_versions or {}))
+    versions = {**file_versions(gis), **(layer_versions or {})}
+    return ServiceAreas(jurisdiction, gis, places, boundary, indexes, facilities, geocoder, versions)
+
+
+def file_versions(gis: GisSettings) -> dict[str, str]:
+    """"file:" + the first 12 hex digits of the SHA-256 of each layer file (boundary, places, facilities,
+    district:NAME): the version label of a layer read from a file."""
+    paths = {"boundary": gis.boundary, **{key: layer.path for key, layer in gis.layers().items()}}
+    found = {}
+    for key, path in paths.items():
+        if path is not None and path.is_file():
+            found[key] = "file:" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return found
 
 
 def build_geo(config: GatewayConfig, http: requests.Session) -> dict[str, ServiceAreas]:

@@ -76,7 +76,7 @@ def refusal(jurisdiction_name: str, service: Service, rule: AreaRule, referrals:
             location: Location) -> str:
     """Why the service is not taken here, and who to contact instead."""
     text = (f"{service.service_name} ({service.service_code}) is not handled by {jurisdiction_name} "
-            f"{location.describe()}; its service area is: {rule.description}.")
+            f"{location.describe()}; its service area is: {rule.description} (rule {rule.name}).")
     referral = referral_for(rule, referrals, location)
     if referral is not None:
         return f"{text} Please contact {referral.text()}"

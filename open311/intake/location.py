@@ -8,6 +8,7 @@ from open311.catalog.definitions import Service
 from open311.errors import BadRequest, ServiceUnavailable
 from open311.gis.areas import ServiceAreas
 from open311.gis.geocoders import GeocoderUnavailable
+from open311.gis.routing import Routing
 
 # location_status values stored with each request
 GIVEN, GEOCODED, UNVERIFIED = "given", "geocoded", "unverified"
@@ -23,15 +24,15 @@ class Placement:
     long: float | None
     status: str | None
     notice: str | None = None
+    routing: Routing | None = None   # why it was taken there (None: no GIS layers, or an unverified address)
 
 
 def place_request(areas: ServiceAreas | None, service: Service, lat: float | None, long: float | None,
                   address: str | None) -> Placement:
     """Locate the request and check the service is taken there; raise 400 (with a referral) when it is not."""
     if lat is not None and long is not None:
-        if areas is not None:
-            areas.check(service, areas.locate(lat, long))
-        return Placement(lat, long, GIVEN)
+        routing = areas.check(service, areas.locate(lat, long)) if areas is not None else None
+        return Placement(lat, long, GIVEN, routing=routing)
     if areas is None:
         return Placement(None, None, None)
     found = None
@@ -42,8 +43,9 @@ def place_request(areas: ServiceAreas | None, service: Service, lat: float | Non
         except GeocoderUnavailable:
             unavailable = True
     if found is not None:
-        areas.check(service, areas.locate(found.lat, found.long), what=f"The address {(address or '')[:100]!r}")
-        return Placement(found.lat, found.long, GEOCODED)
+        routing = areas.check(service, areas.locate(found.lat, found.long),
+                              what=f"The address {(address or '')[:100]!r}")
+        return Placement(found.lat, found.long, GEOCODED, routing=routing)
     if areas.gis.unplaced_addresses == "accept":
         return Placement(None, None, UNVERIFIED, UNVERIFIED_NOTICE)
     if unavailable:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, select
@@ -58,6 +59,7 @@ class Submitted:
     token: str | None
     service_notice: str | None
     status_url: str | None = None   # extensions=true: the request's status page (docs/notifications.md)
+    routing: Mapping[str, Any] | None = None   # extensions=true: why it was taken there (docs/gis.md)
 
 
 def _text(fields: Mapping[str, str], name: str, problems: list[str]) -> str | None:
@@ -175,6 +177,7 @@ def prepare_request(jurisdiction: Jurisdiction, submission: Submission, api_key:
         description=description, service_notice=_notice(service.service_notice, placed.notice),
         address=texts["address_string"], address_id=texts["address_id"], zipcode=texts["zipcode"],
         lat=placed.lat, long=placed.long, location_status=placed.status, media_url=urls[0] if urls else None,
+        routing=placed.routing.public() if placed.routing is not None else None,
         attributes=answers, requested_datetime=now, updated_datetime=now,
         **initial_clock(jurisdiction, service, now),
         api_key_id=api_key.id if api_key else None, channel=api_key.name if api_key else "anonymous",

@@ -104,6 +104,9 @@ class ServiceRequest(Base):
     # Why a closed request was closed (core.closure.CLOSURE_CODES); None while open, or closed without a code
     closure_code: Mapped[str | None] = mapped_column(String(32))
     parent_request_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    # Why it was taken where it is (gis.routing.Routing.public): place, place_type, city, district, rule, reason and
+    # the layer versions that decided, recorded at intake and never recomputed; None without GIS or a point.
+    routing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Moderation: hidden text is moved out of the public columns (so no output can show it) into
     # hidden_content, and moved back when staff unhide the request.
     hidden_at: Mapped[datetime | None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import time
@@ -13,8 +14,13 @@ from flask.testing import FlaskClient
 
 from open311.services import Services
 from open311.storage.models import ServiceRequest, StatusUpdate
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, ROOT
 from tests.helpers import GRAFFITI, errors_of, json_of, xml_of
+
+
+def file_version(name: str) -> str:
+    """The version label of a demo layer file."""
+    return "file:" + hashlib.sha256((ROOT / "service_areas" / "lacounty.gov" / name).read_bytes()).hexdigest()[:12]
 
 
 def post(client: FlaskClient, api_key: str, **extra: str) -> str:
@@ -49,7 +55,14 @@ def test_extensions_in_json(client: FlaskClient, gateway: Services, api_key: str
         "parent_service_request_id": None,
         "attributes": [{"code": "surface_type", "value": "wall"}, {"code": "property_type", "value": "public"}],
         "reporter_count": 1, "closure_code": "unspecified", "duplicate_of": None,
-        "sla_state": None}  # the updates were written directly: no clock recomputed
+        "sla_state": None,  # the updates were written directly: no clock recomputed
+        "routing": {"place": "East Los Angeles", "place_type": "unincorporated", "city": None, "district": None,
+                    "rule": "uninc_plus_contract",
+                    "reason": "East Los Angeles (unincorporated) is inside the area of rule uninc_plus_contract: "
+                              "Unincorporated areas plus cities that contract with the County for the service.",
+                    "layer_version": file_version("places.geojson"),
+                    "layers": [{"layer": "boundary", "version": file_version("county.geojson")},
+                               {"layer": "places", "version": file_version("places.geojson")}]}}
     assert [(n["type"], n["status"], n["description"]) for n in item["notes"]] == [
         ("submitted", "open", None), ("status_change", "open", "Crew assigned"),
         ("status_change", "closed", "Painted over")]
@@ -69,6 +82,11 @@ def test_extensions_in_xml(client: FlaskClient, gateway: Services, api_key: str)
     assert request.find("extended_attributes/media_urls") is not None
     assert [n.findtext("type") for n in request.findall("notes/note")] == ["submitted", "status_change"]
     assert request.findtext("extended_attributes/attributes/attribute/code") == "surface_type"
+    assert request.findtext("extended_attributes/routing/place") == "East Los Angeles"
+    assert request.findtext("extended_attributes/routing/rule") == "uninc_plus_contract"
+    assert [(e.findtext("layer"), e.findtext("version")) for e in
+            request.findall("extended_attributes/routing/layers/layer")] == [
+        ("boundary", file_version("county.geojson")), ("places", file_version("places.geojson"))]
 
 
 def test_update_feed_in_both_formats(client: FlaskClient, gateway: Services, api_key: str) -> None:

@@ -35,7 +35,31 @@ def test_check_served_point(client: FlaskClient) -> None:
     assert check == {"service_code": "DPW-GRAFFITI", "lat": 34.0389, "long": -118.165, "served": True,
                      "in_county": True, "place": "East Los Angeles", "city": None, "unincorporated": True,
                      "service_area": "Unincorporated areas plus cities that contract with the County for the service",
-                     "description": None, "referral": None}
+                     "description": None, "referral": None, "routing": check["routing"]}
+    assert {k: v for k, v in check["routing"].items() if k not in ("layer_version", "layers")} == {
+        "place": "East Los Angeles", "place_type": "unincorporated", "city": None, "district": None,
+        "rule": "uninc_plus_contract", "reason": "East Los Angeles (unincorporated) is inside the area of rule "
+        "uninc_plus_contract: Unincorporated areas plus cities that contract with the County for the service."}
+    assert [e["layer"] for e in check["routing"]["layers"]] == ["boundary", "places"]
+    assert check["routing"]["layer_version"] == check["routing"]["layers"][1]["version"]
+    assert check["routing"]["layer_version"].startswith("file:")
+
+
+def test_check_explains_district_and_facility_rules(client: FlaskClient) -> None:
+    district = json_of(client.get(f"{B}/areas/DPW-WATERLEAK/check.json?lat=34.6&long=-118.0"))["routing"]
+    assert district["district"] == "Waterworks District 40, Antelope Valley (demo)"
+    assert district["rule"] == "waterworks" and district["reason"].startswith("Inside Waterworks District 40")
+    assert [e["layer"] for e in district["layers"]] == ["boundary", "district:waterworks", "places"]
+    assert district["layer_version"] == district["layers"][1]["version"]
+    outside = json_of(client.get(f"{B}/areas/DPW-WATERLEAK/check.json?lat=34.0389&long=-118.165"))
+    assert (outside["served"], outside["routing"]["district"]) == (False, None)
+    assert outside["routing"]["reason"] == ("In no district that rule waterworks lists (Inside a County Waterworks "
+                                            "District).")
+    park = json_of(client.get(f"{B}/areas/DPR-RESTROOM/check.json?lat=34.038&long=-118.1585"))
+    assert park["served"] is True
+    assert park["routing"]["district"] == "Belvedere Community Regional Park"
+    assert park["routing"]["reason"] == "Within 500 m of Belvedere Community Regional Park, as rule county_parks asks."
+    assert [e["layer"] for e in park["routing"]["layers"]] == ["boundary", "facilities", "places"]
 
 
 def test_check_refused_point_names_the_referral_like_a_post_does(client: FlaskClient, api_key: str) -> None:
@@ -46,12 +70,18 @@ def test_check_refused_point_names_the_referral_like_a_post_does(client: FlaskCl
                                  "url": "https://www.cityofpasadena.net/", "note": None}
     posted = client.post(f"{B}/requests.json", data={**GRAFFITI, **point, "api_key": api_key})
     assert errors_of(posted, "json") == [(400, check["description"])]
+    assert "in the City of Pasadena" in check["description"] and "(rule uninc_plus_contract)" in check["description"]
+    assert (check["routing"]["place"], check["routing"]["place_type"], check["routing"]["city"]) == (
+        "Pasadena", "city", "Pasadena")
+    assert check["routing"]["reason"].startswith("The City of Pasadena is outside the area of rule "
+                                                 "uninc_plus_contract")
 
 
 def test_check_outside_the_county(client: FlaskClient) -> None:
     check = json_of(client.get(f"{B}/areas/DPW-POTHOLE/check.json?lat=36.5&long=-118.2"))
     assert (check["served"], check["in_county"], check["referral"], check["place"]) == (False, False, None, None)
     assert "is outside County of Los Angeles" in check["description"]
+    assert check["routing"]["place_type"] is None and check["routing"]["reason"] == "Outside County of Los Angeles."
     swapped = client.get(f"{B}/areas/DPW-POTHOLE/check.json?lat=-118.165&long=34.0389")
     assert any("Did you swap lat and long?" in d for _, d in errors_of(swapped, "json"))
 
@@ -78,3 +108,5 @@ def test_check_in_xml(client: FlaskClient) -> None:
     root = xml_of(client.get(f"{B}/areas/DPW-GRAFFITI/check.xml?lat=34.1478&long=-118.1445"))
     assert root.tag == "service_area_check"
     assert root.findtext("served") == "false" and root.findtext("referral/agency").startswith("City of Pasadena")
+    assert root.findtext("routing/rule") == "uninc_plus_contract" and root.findtext("routing/place") == "Pasadena"
+    assert [e.findtext("layer") for e in root.findall("routing/layers/layer")] == ["boundary", "places"]

@@ -83,7 +83,7 @@ def test_pasadena_refused_for_public_health_with_its_own_health_department(clien
     assert status == 400
     assert errors == [(400, "Public Pool \N{EN DASH} Cloudy or Unclear Water (DPH-POOL-WATER) is not handled by "
                             "County of Los Angeles in the City of Pasadena; its service area is: Countywide except "
-                            "Long Beach, Pasadena and Vernon, which have their own health departments. Please contact "
+                            "Long Beach, Pasadena and Vernon, which have their own health departments (rule dph_eh). Please contact "
                             "Pasadena Public Health Department: phone (626) 744-6000, "
                             "https://www.cityofpasadena.net/public-health/.")]
 
@@ -93,7 +93,7 @@ def test_santa_monica_refused_for_regional_planning_with_the_city(client: FlaskC
     assert status == 400
     assert errors == [(400, "Inoperable Vehicle on Private Property (DRP-INOPERABLE) is not handled by County of Los "
                             "Angeles in the City of Santa Monica; its service area is: Unincorporated areas of the "
-                            "county. Please contact City of Santa Monica: phone (310) 458-8411, "
+                            "county (rule uninc). Please contact City of Santa Monica: phone (310) 458-8411, "
                             "https://www.santamonica.gov/.")]
 
 
