@@ -25,8 +25,8 @@ PASADENA_CITY_HALL = {"lat": "34.1478", "long": "-118.1445"}
 PASADENA_REFERRAL = (
     "Public Pool \N{EN DASH} Cloudy or Unclear Water (DPH-POOL-WATER) is not handled by County of Los Angeles "
     "in the City of Pasadena; its service area is: Countywide except Long Beach, Pasadena and Vernon, which have "
-    "their own health departments (rule dph_eh). Please contact Pasadena Public Health Department: phone (626) 744-6000, "
-    "https://www.cityofpasadena.net/public-health/.")
+    "their own health departments (rule dph_eh). Please contact Pasadena Public Health Department: phone "
+    "(626) 744-6000, https://www.cityofpasadena.net/public-health/.")
 OUTSIDE = ("The location (lat 33.900000, long -118.600000) is outside County of Los Angeles; this gateway takes "
            "requests only for places inside it.")
 SWAPPED = "Did you swap lat and long? With lat and long exchanged the location is inside County of Los Angeles."

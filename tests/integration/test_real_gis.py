@@ -83,8 +83,8 @@ def test_pasadena_refused_for_public_health_with_its_own_health_department(clien
     assert status == 400
     assert errors == [(400, "Public Pool \N{EN DASH} Cloudy or Unclear Water (DPH-POOL-WATER) is not handled by "
                             "County of Los Angeles in the City of Pasadena; its service area is: Countywide except "
-                            "Long Beach, Pasadena and Vernon, which have their own health departments (rule dph_eh). Please contact "
-                            "Pasadena Public Health Department: phone (626) 744-6000, "
+                            "Long Beach, Pasadena and Vernon, which have their own health departments (rule "
+                            "dph_eh). Please contact Pasadena Public Health Department: phone (626) 744-6000, "
                             "https://www.cityofpasadena.net/public-health/.")]
 
 

@@ -94,13 +94,13 @@ def test_refusals_name_who_serves_the_place(areas: ServiceAreas) -> None:
     assert pool.value.descriptions == (
         "Public Pool \N{EN DASH} Cloudy or Unclear Water (DPH-POOL-WATER) is not handled by County of Los Angeles "
         "in the City of Pasadena; its service area is: Countywide except Long Beach, Pasadena and Vernon, which have "
-        "their own health departments (rule dph_eh). Please contact Pasadena Public Health Department: phone (626) 744-6000, "
-        "https://www.cityofpasadena.net/public-health/.",)
+        "their own health departments (rule dph_eh). Please contact Pasadena Public Health Department: phone "
+        "(626) 744-6000, https://www.cityofpasadena.net/public-health/.",)
     with pytest.raises(BadRequest) as planning:
         areas.check(catalog.services["DRP-INOPERABLE"], areas.locate(*SANTA_MONICA))
     assert planning.value.descriptions[0].endswith(
-        "in the City of Santa Monica; its service area is: Unincorporated areas of the county (rule uninc). Please contact City of "
-        "Santa Monica: phone (310) 458-8411, https://www.santamonica.gov/.")
+        "in the City of Santa Monica; its service area is: Unincorporated areas of the county (rule uninc). Please "
+        "contact City of Santa Monica: phone (310) 458-8411, https://www.santamonica.gov/.")
     with pytest.raises(BadRequest) as park:
         areas.check(catalog.services["DPR-RESTROOM"], areas.locate(*ALTADENA))
     assert "in Altadena (unincorporated)" in park.value.descriptions[0]
