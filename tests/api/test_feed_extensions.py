@@ -69,6 +69,13 @@ def test_extensions_in_json(client: FlaskClient, gateway: Services, api_key: str
     assert item["notes"][2]["datetime"] == "2026-03-10T11:30:00-07:00"
     listed = json_of(client.get("/open311/v2/requests.json?extensions=true&updated_after=2026-03-01"))
     assert listed[0]["notes"] == item["notes"]
+    assert listed[0]["extended_attributes"]["routing"] == item["extended_attributes"]["routing"]
+    answered = json_of(client.post("/open311/v2/requests.json?extensions=true",
+                                   data={**GRAFFITI, "api_key": api_key, "description": "Another tag"}))[0]
+    assert answered["routing"] == item["extended_attributes"]["routing"]
+    plain_answer = json_of(client.post("/open311/v2/requests.json",
+                                       data={**GRAFFITI, "api_key": api_key, "description": "A third tag"}))[0]
+    assert "routing" not in plain_answer
 
 
 def test_extensions_in_xml(client: FlaskClient, gateway: Services, api_key: str) -> None:

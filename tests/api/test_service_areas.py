@@ -90,6 +90,8 @@ def test_address_only_is_geocoded_then_checked(client: FlaskClient, api_key: str
     assert json_of(r)[0]["service_notice"].startswith("Street graffiti is removed")
     [row] = rows(gateway)
     assert (row.lat, row.long, row.location_status) == (34.0389, -118.165, "geocoded")
+    assert row.routing is not None and (row.routing["place"], row.routing["rule"]) == (
+        "East Los Angeles", "uninc_plus_contract")
     read = json_of(client.get(f"/open311/v2/requests/{row.id}.json"))[0]
     assert (read["lat"], read["long"], read["address"]) == (34.0389, -118.165, "4801 East 3rd Street")
     r = client.post("/open311/v2/requests.json", data={**POOL, "address_string": "100 N Garfield Ave, Pasadena",
@@ -104,6 +106,9 @@ def test_unplaced_address_accepted_as_unverified(client: FlaskClient, api_key: s
     assert xml_of(r).findtext("request/service_notice") == notice
     [row] = rows(gateway)
     assert (row.lat, row.long, row.location_status, row.service_notice) == (None, None, "unverified", notice)
+    assert row.routing is None   # not placed, so not routed: staff verify the location
+    extended = json_of(client.get(f"/open311/v2/requests/{row.id}.json?extensions=true"))[0]
+    assert extended["extended_attributes"]["routing"] is None
     read = json_of(client.get(f"/open311/v2/requests/{row.id}.json"))[0]
     assert read["service_notice"] == notice and read["lat"] is None
 
