@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
 from open311.bootstrap import bootstrap
-from open311.config.jurisdictions import GatewayConfig, Jurisdiction
 from open311.errors import ConfigError
 from open311.services import Services
 from open311.storage.db import has_tables
+
+if TYPE_CHECKING:  # the configuration's modules load YAML: `keys list` must not pay for them
+    from open311.config.jurisdictions import GatewayConfig, Jurisdiction
 
 
 @contextmanager
