@@ -94,6 +94,7 @@ def _serve(app: Flask, host: str, port: int, workers: int, threads: int, log_lev
     gateway = _services(app)
     _check_schema(gateway)
     _webapp_key(app, gateway)
+    _report_spatial_index(gateway)
     sqlite = gateway.engine.url.get_backend_name() == "sqlite"
     if sqlite and workers > 1:
         log.warning("SQLite runs with a single worker process; use PostgreSQL to scale out.")
@@ -106,6 +107,20 @@ def _serve(app: Flask, host: str, port: int, workers: int, threads: int, log_lev
         log.warning("rate limits are counted per worker with memory://; "
                     "set OPEN311_RATELIMIT_STORAGE=redis://... to share them.")
     run(app, host=host, port=port, workers=workers, threads=threads, log_level=log_level, background=in_process)
+
+
+def _report_spatial_index(gateway: Services) -> None:
+    """Say at start-up which index serves the feed's bbox and radius (a warning when none does)."""
+    from open311.storage.spatial import detect
+
+    with gateway.engine.connect() as connection:
+        found = detect(connection)
+    if found.kind == "none":
+        log.warning("no spatial index: bbox and radius feeds use the B-tree on lat/long, slower at scale (%s)",
+                    found.note)
+    else:
+        log.info("spatial index: %s", found.describe())
+    gateway.dispose()  # the master keeps no connection; workers open their own
 
 
 def _webapp_key(app: Flask, gateway: Services) -> None:

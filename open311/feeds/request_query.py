@@ -26,6 +26,7 @@ from open311.feeds.request_statements import (
     Filtered,
     PageMode,
     Shape,
+    choose_spatial,
     count_capped,
     page_statement,
 )
@@ -211,7 +212,8 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
     elif query.page is not None:
         params["p_offset"] = (query.page - 1) * query.page_size
     with reading(session) as connection:
-        ordered = counted_in_feed_order(query)
+        where = choose_spatial(connection, where)
+        ordered = counted_in_feed_order(query) or where.shape.spatial == "walk"
         total = count_capped(connection, where, count_cap, ordered=ordered) if count_cap else None
         rows = list(connection.execute(page_statement(where.shape, mode, extended), params).all())
     more = len(rows) > query.page_size

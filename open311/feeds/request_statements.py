@@ -12,10 +12,27 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import Connection, Integer, Select, bindparam, case, func, literal_column, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+    tuple_,
+)
 
 from open311.feeds.sla_sql import state_clause
 from open311.storage.models import ServiceRequest
+from open311.storage.spatial import RTREE, spatial_index
+
+# Up to this many points in a box, SQLite reads them through the R*Tree; beyond, it walks the feed order.
+RTREE_LIMIT = 4000
 
 METRES_PER_DEGREE_LAT = 110_574.0
 METRES_PER_DEGREE_LONG_AT_EQUATOR = 111_320.0
@@ -53,6 +70,10 @@ class Shape(NamedTuple):
     bbox: bool = False
     near: bool = False
     sla: bool = False               # sla_state= (open311.feeds.sla.state_clause)
+    # How a bbox or circle is narrowed (choose_spatial): "" the B-tree on lat/long; "rtree" SQLite's R*Tree;
+    # "walk" the feed order's own index, the place tested row by row (a box holding many points);
+    # "postgis:<schema>" PostGIS's GiST index
+    spatial: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,17 +108,69 @@ def where_statement(shape: Shape) -> Select[Any]:
         stmt = stmt.where(_COL.status.in_(bindparam("f_statuses", expanding=True)))
     if shape.sla:
         stmt = stmt.where(state_clause())
-    lat, lon = _COL.lat, _COL.long
+    lat: Any = _COL.lat
+    lon: Any = _COL.long
+    if shape.spatial == "walk":  # "+ 0" keeps SQLite off the lat/long index: it walks the feed order instead
+        lat, lon = _COL.lat + 0, _COL.long + 0
     if shape.bbox:
-        stmt = stmt.where(lat >= bindparam("f_south"), lat <= bindparam("f_north"), lon >= bindparam("f_west"),
+        stmt = stmt.where(*_narrowed(shape.spatial, "f_south", "f_north", "f_west", "f_east"),
+                          lat >= bindparam("f_south"), lat <= bindparam("f_north"), lon >= bindparam("f_west"),
                           lon <= bindparam("f_east"))
     if shape.near:
         dy = (lat - bindparam("f_lat")) * METRES_PER_DEGREE_LAT
         dx = (lon - bindparam("f_long")) * bindparam("f_x_scale")
-        stmt = stmt.where(lat.between(bindparam("f_lat_low"), bindparam("f_lat_high")),
+        stmt = stmt.where(*_narrowed(shape.spatial, "f_lat_low", "f_lat_high", "f_long_low", "f_long_high"),
+                          lat.between(bindparam("f_lat_low"), bindparam("f_lat_high")),
                           lon.between(bindparam("f_long_low"), bindparam("f_long_high")),
                           dx * dx + dy * dy <= bindparam("f_radius2"))
     return stmt
+
+
+def _narrowed(spatial: str, south: str, north: str, west: str, east: str) -> tuple[Any, ...]:
+    """The spatial index's candidates for a box (bind names of its edges); the exact tests follow it."""
+    if spatial == "rtree":
+        return (_COL.id.in_(rtree_ids(south, north, west, east)),)
+    if spatial.startswith("postgis:"):
+        schema = spatial.removeprefix("postgis:")
+        return (text(f'service_requests.geom OPERATOR("{schema}".&&) "{schema}".st_makeenvelope('
+                     f":{west}, :{south}, :{east}, :{north}, 4326)"),)
+    return ()
+
+
+_RTREE = table(RTREE, column("id"), column("min_lat"), column("max_lat"), column("min_long"), column("max_long"))
+
+
+def rtree_ids(south: str, north: str, west: str, east: str) -> Select[Any]:
+    """Ids whose point may lie in the box: the R*Tree's boxes are rounded outwards, so this is a superset."""
+    r = _RTREE.c
+    return select(r.id).where(r.max_lat >= bindparam(south), r.min_lat <= bindparam(north),
+                              r.max_long >= bindparam(west), r.min_long <= bindparam(east))
+
+
+@cache
+def _rtree_probe(near: bool) -> Select[Any]:
+    """How many R*Tree candidates the box has, counting at most `s_limit`."""
+    names = ("f_lat_low", "f_lat_high", "f_long_low", "f_long_high") if near else ("f_south", "f_north", "f_west",
+                                                                                   "f_east")
+    found = rtree_ids(*names).limit(bindparam("s_limit", type_=Integer)).subquery()
+    return select(func.count()).select_from(found)
+
+
+def choose_spatial(connection: Connection, where: Filtered, limit: int = RTREE_LIMIT) -> Filtered:
+    """The spatial plan of a query with a box or circle: PostGIS when the database has it; on SQLite the
+    R*Tree while the box holds at most `limit` points (at most that many rows are then read), else a walk of
+    the feed order testing each row's place (a box that holds many points has a page's worth soon). Other
+    queries are returned unchanged."""
+    shape = where.shape
+    if not (shape.bbox or shape.near):
+        return where
+    index = spatial_index(connection)
+    if index.kind == "postgis":
+        return Filtered(shape._replace(spatial=f"postgis:{index.schema}"), where.params)
+    if index.kind != "rtree":
+        return where
+    candidates = connection.execute(_rtree_probe(shape.near), {**where.params, "s_limit": limit + 1}).scalar()
+    return Filtered(shape._replace(spatial="rtree" if int(candidates or 0) <= limit else "walk"), where.params)
 
 
 @cache

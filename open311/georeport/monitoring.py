@@ -68,6 +68,14 @@ def _check_database(gateway: Services) -> tuple[dict[str, str], bool]:
     return checks, checks.get("feed_database", "ok") == "ok"
 
 
+def _spatial_index(gateway: Services) -> str:
+    """Which index serves bbox and radius feeds (informational: the B-tree path still answers without one)."""
+    from open311.storage.spatial import spatial_index
+
+    with gateway.engine.connect() as connection:
+        return spatial_index(connection).describe()
+
+
 def _check_area_layers(gateway: Services) -> dict[str, dict[str, Any]]:
     """Synced GIS layers by `jurisdiction/layer`: live version, age, max_age (fails past it), pending version."""
     from open311.gis.versions import layer_ages
@@ -105,6 +113,8 @@ class Readiness(MethodView):
         gateway = current_services()
         found, ready = _check_database(gateway)
         checks: dict[str, Any] = {**found, "rate_limit_storage": _check_rate_limit_storage()}
+        if found.get("database") == "ok":
+            checks["spatial_index"] = _spatial_index(gateway)
         if ready and (layers := _check_area_layers(gateway)):
             checks["area_layers"] = layers
             ready = all(entry["status"] == "ok" for entry in layers.values())

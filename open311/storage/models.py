@@ -124,6 +124,16 @@ class ServiceRequest(Base):
     contact: Mapped[RequestContact | None] = relationship(back_populates="request", uselist=False, lazy="raise")
 
 
+
+def _spatial_index(target: Any, connection: Any, **kw: Any) -> None:
+    """create_schema (tests, OPEN311_CREATE_SCHEMA) makes the spatial index as migration 2100 does."""
+    from open311.storage.spatial import install
+
+    install(connection)
+
+
+event.listen(ServiceRequest.__table__, "after_create", _spatial_index)
+
 class RequestContact(Base):
     """Write-only personal data of a request's submitter, kept apart so feeds never load it."""
 

@@ -1,0 +1,32 @@
+"""The spatial index of requests' points: SQLite's R*Tree (a virtual table kept by triggers), PostGIS on
+PostgreSQL (a generated geometry column with a GiST index; skipped, and said, when PostGIS cannot be created).
+
+Revision ID: 2100
+Revises: 2010
+Create Date: 2026-12-02
+
+open311/storage/spatial.py and docs/feeds.md describe them. On PostgreSQL the generated column rewrites
+service_requests once (minutes at millions of rows). A later migration that recreates service_requests on
+SQLite (batch mode) must call spatial.install again: the triggers go with the old table.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+from open311.storage import spatial
+
+revision = "2100"
+down_revision = "2010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create and fill the index."""
+    spatial.install(op.get_bind())
+
+
+def downgrade() -> None:
+    """Drop it."""
+    spatial.uninstall(op.get_bind())

@@ -1,0 +1,204 @@
+"""The feed's spatial index (SQLite R*Tree, PostGIS on PostgreSQL): bbox and radius results identical with and
+without it over 100,000 random points in the county (edges, touching boxes, zero-area boxes included), the index
+kept in step with the rows in the same transaction, the plans that use it, and the path without it."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, delete, insert, select, text, update
+
+from open311.feeds.request_query import BBox, Near, RequestQuery, filtered, find_requests
+from open311.feeds.request_statements import Filtered, choose_spatial, where_statement
+from open311.services import Services
+from open311.storage import spatial
+from open311.storage.models import ServiceRequest
+from tests.conftest import FIXED_NOW
+from tests.integration.test_feed_scale import captured_sql, plan_lines
+
+pytestmark = pytest.mark.slow
+POINTS = 100_000
+WEST, EAST, SOUTH, NORTH = -118.9, -117.7, 33.7, 34.8
+
+
+def seed(gateway: Services, count: int, rng: random.Random) -> list[tuple[float, float]]:
+    """`count` requests at random points (a few on a 0.01° grid, so box edges fall exactly on points)."""
+    points = []
+    for i in range(count):
+        if i % 10 == 0:
+            points.append((round(rng.uniform(SOUTH, NORTH), 2), round(rng.uniform(WEST, EAST), 2)))
+        else:
+            points.append((rng.uniform(SOUTH, NORTH), rng.uniform(WEST, EAST)))
+    with gateway.session() as s, s.begin():
+        for start in range(0, count, 20_000):
+            s.execute(insert(ServiceRequest), [
+                {"jurisdiction_id": "lacounty.gov", "service_code": "DPW-GRAFFITI", "service_name": "x",
+                 "department": "DPW", "status": "open", "requested_datetime": FIXED_NOW, "updated_datetime": FIXED_NOW,
+                 "token": f"p{i}", "attributes": {}, "lat": lat, "long": lon}
+                for i, (lat, lon) in enumerate(points[start:start + 20_000], start)])
+    with gateway.engine.begin() as connection:
+        connection.execute(text("ANALYZE"))
+    return points
+
+
+def matching(connection: Connection, where: Filtered, spatial_plan: str) -> set[int]:
+    """The ids a shape's filters select with the given spatial plan."""
+    stmt = where_statement(where.shape._replace(spatial=spatial_plan)).with_only_columns(ServiceRequest.id)
+    return set(connection.execute(stmt, where.params).scalars())
+
+
+def plans(connection: Connection) -> list[str]:
+    """Every plan this database can run (the B-tree one first)."""
+    found = spatial.detect(connection)
+    if found.kind == "rtree":
+        return ["", "rtree", "walk"]
+    return ["", f"postgis:{found.schema}"] if found.kind == "postgis" else [""]
+
+
+def boxes(rng: random.Random) -> list[BBox]:
+    """Random boxes of every size, boxes touching on an edge, boxes whose edges lie on grid points, and
+    zero-area ones (a line, a point)."""
+    found = []
+    for _ in range(40):
+        w, s = rng.uniform(WEST, EAST), rng.uniform(SOUTH, NORTH)
+        size = rng.choice((0.001, 0.01, 0.1, 0.5))
+        found.append(BBox(west=w, south=s, east=w + size * rng.random(), north=s + size * rng.random()))
+    found += [BBox(west=-118.3, south=34.0, east=-118.2, north=34.1), BBox(west=-118.2, south=34.0, east=-118.1,
+                                                                           north=34.1),
+              BBox(west=-118.25, south=34.05, east=-118.25, north=34.15), BBox(west=-118.5, south=34.2,
+                                                                              east=-118.5, north=34.2),
+              BBox(west=WEST - 1, south=SOUTH - 1, east=EAST + 1, north=NORTH + 1)]
+    return found
+
+
+def test_bbox_and_radius_are_identical_with_and_without_the_index(gateway: Services) -> None:
+    rng = random.Random(311)
+    points = seed(gateway, POINTS, rng)
+    jurisdiction = gateway.config.jurisdictions["lacounty.gov"]
+    queries = [RequestQuery(bbox=b, start=FIXED_NOW, end=FIXED_NOW) for b in boxes(rng)]
+    on_grid = points[0]
+    queries += [RequestQuery(near=Near(lat, lon, radius), start=FIXED_NOW, end=FIXED_NOW)
+                for lat, lon in [*rng.sample(points, 15), on_grid] for radius in (50.0, 1_000.0, 20_000.0)]
+    with gateway.engine.connect() as connection:
+        variants = plans(connection)
+        assert len(variants) >= 2 or connection.dialect.name == "postgresql", variants
+        sizes = []
+        for query in queries:
+            where = filtered(jurisdiction, query, FIXED_NOW)
+            assert where is not None
+            plain = matching(connection, where, "")
+            for plan in variants[1:]:
+                assert matching(connection, where, plan) == plain, (query, plan)
+            sizes.append(len(plain))
+    assert min(sizes) == 0 and max(sizes) == POINTS and sum(1 for n in sizes if 0 < n < POINTS) > 40
+    # the two touching boxes share the edge long = -118.2 (lat 34.0 .. 34.1): its grid points are in both
+    shared = {i for i, (lat, lon) in enumerate(points, 1) if lon == -118.2 and 34.0 <= lat <= 34.1}
+    assert shared
+    with gateway.engine.connect() as connection:
+        left, right = (filtered(jurisdiction, queries[n], FIXED_NOW) for n in (40, 41))
+        assert left is not None and right is not None
+        assert matching(connection, left, variants[-1]) & matching(connection, right, variants[-1]) == shared
+
+
+def index_rows(connection: Connection, index: spatial.SpatialIndex) -> dict[int, tuple[float, float]]:
+    """What the spatial index holds: id -> (lat, long) as its storage gives them back (R*Tree: 32-bit floats)."""
+    if index.kind == "rtree":
+        rows = connection.execute(text("SELECT id, min_lat, min_long FROM request_rtree"))
+    else:
+        rows = connection.execute(text(f'SELECT id, "{index.schema}".st_y(geom), "{index.schema}".st_x(geom) '
+                                       "FROM service_requests WHERE geom IS NOT NULL"))
+    return {int(i): (float(a), float(b)) for i, a, b in rows}
+
+
+def assert_same_points(held: dict[int, tuple[float, float]], want: dict[int, tuple[float, float]]) -> None:
+    """The same ids at the same places, within what the R*Tree's outward-rounded 32-bit floats keep (~10 m)."""
+    assert set(held) == set(want)
+    far = {i: (held[i], want[i]) for i in want
+           if abs(held[i][0] - want[i][0]) >= 1e-4 or abs(held[i][1] - want[i][1]) >= 1e-4}
+    assert not far, far
+
+
+def test_the_index_follows_inserts_moves_clearing_and_deletes(gateway: Services) -> None:
+    with gateway.engine.connect() as connection:
+        index = spatial.detect(connection)
+    if index.kind == "none":
+        pytest.skip(f"no spatial index on this database: {index.note}")
+    seed(gateway, 50, random.Random(5))
+    with gateway.session() as s, s.begin():
+        s.execute(update(ServiceRequest).where(ServiceRequest.id == 3).values(lat=34.5, long=-118.5))
+        s.execute(update(ServiceRequest).where(ServiceRequest.id == 4).values(lat=None, long=None))
+        s.execute(update(ServiceRequest).where(ServiceRequest.id == 5).values(status="closed"))
+        s.execute(delete(ServiceRequest).where(ServiceRequest.id == 6))
+    with gateway.engine.connect() as connection:
+        want = {int(i): (float(a), float(b)) for i, a, b in connection.execute(
+            select(ServiceRequest.id, ServiceRequest.lat, ServiceRequest.long).where(ServiceRequest.lat.is_not(None)))}
+        assert_same_points(index_rows(connection, index), want)
+    assert want[3] == (34.5, -118.5) and len(want) == 48 and 4 not in want and 6 not in want
+    with gateway.session() as s, s.begin():   # an insert rolled back leaves nothing in the index either
+        s.execute(insert(ServiceRequest).values(
+            jurisdiction_id="lacounty.gov", service_code="DPW-GRAFFITI", service_name="x", department="DPW",
+            status="open", requested_datetime=FIXED_NOW, updated_datetime=FIXED_NOW, token="rolled", attributes={},
+            lat=34.1, long=-118.1))
+        s.rollback()
+    with gateway.engine.connect() as connection:
+        assert_same_points(index_rows(connection, index), want)
+
+
+def test_box_queries_use_the_spatial_index(client: FlaskClient, gateway: Services) -> None:
+    seed(gateway, 20_000, random.Random(9))
+    with gateway.engine.connect() as connection:
+        index = spatial.detect(connection)
+    if index.kind == "none":
+        pytest.skip(f"no spatial index on this database: {index.note}")
+    jurisdiction = gateway.config.jurisdictions["lacounty.gov"]
+    url = "/open311/v2/requests.json?bbox=-118.26,34.04,-118.25,34.05&start_date=2026-03-01&end_date=2026-03-11"
+    with captured_sql(gateway) as statements:
+        answer = client.get(url + "&page_size=1000")
+    assert answer.status_code == 200
+    feed = [(sql, p) for sql, p in statements if "FROM service_requests" in sql]
+    used = "request_rtree VIRTUAL TABLE INDEX" if index.kind == "rtree" else spatial.GEOM_INDEX
+    assert feed and all(any(used in line for line in plan_lines(gateway, sql, p)) for sql, p in feed), \
+        [plan_lines(gateway, sql, p) for sql, p in feed]
+    with gateway.session() as session:
+        direct = find_requests(session, jurisdiction, RequestQuery(
+            bbox=BBox(west=-118.26, south=34.04, east=-118.25, north=34.05), start=FIXED_NOW.replace(day=1),
+            end=FIXED_NOW.replace(day=11), page_size=1000), FIXED_NOW)
+    assert sorted(r["service_request_id"] for r in answer.get_json()) == sorted(str(r.id) for r in direct.rows)
+    assert direct.rows
+    if index.kind == "rtree":   # a box over the whole county holds every point: the feed order is walked
+        whole = filtered(jurisdiction, RequestQuery(bbox=BBox(west=WEST, south=SOUTH, east=EAST, north=NORTH)),
+                         FIXED_NOW)
+        assert whole is not None
+        with gateway.engine.connect() as connection:
+            assert choose_spatial(connection, whole).shape.spatial == "walk"
+
+
+def test_without_the_index_the_feed_answers_the_same(gateway: Services, client: FlaskClient) -> None:
+    seed(gateway, 2_000, random.Random(2))
+    url = "/open311/v2/requests.json?bbox=-118.5,34.0,-118.0,34.3&start_date=2026-03-01&end_date=2026-03-11"
+    with_index = client.get(url + "&page_size=1000").get_json()
+    with gateway.engine.begin() as connection:
+        spatial.uninstall(connection)
+    spatial.forget(gateway.engine)
+    with gateway.engine.connect() as connection:
+        assert spatial.spatial_index(connection).kind == "none"
+    assert client.get(url + "&page_size=1000").get_json() == with_index
+    ready = client.get("/readyz").get_json()
+    assert ready["checks"]["spatial_index"].startswith("none (")
+    with gateway.engine.begin() as connection:
+        spatial.install(connection)
+    spatial.forget(gateway.engine)
+
+
+
+def test_postgis_serves_postgresql_when_required(gateway: Services) -> None:
+    with gateway.engine.connect() as connection:
+        if connection.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only")
+        found = spatial.detect(connection)
+    if found.kind == "none" and not os.environ.get("OPEN311_TEST_POSTGIS"):
+        pytest.skip(f"PostGIS is not installed here ({found.note}); .ci/run installs it")
+    assert found.kind == "postgis", found.note
