@@ -107,12 +107,16 @@ def _claim_statement(dialect: str) -> Update:
     SQLite: the due pending rows and the expired leases are found by two index scans that stop at the
     batch size (ix_outbox_due is (state, next_attempt_at, rowid), already in claim order), instead of
     reading and sorting every due row on each claim, which costs in proportion to the backlog.
-    PostgreSQL cannot lock rows (FOR UPDATE SKIP LOCKED) through a UNION, so it keeps the single query.
+    PostgreSQL cannot lock rows (FOR UPDATE SKIP LOCKED) through a UNION, so it keeps the single query, as a
+    CTE: a locking CTE is run once. As a plain `IN (subquery)` the planner may re-run the subquery for each
+    outer row, and each run skips the rows this very UPDATE already changed, so one claim of 1 leased 20 rows
+    (CI, test_delivery_figures).
     """
     t, limit = _OUTBOX.c, bindparam("b_limit", type_=Integer())
     if dialect == "postgresql":
-        ids = (select(t.id).where(_due()).order_by(t.next_attempt_at, t.id).limit(limit)
-               .with_for_update(skip_locked=True).scalar_subquery())
+        claimable = (select(t.id).where(_due()).order_by(t.next_attempt_at, t.id).limit(limit)
+                     .with_for_update(skip_locked=True).cte("claimable"))
+        ids = select(claimable.c.id).scalar_subquery()
     else:
         now = _when("b_now")
         pending = (select(t.id, t.next_attempt_at).where(t.state == PENDING, t.next_attempt_at <= now, _ready())

@@ -10,6 +10,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event
@@ -189,3 +190,20 @@ def test_metrics_show_the_figures_of_the_same_moment_in_two_statements(
     assert found[("open311_outbox_dead_letters", (("department", "DPH"),))] == 1
     assert found[("open311_outbox_delivered_last_day", (("department", "DEO"),))] == 0
     assert ("open311_outbox_delivery_p95_seconds", (("department", "DPR"),)) not in found   # none in the day
+
+
+def test_a_claim_locks_its_rows_in_a_cte_run_once(gateway: Services) -> None:
+    """PostgreSQL: the rows to lease are chosen once (a CTE Scan), never by a subquery the planner may re-run for
+    each outer row (each re-run skipped the rows already leased, so a claim of 1 leased 20)."""
+    if gateway.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from open311.delivery.outbox import _claim_statement
+
+    seed_requests(gateway, 20, "DPW", now=BATCH_AT)
+    compiled = _claim_statement("postgresql").compile(dialect=gateway.engine.dialect)
+    params = {**compiled.params, "b_now": T, "b_worker": WORKER, "b_lease_until": T, "b_limit": 1}
+    with gateway.engine.connect() as connection:
+        plan = [row[0] for row in connection.exec_driver_sql("EXPLAIN " + str(compiled), params).all()]
+        connection.rollback()
+    assert any("CTE Scan on claimable" in line for line in plan), plan
+    assert deliver(gateway, T, limit=1) == 1
