@@ -117,6 +117,8 @@ SETTINGS: tuple[Setting, ...] = (
     _s("OPEN311_MAX_PAGE_SIZE", int, 1000, 1, "largest page_size a client may ask for (400 above)"),
     _s("OPEN311_COUNT_CAP", int, 10_000, 0,
        "matches counted for a paged feed's X-Total-Count; beyond it X-Total-Count-At-Least (0: no totals)"),
+    _s("OPEN311_COUNT_BY_DEFAULT", int, 0, 0,
+       "1: every paged feed page carries its total, as if count=true were given (0: only when asked)"),
     # duplicates and retention
     _s("OPEN311_IDEMPOTENCY_TTL", int, DAY, 60, "seconds an Idempotency-Key is remembered"),
     _s("OPEN311_DUPLICATE_WINDOW", int, 600, 0,

@@ -100,6 +100,7 @@ class RequestQuery:
     page_size: int = MAX_RESULTS
     after: Cursor | None = None
     sla_states: tuple[str, ...] = ()   # extension: sla_state= (open311.core.sla_clock.SLA_STATES)
+    count: bool = False                # extension: count=true asks a paged page for its (capped) total
 
     @property
     def paged(self) -> bool:

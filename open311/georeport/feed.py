@@ -41,7 +41,9 @@ def read_feed(*, with_history: bool = True) -> FeedPage:
     gateway = current_services()
     jurisdiction = gateway.jurisdiction(param(request.args, "jurisdiction_id"))
     query, extensions = request_query(jurisdiction.timezone)
-    cap: int = current_app.config["OPEN311_COUNT_CAP"] if query.paged else 0
+    # The total is counted only when asked (count=true): up to the cap it reads every match, so a page that
+    # costs the same at any table size would grow with the table (docs/feeds.md, Paging).
+    cap: int = current_app.config["OPEN311_COUNT_CAP"] if query.paged and query.count else 0
     now = gateway.clock()
     wanted = extensions and with_history
     with gateway.feed_session() as session:  # the replica, when there is one

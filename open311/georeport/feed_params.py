@@ -118,10 +118,12 @@ def request_query(tz: tzinfo) -> tuple[RequestQuery, bool]:
     near, bbox = _near(args, problems), _bbox(args, problems)
     page, size, after = _paging(args, problems)
     extensions = flag(args, "extensions", problems)
+    count = flag(args, "count", problems) or bool(current_app.config["OPEN311_COUNT_BY_DEFAULT"])
     sla_states = noted(problems, params.choices, param_list(args, "sla_state"), "sla_state", SLA_STATES) or ()
     problems.raise_any()
     query = RequestQuery(service_request_ids=ids, service_codes=param_list(args, "service_code"),
                          statuses=statuses, start=dates["start_date"], end=dates["end_date"],
                          updated_after=dates["updated_after"], updated_before=dates["updated_before"],
-                         near=near, bbox=bbox, page=page, page_size=size, after=after, sla_states=sla_states)
+                         near=near, bbox=bbox, page=page, page_size=size, after=after, sla_states=sla_states,
+                         count=count)
     return query, extensions

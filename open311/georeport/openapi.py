@@ -142,6 +142,9 @@ FEED_EXTENSIONS = [
           "integer", minimum=1, maximum=1000),
     query("after", "Extension: continue after this cursor (from the Link rel=next header); stable while "
                    "requests are added or updated."),
+    query("count", "Extension: true adds X-Total-Count and X-Page-Count (or X-Total-Count-At-Least above "
+                   "OPEN311_COUNT_CAP) to a paged answer; counting reads every match up to the cap, so it is "
+                   "done only when asked (unless the operator sets OPEN311_COUNT_BY_DEFAULT=1).", "boolean"),
     query("lat", "Extension: centre of a circle (WGS84); with long and radius.", "number",
           minimum=-90, maximum=90),
     query("long", "Extension: centre of a circle (WGS84).", "number", minimum=-180, maximum=180),
@@ -168,7 +171,8 @@ UPDATE_FEED_PARAMETERS: list[dict[str, Any]] = [
 
 PAGING_HEADERS = {
     "Link": {"description": 'rel="next" (cursor), rel="prev", rel="first"', "schema": {"type": "string"}},
-    "X-Total-Count": {"description": "Matching rows, when at most OPEN311_COUNT_CAP (10000)",
+    "X-Total-Count": {"description": "Matching rows, with count=true, when at most "
+                                     "OPEN311_COUNT_CAP (10000)",
                       "schema": {"type": "integer"}},
     "X-Total-Count-At-Least": {"description": "Given instead of X-Total-Count above the cap",
                                "schema": {"type": "integer"}},

@@ -1,4 +1,5 @@
-"""The capped total of a paged feed: exact up to OPEN311_COUNT_CAP, `X-Total-Count-At-Least` beyond it."""
+"""The capped total of a paged feed, when asked (count=true): exact up to OPEN311_COUNT_CAP,
+`X-Total-Count-At-Least` beyond it; without it (or OPEN311_COUNT_BY_DEFAULT=1) no count is run."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 
 from open311.feeds.request_query import BBox, RequestQuery, counted_in_feed_order, filtered
 from open311.feeds.request_statements import count_capped
 from open311.storage.db import reading
 from tests.api.test_feed_paging import seed
 from tests.conftest import FIXED_NOW
+from tests.helpers import json_of
 
 CAP = 5
 
@@ -25,10 +28,39 @@ def test_headers_around_the_cap(make_app: Callable[..., Flask], rows: int, total
     seed(app.extensions["open311"], rows)
     for query in ("page_size=2", "page_size=2&service_code=DPW-GRAFFITI&status=open,closed", "page_size=2&bbox="
                   "-118.1,33.9,-117.9,34.1", "page_size=2&updated_after=2026-03-01T00:00:00Z"):
-        response = app.test_client().get(f"/open311/v2/requests.json?{query}")
+        response = app.test_client().get(f"/open311/v2/requests.json?{query}&count=true")
         assert response.status_code == 200, query
         assert response.headers.get("X-Total-Count") == total, query
         assert response.headers.get("X-Total-Count-At-Least") == at_least, query
+
+
+@pytest.mark.parametrize("by_default", [0, 1])
+def test_the_total_is_counted_only_when_asked(make_app: Callable[..., Flask], by_default: int) -> None:
+    app = make_app(OPEN311_COUNT_BY_DEFAULT=by_default)
+    seed(app.extensions["open311"], 4)
+    statements: list[str] = []
+    engine = app.extensions["open311"].engine
+
+    def record(conn: object, cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        plain = app.test_client().get("/open311/v2/requests.json?page_size=3")
+        asked = app.test_client().get("/open311/v2/requests.json?page_size=3&count=true")
+        refused = app.test_client().get("/open311/v2/requests.json?page_size=3&count=maybe")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert json_of(plain) == json_of(asked) and len(json_of(plain)) == 3
+    assert asked.headers["X-Total-Count"] == "4" and asked.headers["X-Page-Count"] == "2"
+    counts = [s for s in statements if s.lstrip().startswith("SELECT CASE")]
+    if by_default:
+        assert plain.headers["X-Total-Count"] == "4" and len(counts) == 2
+    else:
+        assert "X-Total-Count" not in plain.headers and "X-Page-Count" not in plain.headers
+        assert "X-Total-Count-At-Least" not in plain.headers and len(counts) == 1
+        assert 'rel="next"' in plain.headers["Link"]  # the next link needs no count
+    assert refused.status_code == 400 and "count" in json_of(refused)[0]["description"]
 
 
 @pytest.mark.parametrize("ordered", [True, False])
