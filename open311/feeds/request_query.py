@@ -31,6 +31,7 @@ from open311.feeds.request_statements import (
     page_statement,
 )
 from open311.feeds.sla_sql import state_params
+from open311.feeds.spatial_pages import spatial_page, window_slab
 from open311.storage.db import reading
 
 DEFAULT_WINDOW = timedelta(days=90)
@@ -214,9 +215,14 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
         params["p_offset"] = (query.page - 1) * query.page_size
     with reading(session) as connection:
         where = choose_spatial(connection, where)
-        ordered = counted_in_feed_order(query) or where.shape.spatial == "walk"
-        total = count_capped(connection, where, count_cap, ordered=ordered) if count_cap else None
-        rows = list(connection.execute(page_statement(where.shape, mode, extended), params).all())
+        statement = page_statement(where.shape, mode, extended)
+        if where.shape.spatial:   # read through the spatial index one slab of days at a time
+            where = Filtered(where.shape, {**where.params, **window_slab(where.shape, where.params)})
+            rows = spatial_page(connection, statement, params, where.shape, now)
+        else:
+            rows = list(connection.execute(statement, params).all())
+        total = count_capped(connection, where, count_cap, ordered=counted_in_feed_order(query)) if count_cap \
+            else None
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
     following = Cursor(rows[-1].requested_datetime, rows[-1].id) if more and rows else None

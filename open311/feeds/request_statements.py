@@ -31,9 +31,6 @@ from open311.feeds.sla_sql import state_clause
 from open311.storage.models import ServiceRequest
 from open311.storage.spatial import RTREE, spatial_index
 
-# Up to this many points in a box, SQLite reads them through the R*Tree; beyond, it walks the feed order.
-RTREE_LIMIT = 4000
-
 METRES_PER_DEGREE_LAT = 110_574.0
 METRES_PER_DEGREE_LONG_AT_EQUATOR = 111_320.0
 ORDER = (ServiceRequest.requested_datetime.desc(), ServiceRequest.id.desc())
@@ -71,8 +68,8 @@ class Shape(NamedTuple):
     near: bool = False
     sla: bool = False               # sla_state= (open311.feeds.sla.state_clause)
     # How a bbox or circle is narrowed (choose_spatial): "" the B-tree on lat/long; "rtree" SQLite's R*Tree;
-    # "walk" the feed order's own index, the place tested row by row (a box holding many points);
-    # "postgis:<schema>" PostGIS's GiST index
+    # "postgis:<schema>" PostGIS's n-D GiST index. Both read a slab of days (s_day_low, s_day_high) whose
+    # start s_from is also tested exactly (open311.feeds.spatial_pages).
     spatial: str = ""
 
 
@@ -110,8 +107,8 @@ def where_statement(shape: Shape) -> Select[Any]:
         stmt = stmt.where(state_clause())
     lat: Any = _COL.lat
     lon: Any = _COL.long
-    if shape.spatial == "walk":  # "+ 0" keeps SQLite off the lat/long index: it walks the feed order instead
-        lat, lon = _COL.lat + 0, _COL.long + 0
+    if shape.spatial:
+        stmt = stmt.where(_COL.requested_datetime >= bindparam("s_from"))
     if shape.bbox:
         stmt = stmt.where(*_narrowed(shape.spatial, "f_south", "f_north", "f_west", "f_east"),
                           lat >= bindparam("f_south"), lat <= bindparam("f_north"), lon >= bindparam("f_west"),
@@ -127,50 +124,44 @@ def where_statement(shape: Shape) -> Select[Any]:
 
 
 def _narrowed(spatial: str, south: str, north: str, west: str, east: str) -> tuple[Any, ...]:
-    """The spatial index's candidates for a box (bind names of its edges); the exact tests follow it."""
+    """The spatial index's candidates for a box (bind names of its edges) within the slab of days; the exact
+    tests follow it."""
     if spatial == "rtree":
         return (_COL.id.in_(rtree_ids(south, north, west, east)),)
     if spatial.startswith("postgis:"):
         schema = spatial.removeprefix("postgis:")
-        return (text(f'service_requests.geom OPERATOR("{schema}".&&) "{schema}".st_makeenvelope('
-                     f":{west}, :{south}, :{east}, :{north}, 4326)"),)
+        corner = f'"{schema}".st_makepoint(:{{0}}, :{{1}}, :{{2}})'
+        return (text(f'service_requests.geom OPERATOR("{schema}".&&&) "{schema}".st_setsrid("{schema}".st_makeline('
+                     f'{corner.format(west, south, "s_day_low")}, {corner.format(east, north, "s_day_high")}), '
+                     "4326)"),)
     return ()
 
 
-_RTREE = table(RTREE, column("id"), column("min_lat"), column("max_lat"), column("min_long"), column("max_long"))
+_RTREE = table(RTREE, *(column(name) for name in ("id", "min_lat", "max_lat", "min_long", "max_long", "min_day",
+                                                  "max_day")))
 
 
 def rtree_ids(south: str, north: str, west: str, east: str) -> Select[Any]:
-    """Ids whose point may lie in the box: the R*Tree's boxes are rounded outwards, so this is a superset."""
+    """Ids whose point may lie in the box and the slab of days: the R*Tree's boxes are rounded outwards, so this
+    is a superset."""
     r = _RTREE.c
     return select(r.id).where(r.max_lat >= bindparam(south), r.min_lat <= bindparam(north),
-                              r.max_long >= bindparam(west), r.min_long <= bindparam(east))
+                              r.max_long >= bindparam(west), r.min_long <= bindparam(east),
+                              r.max_day >= bindparam("s_day_low"), r.min_day <= bindparam("s_day_high"))
 
 
-@cache
-def _rtree_probe(near: bool) -> Select[Any]:
-    """How many R*Tree candidates the box has, counting at most `s_limit`."""
-    names = ("f_lat_low", "f_lat_high", "f_long_low", "f_long_high") if near else ("f_south", "f_north", "f_west",
-                                                                                   "f_east")
-    found = rtree_ids(*names).limit(bindparam("s_limit", type_=Integer)).subquery()
-    return select(func.count()).select_from(found)
-
-
-def choose_spatial(connection: Connection, where: Filtered, limit: int = RTREE_LIMIT) -> Filtered:
-    """The spatial plan of a query with a box or circle: PostGIS when the database has it; on SQLite the
-    R*Tree while the box holds at most `limit` points (at most that many rows are then read), else a walk of
-    the feed order testing each row's place (a box that holds many points has a page's worth soon). Other
-    queries are returned unchanged."""
+def choose_spatial(connection: Connection, where: Filtered) -> Filtered:
+    """A query with a box or circle narrowed by the database's spatial index (R*Tree or PostGIS), when it has
+    one; other queries, and every query where it has none, are returned unchanged."""
     shape = where.shape
     if not (shape.bbox or shape.near):
         return where
     index = spatial_index(connection)
     if index.kind == "postgis":
         return Filtered(shape._replace(spatial=f"postgis:{index.schema}"), where.params)
-    if index.kind != "rtree":
-        return where
-    candidates = connection.execute(_rtree_probe(shape.near), {**where.params, "s_limit": limit + 1}).scalar()
-    return Filtered(shape._replace(spatial="rtree" if int(candidates or 0) <= limit else "walk"), where.params)
+    if index.kind == "rtree":
+        return Filtered(shape._replace(spatial="rtree"), where.params)
+    return where
 
 
 @cache

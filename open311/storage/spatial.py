@@ -1,11 +1,17 @@
 """The spatial index of requests' points, for the feed's `bbox` and `lat`/`long`/`radius`.
 
-SQLite: the built-in R*Tree module, a virtual table `request_rtree` (id, lat and long as a zero-size box) kept by
-triggers on service_requests, so it changes in the same transaction as the row. PostgreSQL: PostGIS, a stored
-generated column `geom` (a Point in EPSG:4326 computed from long and lat by the database itself) with a GiST
-index. Where PostGIS cannot be created the gateway says so at start-up and keeps the B-tree path (docs/feeds.md).
-The index only narrows candidates: the exact lat/long tests still decide, so results are identical either way
-(R*Tree stores 32-bit floats rounded outwards; a box query on it returns a superset).
+Each request is indexed as a point in three dimensions: latitude, longitude and the day it was requested
+(`requested_datetime` as days since J2000, 2000-01-01 12:00 UTC), so that a box can be read one slab of time at
+a time, newest first (open311.feeds.spatial_pages): a page then reads about as many index entries as it shows,
+whatever the table holds.
+
+SQLite: the built-in R*Tree module, a virtual table `request_rtree` (id and a zero-size box in the three
+dimensions) kept by triggers on service_requests, so it changes in the same transaction as the row. PostgreSQL:
+PostGIS, a stored generated column `geom` (a PointZ in EPSG:4326 from long, lat and the day number, computed by
+the database itself) with an n-dimensional GiST index. Where PostGIS cannot be created the gateway says so at
+start-up and keeps the B-tree path (docs/feeds.md). The index only narrows candidates: the exact lat/long and
+date tests still decide, so results are identical either way (both store 32-bit floats rounded outwards; a
+box query on them returns a superset).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import logging
 import weakref
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -20,23 +27,33 @@ from sqlalchemy.exc import DBAPIError
 log = logging.getLogger(__name__)
 
 RTREE = "request_rtree"
+J2000 = datetime(2000, 1, 1, 12, tzinfo=UTC)   # day 0 of the index's time dimension
+# A row's point: id, lat and long as a zero-size box, and its day number (julianday(J2000) is 2451545.0).
 SQLITE_DDL = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS request_rtree USING rtree(id, min_lat, max_lat, min_long, max_long)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS request_rtree USING rtree(id, min_lat, max_lat, min_long, max_long, "
+    "min_day, max_day)",
     "CREATE TRIGGER IF NOT EXISTS request_rtree_insert AFTER INSERT ON service_requests "
     "WHEN new.lat IS NOT NULL AND new.long IS NOT NULL BEGIN "
-    "INSERT INTO request_rtree VALUES (new.id, new.lat, new.lat, new.long, new.long); END",
-    "CREATE TRIGGER IF NOT EXISTS request_rtree_update AFTER UPDATE OF lat, long ON service_requests BEGIN "
-    "DELETE FROM request_rtree WHERE id = old.id; "
-    "INSERT INTO request_rtree SELECT new.id, new.lat, new.lat, new.long, new.long "
+    "INSERT INTO request_rtree VALUES (new.id, new.lat, new.lat, new.long, new.long, "
+    "julianday(new.requested_datetime) - 2451545.0, julianday(new.requested_datetime) - 2451545.0); END",
+    "CREATE TRIGGER IF NOT EXISTS request_rtree_update AFTER UPDATE OF lat, long, requested_datetime "
+    "ON service_requests BEGIN DELETE FROM request_rtree WHERE id = old.id; "
+    "INSERT INTO request_rtree SELECT new.id, new.lat, new.lat, new.long, new.long, "
+    "julianday(new.requested_datetime) - 2451545.0, julianday(new.requested_datetime) - 2451545.0 "
     "WHERE new.lat IS NOT NULL AND new.long IS NOT NULL; END",
     "CREATE TRIGGER IF NOT EXISTS request_rtree_delete AFTER DELETE ON service_requests BEGIN "
     "DELETE FROM request_rtree WHERE id = old.id; END",
-    "INSERT OR REPLACE INTO request_rtree SELECT id, lat, lat, long, long FROM service_requests "
-    "WHERE lat IS NOT NULL AND long IS NOT NULL",
+    "INSERT OR REPLACE INTO request_rtree SELECT id, lat, lat, long, long, julianday(requested_datetime) - 2451545.0, "
+    "julianday(requested_datetime) - 2451545.0 FROM service_requests WHERE lat IS NOT NULL AND long IS NOT NULL",
 )
 SQLITE_DROP = ("DROP TRIGGER IF EXISTS request_rtree_insert", "DROP TRIGGER IF EXISTS request_rtree_update",
                "DROP TRIGGER IF EXISTS request_rtree_delete", "DROP TABLE IF EXISTS request_rtree")
 GEOM_INDEX = "ix_requests_geom"
+
+
+def day_number(moment: datetime) -> float:
+    """A moment as the index's time coordinate: days since J2000 (what both databases compute from the row)."""
+    return (moment - J2000).total_seconds() / 86400
 
 
 @dataclass(frozen=True)
@@ -49,7 +66,7 @@ class SpatialIndex:
 
     def describe(self) -> str:
         """For start-up logs and /readyz."""
-        return {"rtree": "SQLite R*Tree", "postgis": f"PostGIS (GiST) in schema {self.schema}"}.get(
+        return {"rtree": "SQLite R*Tree", "postgis": f"PostGIS (n-D GiST) in schema {self.schema}"}.get(
             self.kind, f"none ({self.note})")
 
 
@@ -92,10 +109,12 @@ def install(connection: Connection) -> SpatialIndex:
         return SpatialIndex("none", note="PostGIS is not available")
     if not _has_geom(connection):
         connection.exec_driver_sql(
-            f'ALTER TABLE service_requests ADD COLUMN geom "{schema}".geometry(Point, 4326) GENERATED ALWAYS AS '
-            f'(CASE WHEN lat IS NULL OR long IS NULL THEN NULL ELSE "{schema}".st_setsrid('
-            f'"{schema}".st_makepoint(long, lat), 4326) END) STORED')
-    connection.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {GEOM_INDEX} ON service_requests USING gist (geom)")
+            f'ALTER TABLE service_requests ADD COLUMN geom "{schema}".geometry(PointZ, 4326) GENERATED ALWAYS AS '
+            f'(CASE WHEN lat IS NULL OR long IS NULL THEN NULL ELSE "{schema}".st_setsrid("{schema}".st_makepoint('
+            "long, lat, extract(epoch FROM requested_datetime - TIMESTAMPTZ '2000-01-01 12:00:00+00') / 86400), "
+            "4326) END) STORED")
+    connection.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS {GEOM_INDEX} ON service_requests USING gist '
+                               f'(geom "{schema}".gist_geometry_ops_nd)')
     return SpatialIndex("postgis", schema)
 
 

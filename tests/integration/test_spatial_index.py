@@ -1,18 +1,22 @@
 """The feed's spatial index (SQLite R*Tree, PostGIS on PostgreSQL): bbox and radius results identical with and
-without it over 100,000 random points in the county (edges, touching boxes, zero-area boxes included), the index
-kept in step with the rows in the same transaction, the plans that use it, and the path without it."""
+without it over 100,000 random points in the county and the last 90 days (edges, touching boxes, zero-area boxes
+included), pages read slab by slab identical to the B-tree's, in order, through cursors and offsets, the index kept
+in step with the rows in the same transaction, the plans that use it, and the path without it."""
 
 from __future__ import annotations
 
 import os
 import random
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import Connection, delete, event, insert, select, text, update
 
 from open311.feeds.request_query import BBox, Near, RequestQuery, filtered, find_requests
-from open311.feeds.request_statements import Filtered, choose_spatial, where_statement
+from open311.feeds.request_statements import Filtered, where_statement
+from open311.feeds.spatial_pages import window_slab
 from open311.services import Services
 from open311.storage import spatial
 from open311.storage.models import ServiceRequest
@@ -24,20 +28,26 @@ POINTS = 100_000
 WEST, EAST, SOUTH, NORTH = -118.9, -117.7, 33.7, 34.8
 
 
+DAYS = 90
+
+
 def seed(gateway: Services, count: int, rng: random.Random) -> list[tuple[float, float]]:
-    """`count` requests at random points (a few on a 0.01° grid, so box edges fall exactly on points)."""
-    points = []
+    """`count` requests at random points (a few on a 0.01° grid, so box edges fall exactly on points) requested
+    at random moments of the last DAYS days (some sharing a second, so the order's id tie-break matters)."""
+    points, moments = [], []
     for i in range(count):
         if i % 10 == 0:
             points.append((round(rng.uniform(SOUTH, NORTH), 2), round(rng.uniform(WEST, EAST), 2)))
         else:
             points.append((rng.uniform(SOUTH, NORTH), rng.uniform(WEST, EAST)))
+        seconds = rng.randrange(DAYS * 86400) if i % 7 else rng.randrange(DAYS) * 86400
+        moments.append(FIXED_NOW - timedelta(seconds=seconds))
     with gateway.session() as s, s.begin():
         for start in range(0, count, 20_000):
             s.execute(insert(ServiceRequest), [
                 {"jurisdiction_id": "lacounty.gov", "service_code": "DPW-GRAFFITI", "service_name": "x",
-                 "department": "DPW", "status": "open", "requested_datetime": FIXED_NOW, "updated_datetime": FIXED_NOW,
-                 "token": f"p{i}", "attributes": {}, "lat": lat, "long": lon}
+                 "department": "DPW", "status": "open", "requested_datetime": moments[i],
+                 "updated_datetime": FIXED_NOW, "token": f"p{i}", "attributes": {}, "lat": lat, "long": lon}
                 for i, (lat, lon) in enumerate(points[start:start + 20_000], start)])
     with gateway.engine.begin() as connection:
         connection.execute(text("ANALYZE"))
@@ -47,14 +57,14 @@ def seed(gateway: Services, count: int, rng: random.Random) -> list[tuple[float,
 def matching(connection: Connection, where: Filtered, spatial_plan: str) -> set[int]:
     """The ids a shape's filters select with the given spatial plan."""
     stmt = where_statement(where.shape._replace(spatial=spatial_plan)).with_only_columns(ServiceRequest.id)
-    return set(connection.execute(stmt, where.params).scalars())
+    return set(connection.execute(stmt, {**where.params, **window_slab(where.shape, where.params)}).scalars())
 
 
 def plans(connection: Connection) -> list[str]:
     """Every plan this database can run (the B-tree one first)."""
     found = spatial.detect(connection)
     if found.kind == "rtree":
-        return ["", "rtree", "walk"]
+        return ["", "rtree"]
     return ["", f"postgis:{found.schema}"] if found.kind == "postgis" else [""]
 
 
@@ -78,9 +88,9 @@ def test_bbox_and_radius_are_identical_with_and_without_the_index(gateway: Servi
     rng = random.Random(311)
     points = seed(gateway, POINTS, rng)
     jurisdiction = gateway.config.jurisdictions["lacounty.gov"]
-    queries = [RequestQuery(bbox=b, start=FIXED_NOW, end=FIXED_NOW) for b in boxes(rng)]
+    queries = [RequestQuery(bbox=b, start=FIXED_NOW - timedelta(days=DAYS), end=FIXED_NOW) for b in boxes(rng)]
     on_grid = points[0]
-    queries += [RequestQuery(near=Near(lat, lon, radius), start=FIXED_NOW, end=FIXED_NOW)
+    queries += [RequestQuery(near=Near(lat, lon, radius), start=FIXED_NOW - timedelta(days=DAYS), end=FIXED_NOW)
                 for lat, lon in [*rng.sample(points, 15), on_grid] for radius in (50.0, 1_000.0, 20_000.0)]
     with gateway.engine.connect() as connection:
         variants = plans(connection)
@@ -154,7 +164,8 @@ def test_box_queries_use_the_spatial_index(client: FlaskClient, gateway: Service
     if index.kind == "none":
         pytest.skip(f"no spatial index on this database: {index.note}")
     jurisdiction = gateway.config.jurisdictions["lacounty.gov"]
-    url = "/open311/v2/requests.json?bbox=-118.26,34.04,-118.25,34.05&start_date=2026-03-01&end_date=2026-03-11"
+    url = ("/open311/v2/requests.json?bbox=-118.3,34.0,-118.2,34.1&start_date=2026-03-01T17:30:00Z"
+           "&end_date=2026-03-11T17:30:00Z")
     with captured_sql(gateway) as statements:
         answer = client.get(url + "&page_size=1000")
     assert answer.status_code == 200
@@ -164,16 +175,77 @@ def test_box_queries_use_the_spatial_index(client: FlaskClient, gateway: Service
         [plan_lines(gateway, sql, p) for sql, p in feed]
     with gateway.session() as session:
         direct = find_requests(session, jurisdiction, RequestQuery(
-            bbox=BBox(west=-118.26, south=34.04, east=-118.25, north=34.05), start=FIXED_NOW.replace(day=1),
+            bbox=BBox(west=-118.3, south=34.0, east=-118.2, north=34.1), start=FIXED_NOW.replace(day=1),
             end=FIXED_NOW.replace(day=11), page_size=1000), FIXED_NOW)
     assert sorted(r["service_request_id"] for r in answer.get_json()) == sorted(str(r.id) for r in direct.rows)
     assert direct.rows
-    if index.kind == "rtree":   # a box over the whole county holds every point: the feed order is walked
-        whole = filtered(jurisdiction, RequestQuery(bbox=BBox(west=WEST, south=SOUTH, east=EAST, north=NORTH)),
-                         FIXED_NOW)
-        assert whole is not None
-        with gateway.engine.connect() as connection:
-            assert choose_spatial(connection, whole).shape.spatial == "walk"
+    # A box over the whole county holds every point (about 9 an hour here, and 1 in 7 on the hour of a day);
+    # its first page is read from a slab of an hour, then from slabs widened to what a page needs: well under
+    # a day, not the 20,000 points of the window.
+    slabs: list[dict[str, Any]] = []
+
+    def record(conn: Any, clause: Any, multiparams: Any, params: Any, options: Any) -> None:
+        given = [*(multiparams if isinstance(multiparams, list | tuple) else [multiparams]), params]
+        slabs.extend(p for p in given if isinstance(p, dict) and "s_day_low" in p)
+
+    event.listen(gateway.engine, "before_execute", record)
+    try:
+        with gateway.session() as session:
+            whole = find_requests(session, jurisdiction, RequestQuery(
+                bbox=BBox(west=WEST, south=SOUTH, east=EAST, north=NORTH), page=1, page_size=50), FIXED_NOW)
+    finally:
+        event.remove(gateway.engine, "before_execute", record)
+    assert len(whole.rows) == 50
+    widths = [p["s_day_high"] - p["s_day_low"] for p in slabs]   # days
+    assert 2 <= len(slabs) <= 3 and 0.04 < widths[0] < 0.05 and widths[-1] < 1.0, widths
+
+
+def ordered_matches(connection: Connection, where: Filtered) -> list[int]:
+    """Every match of a query by the B-tree path, in the feed's order (newest first, then by id)."""
+    stmt = where_statement(where.shape._replace(spatial="")).with_only_columns(ServiceRequest.id).order_by(
+        ServiceRequest.requested_datetime.desc(), ServiceRequest.id.desc())
+    return list(connection.execute(stmt, where.params).scalars())
+
+
+def test_pages_read_slab_by_slab_are_the_b_tree_pages(gateway: Services) -> None:
+    rng = random.Random(21)
+    points = seed(gateway, 30_000, rng)
+    jurisdiction = gateway.config.jurisdictions["lacounty.gov"]
+    with gateway.engine.connect() as connection:
+        if spatial.detect(connection).kind == "none":
+            pytest.skip("no spatial index on this database")
+    windows = [(None, None), (FIXED_NOW - timedelta(days=20), FIXED_NOW - timedelta(days=6))]
+    places = [{"bbox": BBox(west=-118.30, south=33.98, east=-118.16, north=34.08)},
+              {"bbox": BBox(west=WEST, south=SOUTH, east=EAST, north=NORTH)},
+              {"bbox": BBox(west=-118.5, south=34.2, east=-118.5, north=34.2)},
+              {"near": Near(*points[0], 3_000.0)}, {"near": Near(34.05, -118.25, 15_000.0)}]
+    checked = 0
+    for place in places:
+        for start, end in windows:
+            base = RequestQuery(start=start, end=end, page_size=40, **place)  # type: ignore[arg-type]
+            where = filtered(jurisdiction, base, FIXED_NOW)
+            assert where is not None
+            with gateway.engine.connect() as connection:
+                want = ordered_matches(connection, where)
+            got: list[int] = []
+            after = None
+            with gateway.session() as session:
+                for _ in range(4):   # the first pages through cursors
+                    page = find_requests(session, jurisdiction, RequestQuery(
+                        start=start, end=end, page_size=40, after=after, **place), FIXED_NOW)  # type: ignore[arg-type]
+                    got += [r.id for r in page.rows]
+                    after = page.next
+                    if after is None:
+                        break
+                assert got == want[:len(got)] and len(got) == min(len(want), 160), (place, start)
+                for number in (3, 9, len(want) // 40 + 1):   # and by offset, the last page included
+                    page = find_requests(session, jurisdiction, RequestQuery(
+                        start=start, end=end, page=number, page_size=40, **place), FIXED_NOW)  # type: ignore[arg-type]
+                    assert [r.id for r in page.rows] == want[(number - 1) * 40:number * 40], (place, number)
+                counted = find_requests(session, jurisdiction, base, FIXED_NOW, count_cap=100_000)
+                assert counted.total == len(want)
+            checked += len(want)
+    assert checked > 30_000
 
 
 def test_without_the_index_the_feed_answers_the_same(gateway: Services, client: FlaskClient) -> None:

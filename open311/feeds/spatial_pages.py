@@ -1,0 +1,67 @@
+"""Newest-first pages of a box or circle through the spatial index, read one slab of days at a time.
+
+The spatial index holds each request at (lat, long, day requested) (open311.storage.spatial). A page wants the
+newest `p_limit` matches after its offset. Reading every point of the box since the window began grows with the
+table; walking the feed's date order and testing each row's place grows with the table divided by the box's
+share of it. Instead the page is read from a thin slab of time ending at the newest moment the query allows;
+when the slab holds fewer matches than the page needs it is widened (by how far it fell short, 2 to 64 times)
+and read again. Every match inside a slab is newer than every match below it, so a slab holding enough matches
+gives exactly the page the whole window would. A slab thus holds one to a few pages of matches whether the table
+holds ten thousand requests or a million: the cost follows the page, not the table (docs/benchmarks.md, B6).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Select
+
+from open311.feeds.request_statements import Shape
+from open311.storage.spatial import day_number
+
+FIRST_SLAB = timedelta(hours=1)
+GROWTH = (2.0, 64.0)            # least and most a slab widens by between two reads
+UNPAGED_GROWTH = 4.0            # when an offset page came back empty (how many matches it skipped is unknown)
+WIDEST = timedelta(days=365 * 200)
+EDGE = 1e-6                     # days (~0.1 s) added outside a slab's edges: both sides compute day numbers
+UNBOUNDED = 1e30                # a day number beyond any stored one (32-bit floats go to 3.4e38)
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+
+
+def slab(low: datetime | None, high: datetime | None) -> dict[str, Any]:
+    """Bind values of a slab [low, high] (None: unbounded): the index's day range and the exact start."""
+    return {"s_from": low or EARLIEST,
+            "s_day_low": day_number(low) - EDGE if low else -UNBOUNDED,
+            "s_day_high": day_number(high) + EDGE if high else UNBOUNDED}
+
+
+def window_slab(shape: Shape, params: dict[str, Any]) -> dict[str, Any]:
+    """The slab of the whole date window (what a count reads), or an unbounded one without a window."""
+    if shape.span:
+        return slab(params["f_start"], params["f_end"])
+    return slab(None, None)
+
+
+def spatial_page(connection: Connection, statement: Select[Any], params: dict[str, Any], shape: Shape,
+                 now: datetime) -> list[Any]:
+    """Run a page statement of a spatial shape slab by slab (see the module) and return its rows."""
+    floor: datetime | None = params["f_start"] if shape.span else None
+    ceiling: datetime | None = params["f_end"] if shape.span else None
+    if "p_requested" in params:   # after a cursor: nothing newer than it can be on the page
+        ceiling = min(ceiling, params["p_requested"]) if ceiling else params["p_requested"]
+    limit, offset = int(params["p_limit"]), int(params.get("p_offset") or 0)
+    top, width = ceiling or now, FIRST_SLAB
+    while True:
+        low: datetime | None = top - width
+        last = width >= WIDEST or (floor is not None and low is not None and low <= floor)
+        if last:
+            low = floor
+        rows = list(connection.execute(statement, {**params, **slab(low, ceiling)}).all())
+        if last or len(rows) >= limit:
+            return rows
+        if rows or not offset:   # the slab held offset + len(rows) matches: widen by how far that fell short
+            found = offset + len(rows)
+            width *= min(GROWTH[1], max(GROWTH[0], 2 * (offset + limit) / max(found, 1)))
+        else:
+            width *= UNPAGED_GROWTH
