@@ -15,7 +15,6 @@ from typing import Any, Literal, NamedTuple
 from sqlalchemy import (
     Connection,
     Integer,
-    Interval,
     Select,
     bindparam,
     case,
@@ -26,7 +25,6 @@ from sqlalchemy import (
     table,
     text,
     tuple_,
-    type_coerce,
 )
 
 from open311.feeds.sla_sql import state_clause
@@ -94,9 +92,9 @@ def where_statement(shape: Shape) -> Select[Any]:
     stmt = select(ServiceRequest).where(_COL.jurisdiction_id == bindparam("f_jurisdiction"))
     if shape.ids:
         return stmt.where(_COL.id.in_(bindparam("f_ids", expanding=True)))
-    requested = _requested(shape)
     if shape.span:
-        stmt = stmt.where(requested >= bindparam("f_start"), requested <= bindparam("f_end"))
+        stmt = stmt.where(_COL.requested_datetime >= bindparam("f_start"),
+                          _COL.requested_datetime <= bindparam("f_end"))
     if shape.updated_after:
         stmt = stmt.where(_COL.updated_datetime >= bindparam("f_updated_after"))
     if shape.updated_before:
@@ -110,7 +108,7 @@ def where_statement(shape: Shape) -> Select[Any]:
     lat: Any = _COL.lat
     lon: Any = _COL.long
     if shape.spatial:
-        stmt = stmt.where(requested >= bindparam("s_from"))
+        stmt = stmt.where(_COL.requested_datetime >= bindparam("s_from"))
     if shape.bbox:
         stmt = stmt.where(*_narrowed(shape.spatial, "f_south", "f_north", "f_west", "f_east"),
                           lat >= bindparam("f_south"), lat <= bindparam("f_north"), lon >= bindparam("f_west"),
@@ -123,16 +121,6 @@ def where_statement(shape: Shape) -> Select[Any]:
                           lon.between(bindparam("f_long_low"), bindparam("f_long_high")),
                           dx * dx + dy * dy <= bindparam("f_radius2"))
     return stmt
-
-
-def _requested(shape: Shape) -> Any:
-    """requested_datetime as a shape's date tests read it. Through PostGIS, as an expression no B-tree indexes:
-    PostgreSQL would otherwise AND the GiST index's few candidates with a bitmap of every request of the slab
-    from ix_requests_jur_requested (thousands of entries at a million rows), which costs more than it saves."""
-    if shape.spatial.startswith("postgis:"):
-        return type_coerce(_COL.requested_datetime + literal_column("interval '0 s'", Interval()),
-                           _COL.requested_datetime.type)
-    return _COL.requested_datetime
 
 
 def _narrowed(spatial: str, south: str, north: str, west: str, east: str) -> tuple[Any, ...]:
@@ -210,7 +198,7 @@ def page_statement(shape: Shape, mode: PageMode, extended: bool) -> Select[Any]:
     """
     stmt = where_statement(shape)
     if mode == "after":
-        key = tuple_(_requested(shape), ServiceRequest.id)
+        key = tuple_(ServiceRequest.requested_datetime, ServiceRequest.id)
         stmt = stmt.where(key < tuple_(bindparam("p_requested", type_=ServiceRequest.requested_datetime.type),
                                        bindparam("p_id", type_=ServiceRequest.id.type)))
     elif mode == "page":
