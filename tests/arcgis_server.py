@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import shapely
+
+from tests.loopback import serving
 
 PATH = re.compile(r"^/arcgis/rest/services/(?P<name>[^/]+)/(?:FeatureServer|MapServer)/0(?P<query>/query)?/?$")
 CONDITION = re.compile(r"^\s*(?P<field>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>>=|<=|=)\s*(?P<value>'[^']*'|-?\d+)\s*$")
@@ -245,11 +246,5 @@ def arcgis_server(**layers: Layer) -> Iterator[ArcGisServer]:
     """Run an ArcGisServer serving `layers` (name -> Layer) for the block."""
     server = ArcGisServer()
     server.layers.update(layers)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -9,6 +9,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
+
+S = TypeVar("S", bound=socketserver.BaseServer)
 
 
 class _Recorder(socketserver.BaseRequestHandler):
@@ -42,9 +45,8 @@ class RecordingServer(socketserver.ThreadingTCPServer):
 
 
 @contextmanager
-def recording_server() -> Iterator[RecordingServer]:
-    """Run a RecordingServer for the block."""
-    server = RecordingServer()
+def serving(server: S) -> Iterator[S]:
+    """Serve `server` (any socketserver server) on a thread for the block, then shut it down and close it."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -53,6 +55,13 @@ def recording_server() -> Iterator[RecordingServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def recording_server() -> Iterator[RecordingServer]:
+    """Run a RecordingServer for the block."""
+    with serving(RecordingServer()) as server:
+        yield server
 
 
 class FifoWitness:
