@@ -15,7 +15,7 @@ the standard library's ElementTree). No count, no paging headers, no ETag, no CO
 
 Targets, each a wrk run (1 thread, 8 connections, keep-alive):
 - services.json, the same URL repeated (warm).
-- requests.json?page_size=50 (the first 50-row page, with its count), repeated (warm).
+- requests.json?page_size=50 (the first 50-row page; no count since count=true became opt-in), repeated (warm).
 - cold JSON / cold XML: a wrk Lua script walks a pool of distinct varied URLs (service_code, status,
   page, start/end dates), never repeating a URL before the whole pool is used; the pool is far larger
   than any response cache of ours, so none of them is answered from one.
@@ -58,6 +58,18 @@ WARM_FEED = "requests.json?page_size=50"
 READING = """\
 ### Reading it / what was tried
 
+- **Cold pages against the naive reference** (issue 21: cold JSON and XML at least 1.0x naive and 0.3 of
+  bare): short. The naive reference now serves XML too (the same rows through ElementTree). Since paged
+  pages stopped counting their total unless `count=true` asks (docs/feeds.md), cold JSON went from 230 to
+  294 req/s (4.94 to 3.89 ms of server CPU per request) and XML from 241 to 332 (4.98 to 3.50 ms): ours /
+  naive is 0.49 for JSON and 0.90 for XML. Where a cold JSON request goes (py-spy --gil at 200 Hz for 8 s
+  under this pool; about half the wall time holds the GIL): find_requests 27 % (SQLAlchemy's result rows
+  and the UTC conversion of their dates 12 %, execute 8 %), Flask's request and response machinery around
+  our view about 28 %, gunicorn's access line through logging 10 % (the JSON formatter 4.7 %), gunicorn's
+  parser 6 %, paging headers 4 %, parameter parsing 4 %. The worker is bound by the GIL (355 req/s x 3.2 ms
+  of CPU = 1.1 cores), so matching naive needs about a third less Python per request: rows read from the
+  DB-API cursor without SQLAlchemy's result layer, a cheaper access line, fewer Flask hooks on the feed.
+  Not done here. The idle worker uses 14 ms of CPU per second (relay, sync and area polling threads).
 - **Warm** answers come from a response cache in front of Flask (open311/georeport/response_cache.py):
   catalog documents are kept for the life of the process; a feed page is kept while SQLite's
   `PRAGMA data_version` (read on a private connection: it changes whenever any other connection commits)

@@ -3,8 +3,8 @@
 A and B are two databases of the same shape, migrated by Alembic (the real indexes) and seeded with the
 same distribution (81 catalog service codes with a skewed volume, statuses mixed, two years of requests
 with about a third inside the default 90-day window, points in Los Angeles County). Each query is
-`find_requests` (open311/request_search.py, with the count cap the view uses) on a fresh session, which is
-what `GET requests.json` runs. In each of the rounds every query runs many times on each database,
+`find_requests` (open311/feeds/request_query.py, counting only where the URL says count=true) on a fresh
+session, which is what `GET requests.json` runs. In each of the rounds every query runs many times on each database,
 alternating execution by execution (A B A B ...), and the figure of a round is the p50 of its executions
 on each side; the ratio is the median over rounds of each round's p50(A) / p50(B). Runs on SQLite
 (embedded default) and, when it answers, on PostgreSQL (127.0.0.1:5432 db test, in a fresh schema of its own).
@@ -383,7 +383,7 @@ def postgres_label(engine: Engine) -> str:
     from open311.storage.spatial import postgis_schema
 
     with engine.connect() as connection:
-        server = connection.execute(text("SHOW server_version")).scalar()
+        server = str(connection.execute(text("SHOW server_version")).scalar()).split()[0]
         schema = postgis_schema(connection)
         postgis = connection.execute(text(f'SELECT "{schema}".postgis_lib_version()')).scalar() if schema else None
     return f"PostgreSQL {server} + PostGIS {postgis}" if postgis else f"PostgreSQL {server} without PostGIS"
@@ -392,54 +392,43 @@ def postgres_label(engine: Engine) -> str:
 READING = """\
 Reading it / what was tried:
 
-- Every query here is paged (page_size=50), so the view also asks for the total (`X-Total-Count`, capped at
-  `OPEN311_COUNT_CAP`, default 10,000; above it `X-Total-Count-At-Least`). The page itself costs the same at
-  both sizes when an index gives the filters in the feed order: `ORDER BY requested_datetime DESC, id DESC
-  LIMIT 51` stops after 51 index entries, and a deep page pays its offset at both sizes. What grows is the
-  count: at 10k it counts a few hundred matches, at 1M it must establish that 10,001 exist. That bounded
-  count is what the ratio measures. When this benchmark was written the page cost about 1.3 ms (50 rows
-  loaded as ORM objects, statements built per call) and the indexed filters measured 1.1 to 1.5 (SQLite)
-  and 1.45 to 1.6 (PostgreSQL). B1's work since made the page itself much cheaper (Core rows, statements
-  built once per filter shape: about 0.5 ms at 10k on SQLite), so the same bounded count (a few tenths of a
-  millisecond on SQLite, 1 to 3 ms on PostgreSQL, per-row executor work) is now the larger share, and the
-  indexed filters measure about 1.5 to 1.8 on SQLite and 2 to 2.5 on PostgreSQL: short of 1.5, although
-  no absolute figure got worse. The cost is bounded, not growing: past the cap the count reads cap + 1
-  index entries whatever the table holds, so 10M rows would measure as 1M does. A lower `OPEN311_COUNT_CAP`
-  (1,000 would match the spec's own result cap) is the operator's lever; the default stays at 10,000 so
-  dashboards get exact totals for their usual filters.
-- Changes this benchmark led to (open311/request_search.py, migration 1100):
-  - `count_capped` first probes `SELECT 1 ... LIMIT 1 OFFSET cap` (skipping index entries costs about 40 %
-    of feeding them to `count(*)` through a subquery on SQLite) and counts only when at most `cap` rows
-    match, in one statement (`CASE`; PostgreSQL's EXPLAIN ANALYZE shows the count branch "never executed"
-    when the probe finds its row). Before: `count(*)` over `... ORDER BY ... LIMIT cap + 1`.
-  - The count walks the index in (requested_datetime, id) order only when one index gives both the filters
-    and that order (the window, `service_code`, `status`): unordered, PostgreSQL may pick a sequential scan
-    with LIMIT, assuming matches spread evenly over the heap (recent requests are all at its end;
-    `test_list_queries_use_indexes` catches it). Ascending, since any matches will do and PostgreSQL walks
-    an index forwards about a quarter faster than backwards. With `updated_after`/`updated_before` or a
-    place no index has filter and order, so the count is unordered and the planner takes the filter's
-    covering index (never a sort): the `updated_after` count went from walking the requested_datetime
-    index through the table to `ix_requests_jur_updated` alone.
-  - New `ix_requests_jur_service_status (jurisdiction_id, service_code, status, requested_datetime, id)`:
-    the commonest dashboard filter pages in order and counts from the index alone. Before it, the count at
-    1M read about 30,000 table rows to check `status` (16 ms, ratio 7.4 on SQLite).
-  - `ix_requests_jur_service` gains `id` (PostgreSQL has no implicit rowid ending each index, so the
-    `id` tie-break of the order needed a sort step) and `ix_requests_jur_place` gains `requested_datetime`
-    (a box inside the window is counted from the index alone: 208 ms to about 25 ms at 1M on SQLite).
-- Short: the bounding box. A B-tree answers a box as a latitude band, so its count reads every index entry
-  in the band (about 15 % of all rows for this 11 km box), whatever the date window: it grows with the
-  table, about 10x here. The page stays cheap (it walks the window newest first; 1 row in 40 matches).
-  Meeting the goal needs a 2-D index: a grid-cell column (say 0.02 degree cells) indexed as (jurisdiction_id,
-  cell, requested_datetime, lat, long) with `cell IN (...)` added by `_place`, or an R*Tree (SQLite) / GiST
-  (PostgreSQL); not done here, as it adds a column that the POST path must fill. A lower count cap shortens
-  the count of a box with more matches than the cap.
+- **Totals are counted only when asked** (`count=true`, docs/feeds.md). Before, every paged page also
+  counted its matches up to `OPEN311_COUNT_CAP` (10,000): at 10k a few hundred, at 1M 10,001, which was
+  most of what grew (code + status measured 1.77 on SQLite and 2.07 on PostgreSQL with the count, the
+  14-day range 1.57 / 1.92, updated_after 1.47 / 1.71). A page alone reads page_size + 1 index entries (plus
+  a `page=` offset) at any size: those rows now measure 0.97 to 1.31. The counted rows stay in the table,
+  not as goals: they grow up to the cap, as documented.
+- **Boxes and circles** read a spatial index in three dimensions, latitude, longitude and the day requested
+  (SQLite R*Tree; PostGIS PointZ with an n-D GiST index), one slab of time at a time
+  (open311/feeds/spatial_pages.py): an hour first, then widened by how far the slab fell short of a page (2
+  to 64 times) until the window's start. Before (B-tree on lat, long): bbox 20.55 (SQLite) and 22.06
+  (PostgreSQL), since a B-tree reads a box as a latitude band. A first version kept a 2-D R*Tree and walked
+  the feed's date order for boxes holding more than 4,000 points: bbox 1.47 but the 2 km radius 8.98 and
+  bbox + 14 days 3.08 on SQLite, and the counted box 257 ms at 1M (it walked the window).
+- **Short, SQLite: bbox + 14-day window** (about 1.8). At 10k the box holds 12 matches in those 14 days, fewer
+  than a page: three slabs are read (an hour, 64 hours, the window) and 12 rows come back. At 1M two slabs
+  give the 50 rows of a full page. What differs is the rows returned (50 against 12, ~15 us each through
+  SQLAlchemy), not what the index reads; a box holding a page at both sizes (central LA over 90 days)
+  measures 1.1.
+- **Short, PostgreSQL: the radius and bbox + 14 days** (3.7 to 5.2; the central bbox meets it at 1.35).
+  EXPLAIN (ANALYZE, BUFFERS) of one slab at 1M: the n-D GiST index visits 120 to 160 pages to return 50 to
+  200 candidates (3 to 4 ms of CPU in its consistent checks), where the R*Tree reads a few; PostGIS builds
+  that index by insertion (no sorted build for gist_geometry_ops_nd), and its nodes follow the order rows
+  came in, so a slab of a small place still crosses many of them. Tried and dropped: time in thousands of
+  days (nodes about as long in time as wide in space): 122 pages instead of 156, 2.4 ms instead of 3.7 ms
+  for one slab, not enough to change the ratio; SP-GiST (spgist_geometry_ops_nd) scans 34,000 pages for the
+  same slab (220 ms); hiding the date tests from the B-tree (so PostgreSQL stops ANDing a bitmap of the
+  whole slab from ix_requests_jur_requested): the central bbox went from 6.6 to 43 ms at 1M, reverted.
+  Left for a next step: a grid-cell column in a B-tree (cell, requested_datetime), read per cell of the box
+  and merged, which would read about a page per cell on both databases.
 - Not measured: several service codes or both statuses in one query. No index then gives the order, so the
-  page sorts all matches (grows with the table); the count stays bounded by the cap.
-- PostgreSQL's absolute times include a loopback round trip per statement and vary a lot on this shared
-  machine; its per-round ratios spread accordingly.
-- Seeding: `INSERT ... SELECT` from a recursive CTE (SQLite) or `generate_series` (PostgreSQL), oldest first;
-  the migrated secondary indexes are dropped for the load and re-created from their own stored definitions
-  (`sqlite_master.sql`, `pg_indexes.indexdef`), then ANALYZE (VACUUM ANALYZE on PostgreSQL).
+  page sorts all matches (grows with the table).
+- PostgreSQL's absolute times include a loopback round trip per statement (a box takes two or three) and
+  vary a lot on this shared machine; its per-round ratios spread accordingly.
+- Seeding: `INSERT ... SELECT` from a recursive CTE (SQLite, the R*Tree filled by its trigger) or
+  `generate_series` (PostgreSQL, the generated column computed), oldest first; the migrated secondary
+  indexes are dropped for the load and re-created from their own stored definitions (`sqlite_master.sql`,
+  `pg_indexes.indexdef`), then ANALYZE (VACUUM ANALYZE on PostgreSQL).
 """
 
 
