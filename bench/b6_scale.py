@@ -410,17 +410,23 @@ Reading it / what was tried:
   give the 50 rows of a full page. What differs is the rows returned (50 against 12, ~15 us each through
   SQLAlchemy), not what the index reads; a box holding a page at both sizes (central LA over 90 days)
   measures 1.1.
-- **Short, PostgreSQL: the radius and bbox + 14 days** (3.7 to 5.2; the central bbox meets it at 1.35).
-  EXPLAIN (ANALYZE, BUFFERS) of one slab at 1M: the n-D GiST index visits 120 to 160 pages to return 50 to
-  200 candidates (3 to 4 ms of CPU in its consistent checks), where the R*Tree reads a few; PostGIS builds
-  that index by insertion (no sorted build for gist_geometry_ops_nd), and its nodes follow the order rows
-  came in, so a slab of a small place still crosses many of them. Tried and dropped: time in thousands of
-  days (nodes about as long in time as wide in space): 122 pages instead of 156, 2.4 ms instead of 3.7 ms
-  for one slab, not enough to change the ratio; SP-GiST (spgist_geometry_ops_nd) scans 34,000 pages for the
-  same slab (220 ms); hiding the date tests from the B-tree (so PostgreSQL stops ANDing a bitmap of the
-  whole slab from ix_requests_jur_requested): the central bbox went from 6.6 to 43 ms at 1M, reverted.
-  Left for a next step: a grid-cell column in a B-tree (cell, requested_datetime), read per cell of the box
-  and merged, which would read about a page per cell on both databases.
+- **PostgreSQL plans a slab for its values**: psycopg prepares a statement run five times on a connection,
+  and PostgreSQL may then switch to one generic plan, which cannot know how thin the slab is; the page
+  sets `plan_cache_mode = force_custom_plan` for its own transaction (storage/spatial.py:plan_for_values,
+  one more round trip). The 2 km radius went from 5.17 to 2.39 (its last slab at 1M from 4-7 ms to 1-2
+  ms), bbox + 14 days from 3.87 to 2.72, the central bbox from 8.9 to 8.2 ms at 1M (and 5.9 to 5.0 ms at
+  10k, so its ratio rose from 1.35 to 1.66).
+- **Short, PostgreSQL: bbox, radius and bbox + 14 days** (1.66 to 2.72). EXPLAIN (ANALYZE, BUFFERS) of one slab
+  at 1M: the n-D GiST index visits 60 to 160 pages to return 50 to 200 candidates (1 to 4 ms of CPU in its
+  consistent checks), where the R*Tree reads a few; PostGIS has no sorted build for gist_geometry_ops_nd,
+  and the tree's nodes follow the order rows came in, so a slab of a small place still crosses many of
+  them. Tried and dropped: time in thousands of days (nodes about as long in time as wide in space): 122
+  pages instead of 156 for one slab, 2.4 ms instead of 3.7; the index built with `buffering = off`: 0.9
+  instead of 1.5 ms for one slab in psql, no change in B6's ratios; SP-GiST (spgist_geometry_ops_nd) scans
+  34,000 pages for the same slab (220 ms); hiding the date tests from the B-tree (so PostgreSQL stops ANDing
+  a bitmap of the whole slab from ix_requests_jur_requested): the central bbox went from 6.6 to 43 ms at 1M,
+  reverted. Left for a next step: a grid-cell column in a B-tree (cell, requested_datetime), read per cell of
+  the box and merged, which would read about a page per cell on both databases.
 - Not measured: several service codes or both statuses in one query. No index then gives the order, so the
   page sorts all matches (grows with the table).
 - PostgreSQL's absolute times include a loopback round trip per statement (a box takes two or three) and

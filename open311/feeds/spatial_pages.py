@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Select
 
 from open311.feeds.request_statements import Shape
-from open311.storage.spatial import day_number
+from open311.storage.spatial import day_number, plan_for_values
 
 FIRST_SLAB = timedelta(hours=1)
 GROWTH = (2.0, 64.0)            # least and most a slab widens by between two reads
@@ -50,6 +50,7 @@ def spatial_page(connection: Connection, statement: Select[Any], params: dict[st
     ceiling: datetime | None = params["f_end"] if shape.span else None
     if "p_requested" in params:   # after a cursor: nothing newer than it can be on the page
         ceiling = min(ceiling, params["p_requested"]) if ceiling else params["p_requested"]
+    plan_for_values(connection)
     limit, offset = int(params["p_limit"]), int(params.get("p_offset") or 0)
     top, width = ceiling or now, FIRST_SLAB
     while True:
