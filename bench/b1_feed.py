@@ -67,9 +67,12 @@ READING = """\
   and the UTC conversion of their dates 12 %, execute 8 %), Flask's request and response machinery around
   our view about 28 %, gunicorn's access line through logging 10 % (the JSON formatter 4.7 %), gunicorn's
   parser 6 %, paging headers 4 %, parameter parsing 4 %. The worker is bound by the GIL (355 req/s x 3.2 ms
-  of CPU = 1.1 cores), so matching naive needs about a third less Python per request: rows read from the
-  DB-API cursor without SQLAlchemy's result layer, a cheaper access line, fewer Flask hooks on the feed.
-  Not done here. The idle worker uses 14 ms of CPU per second (relay, sync and area polling threads).
+  of CPU = 1.1 cores). In-process (the WSGI app called directly, the same pools) a cold JSON page costs
+  1.07 ms of CPU against naive's 0.62 (XML 1.08 against 1.16), so under gunicorn ours pays about 2.8 ms
+  more than in-process and naive about 1.5: that gap, not found yet, is the larger lever. Ruled out by
+  interleaved A/B runs under gunicorn (6 rounds of 2 s): the JSON access line (3.88 -> 3.77 ms without it)
+  and the relay and sync threads (3.93 -> 3.80 ms without them); keep-alive is on. Then rows read from the
+  DB-API cursor without SQLAlchemy's result layer. The idle worker uses 2 to 14 ms of CPU per second.
 - **Warm** answers come from a response cache in front of Flask (open311/georeport/response_cache.py):
   catalog documents are kept for the life of the process; a feed page is kept while SQLite's
   `PRAGMA data_version` (read on a private connection: it changes whenever any other connection commits)
