@@ -217,12 +217,14 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
         where = choose_spatial(connection, where)
         statement = page_statement(where.shape, mode, extended)
         if where.shape.spatial:   # read through the spatial index one slab of days at a time
-            where = Filtered(where.shape, {**where.params, **window_slab(where.shape, where.params)})
             rows = spatial_page(connection, statement, params, where.shape, now)
         else:
             rows = list(connection.execute(statement, params).all())
-        total = count_capped(connection, where, count_cap, ordered=counted_in_feed_order(query)) if count_cap \
-            else None
+        total = None
+        if count_cap:
+            if where.shape.spatial:   # the count reads the whole window's slab
+                where = Filtered(where.shape, {**where.params, **window_slab(where.shape, where.params)})
+            total = count_capped(connection, where, count_cap, ordered=counted_in_feed_order(query))
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
     following = Cursor(rows[-1].requested_datetime, rows[-1].id) if more and rows else None

@@ -23,7 +23,6 @@ from open311.storage.spatial import day_number, plan_for_values
 FIRST_SLAB = timedelta(hours=1)
 GROWTH = (2.0, 64.0)            # least and most a slab widens by between two reads
 UNPAGED_GROWTH = 4.0            # when an offset page came back empty (how many matches it skipped is unknown)
-WIDEST = timedelta(days=365 * 200)
 EDGE = 1e-6                     # days (~0.1 s) added outside a slab's edges: both sides compute day numbers
 UNBOUNDED = 1e30                # a day number beyond any stored one (32-bit floats go to 3.4e38)
 EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
@@ -53,11 +52,10 @@ def spatial_page(connection: Connection, statement: Select[Any], params: dict[st
     plan_for_values(connection)
     limit, offset = int(params["p_limit"]), int(params.get("p_offset") or 0)
     top, width = ceiling or now, FIRST_SLAB
+    reach = top - (floor or EARLIEST)   # the widest slab the query allows
     while True:
-        low: datetime | None = top - width
-        last = width >= WIDEST or (floor is not None and low is not None and low <= floor)
-        if last:
-            low = floor
+        last = width >= reach
+        low = floor if last else top - width
         rows = list(connection.execute(statement, {**params, **slab(low, ceiling)}).all())
         if last or len(rows) >= limit:
             return rows

@@ -274,3 +274,47 @@ def test_postgis_serves_postgresql_when_required(gateway: Services) -> None:
     if found.kind == "none" and not os.environ.get("OPEN311_TEST_POSTGIS"):
         pytest.skip(f"PostGIS is not installed here ({found.note}); .ci/run installs it")
     assert found.kind == "postgis", found.note
+
+
+def test_a_moved_request_date_moves_it_in_the_index_and_windowless_boxes_reach_any_age(gateway: Services) -> None:
+    with gateway.engine.connect() as connection:
+        if spatial.detect(connection).kind == "none":
+            pytest.skip("no spatial index on this database")
+    seed(gateway, 300, random.Random(4))
+    jurisdiction = gateway.config.jurisdictions["lacounty.gov"]
+    box = BBox(west=-118.26, south=34.04, east=-118.25, north=34.05)   # no seeded point is in it
+    old = FIXED_NOW.replace(year=1850)
+    with gateway.session() as s, s.begin():
+        s.execute(update(ServiceRequest).where(ServiceRequest.id == 7).values(lat=34.045, long=-118.255))
+    with gateway.session() as session:   # the last 90 days: there it is
+        found = find_requests(session, jurisdiction, RequestQuery(bbox=box, page_size=5), FIXED_NOW)
+    assert [r.id for r in found.rows] == [7]
+    with gateway.session() as s, s.begin():   # dated back: the index follows (trigger / generated column)
+        s.execute(update(ServiceRequest).where(ServiceRequest.id == 7).values(requested_datetime=old))
+    with gateway.session() as session:
+        recent = find_requests(session, jurisdiction, RequestQuery(bbox=box, page_size=5), FIXED_NOW)
+        # without a date window (updated_after alone) the slabs widen until they reach any age
+        anyage = find_requests(session, jurisdiction, RequestQuery(
+            bbox=box, updated_after=FIXED_NOW - timedelta(days=1), page_size=1), FIXED_NOW)
+    assert recent.rows == [] and [r.id for r in anyage.rows] == [7]
+    assert anyage.rows[0].requested_datetime == old
+    with gateway.engine.connect() as connection:
+        index = spatial.detect(connection)
+        day = connection.execute(text(
+            "SELECT min_day FROM request_rtree WHERE id = 7" if index.kind == "rtree" else
+            f'SELECT "{index.schema}".st_z(geom) FROM service_requests WHERE id = 7')).scalar()
+    assert abs(float(day) - spatial.day_number(old)) < 0.01   # 32-bit floats: within a quarter of an hour
+
+
+def test_postgresql_plans_a_box_for_its_values(gateway: Services) -> None:
+    with gateway.engine.connect() as connection:
+        if spatial.detect(connection).kind != "postgis":
+            pytest.skip("PostGIS only")
+    seed(gateway, 200, random.Random(6))
+    jurisdiction = gateway.config.jurisdictions["lacounty.gov"]
+    with captured_sql(gateway) as statements, gateway.session() as session:
+        find_requests(session, jurisdiction, RequestQuery(bbox=BBox(west=WEST, south=SOUTH, east=EAST, north=NORTH),
+                                                          page_size=10), FIXED_NOW)
+    sent = [sql.strip() for sql, _ in statements]
+    first_page = next(i for i, sql in enumerate(sent) if "FROM service_requests" in sql)
+    assert "SET LOCAL plan_cache_mode = force_custom_plan" in sent[:first_page], sent
