@@ -12,7 +12,7 @@ NPM    ?= npm
 WEBAPP := webapp
 
 .PHONY: serve test fuzz install install-test lint typecheck pytest pytest-sqlite pytest-postgresql check-config bench clean \
-	webapp webapp-if-npm webapp-test screenshots
+	webapp webapp-if-npm webapp-test screenshots messages messages-compile messages-check
 
 # Each step says what it does; pip lists what it fetches (a line a package), so a first install shows progress.
 $(VENV)/.installed-run: setup.cfg pyproject.toml
@@ -55,7 +55,25 @@ webapp-test: webapp
 screenshots: install-test webapp
 	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e -q -p no:cacheprovider
 
-serve: install webapp-if-npm
+# The server's own texts (errors, notices, the status page) in every language: gettext catalogs through Babel,
+# open311/locale/<locale>/LC_MESSAGES/messages.po. `make messages` extracts the marked texts from the code into
+# messages.pot and merges them into every catalog (new texts arrive untranslated: served in English until then);
+# `make messages-compile` writes the .mo files the server reads (it compiles a .po in memory when its .mo is
+# missing or older); `make messages-check` (part of lint) compiles every catalog and fails on a lost placeholder.
+LOCALE_DIR := open311/locale
+PYBABEL    := $(BIN)/pybabel
+messages: install
+	$(PYBABEL) extract -F babel.cfg -k lazy -k _ -k gettext -k ngettext:1,2 --no-location --sort-output \
+		--project open311-gateway --copyright-holder "open311-gateway contributors" -o $(LOCALE_DIR)/messages.pot open311
+	$(PYBABEL) update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -D messages --no-fuzzy-matching --ignore-obsolete
+
+messages-compile: install
+	$(PYBABEL) compile -d $(LOCALE_DIR) -D messages --statistics
+
+messages-check: install
+	$(BIN)/python -m open311.cli.messages_check $(LOCALE_DIR)
+
+serve: install webapp-if-npm messages-compile
 	@echo "==> checking the configuration, then bringing the database schema up to date"
 	$(BIN)/open311 check-config
 	$(BIN)/open311 db upgrade
@@ -64,7 +82,7 @@ serve: install webapp-if-npm
 test: install-test lint typecheck webapp-test pytest
 
 # ruff, then the import contracts of setup.cfg [importlinter] (the layers docs/architecture.md draws).
-lint: install-test
+lint: install-test messages-check
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
@@ -80,13 +98,13 @@ pytest: pytest-sqlite pytest-postgresql
 # pg_snapshot_xmin, open311/feeds/update_query.py), so a transaction open in another worker's schema holds
 # back the updates a test has just written (test_update_ids, test_actions failed so on 2 workers).
 PYTEST_WORKERS ?= 2
-pytest-sqlite: install-test webapp
+pytest-sqlite: install-test webapp messages-compile
 	env -u OPEN311_TEST_DATABASE_URL $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 # With OPEN311_TEST_DATABASE_URL / OPEN311_TEST_REDIS_URL set (.ci/run sets both) the servers must
 # answer or the run fails; without them the local defaults are tried, and the PostgreSQL pass (or
 # the Redis tests) are skipped, saying so, when nothing listens there.
-pytest-postgresql: install-test
+pytest-postgresql: install-test messages-compile
 	@if [ -n "$$OPEN311_TEST_DATABASE_URL" ]; then \
 		echo "$(BIN)/python -m pytest  # on $$OPEN311_TEST_DATABASE_URL"; \
 		$(BIN)/python -m pytest; \

@@ -11,6 +11,7 @@ from typing import Any
 
 from open311.catalog.definitions import Attribute, Service
 from open311.core.dates import format_w3c, parse_datetime
+from open311.core.i18n import gettext as _
 from open311.core.params import DECIMAL as DECIMAL  # re-exported: intake checks lat and long with it
 
 log = logging.getLogger(__name__)
@@ -24,10 +25,10 @@ Answer = str | int | float | list[str]
 Check = Callable[[Attribute, Sequence[str], tzinfo], Answer]
 
 
-def _one(values: Sequence[str]) -> str:
+def _one(attr: Attribute, values: Sequence[str]) -> str:
     """The single value of a single-valued attribute (the same value sent twice counts once)."""
     if len(set(values)) > 1:
-        raise ValueError(f"takes one value, got {len(values)}")
+        raise ValueError(_("%(label)s takes one value, got %(count)d.", label=_label(attr), count=len(values)))
     return values[0]
 
 
@@ -37,45 +38,52 @@ def _shown(value: str) -> str:
 
 
 def _string(attr: Attribute, values: Sequence[str], tz: tzinfo) -> Answer:
-    value = _one(values).strip()
+    value = _one(attr, values).strip()
     if _LINE_BREAKS.search(value):
-        raise ValueError("must be a single line (no line breaks): it is a string, not a text attribute")
+        raise ValueError(_("%(label)s must be a single line (no line breaks): it is a string, not a text attribute.",
+                           label=_label(attr)))
     if len(value) > MAX_STRING:
-        raise ValueError(f"must be at most {MAX_STRING} characters, got {len(value)}")
+        raise ValueError(_("%(label)s must be at most %(limit)d characters, got %(count)d.", label=_label(attr),
+                           limit=MAX_STRING, count=len(value)))
     return value
 
 
 def _text(attr: Attribute, values: Sequence[str], tz: tzinfo) -> Answer:
-    value = _one(values).strip()
+    value = _one(attr, values).strip()
     if len(value) > MAX_TEXT:
-        raise ValueError(f"must be at most {MAX_TEXT} characters, got {len(value)}")
+        raise ValueError(_("%(label)s must be at most %(limit)d characters, got %(count)d.", label=_label(attr),
+                           limit=MAX_TEXT, count=len(value)))
     return value
 
 
 def _number(attr: Attribute, values: Sequence[str], tz: tzinfo) -> Answer:
-    value = _one(values).strip()
+    value = _one(attr, values).strip()
     if not DECIMAL.fullmatch(value):
-        raise ValueError(f"must be a number such as 3 or 2.5, got {_shown(value)}")
+        raise ValueError(_("%(label)s must be a number such as 3 or 2.5, got %(value)s.", label=_label(attr),
+                           value=_shown(value)))
     number = float(value)
     if not math.isfinite(number):
-        raise ValueError(f"must be a finite number, got {_shown(value)}")
+        raise ValueError(_("%(label)s must be a finite number, got %(value)s.", label=_label(attr),
+                           value=_shown(value)))
     return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
 def _datetime(attr: Attribute, values: Sequence[str], tz: tzinfo) -> Answer:
-    value = _one(values).strip()
+    value = _one(attr, values).strip()
     try:
         moment = parse_datetime(value, tz)
     except ValueError:
-        raise ValueError("must be an ISO 8601 date or datetime such as 2026-01-31 or 2026-01-31T14:30:00-08:00, "
-                         f"got {_shown(value)}") from None
+        message = _("%(label)s must be an ISO 8601 date or datetime such as 2026-01-31 or "
+                    "2026-01-31T14:30:00-08:00, got %(value)s.", label=_label(attr), value=_shown(value))
+        raise ValueError(message) from None
     return format_w3c(moment, tz) or ""
 
 
 def _single(attr: Attribute, values: Sequence[str], tz: tzinfo) -> Answer:
-    value = _one([v.strip() for v in values])
+    value = _one(attr, [v.strip() for v in values])
     if value not in attr.keys:
-        raise ValueError(f"{_shown(value)} is not one of: {', '.join(v.key for v in attr.values)}")
+        raise ValueError(_("%(label)s %(value)s is not one of: %(keys)s.", label=_label(attr), value=_shown(value),
+                           keys=", ".join(v.key for v in attr.values)))
     return value
 
 
@@ -87,9 +95,11 @@ def _multi(attr: Attribute, values: Sequence[str], tz: tzinfo) -> Answer:
         chosen.extend(p for p in parts if p not in chosen)
     wrong = [p for p in chosen if p not in attr.keys]
     if wrong:
-        raise ValueError(f"{', '.join(_shown(w) for w in wrong)} not among: {', '.join(v.key for v in attr.values)}")
+        raise ValueError(_("%(label)s %(values)s not among: %(keys)s.", label=_label(attr),
+                           values=", ".join(_shown(w) for w in wrong), keys=", ".join(v.key for v in attr.values)))
     if not chosen:
-        raise ValueError("needs at least one of: " + ", ".join(v.key for v in attr.values))
+        raise ValueError(_("%(label)s needs at least one of: %(keys)s.", label=_label(attr),
+                           keys=", ".join(v.key for v in attr.values)))
     return chosen
 
 
@@ -128,10 +138,10 @@ def validate_answers(service: Service, raw: Mapping[str, Sequence[str]],
         values = [v for v in raw.get(attr.code, ()) if v is not None and v.strip() != ""]
         if not values:
             if attr.required:
-                problems.append(f"{_label(attr)} is required.")
+                problems.append(_("%(label)s is required.", label=_label(attr)))
             continue
         try:
             answers[attr.code] = CHECKS[attr.datatype](attr, values, tz)
         except ValueError as exc:
-            problems.append(f"{_label(attr)} {exc}.")
+            problems.append(str(exc))
     return answers, problems

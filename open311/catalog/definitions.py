@@ -150,6 +150,10 @@ class Catalog:
     # locale -> every service with its residents' texts in that language (open311/catalog/translations.py)
     translations: Mapping[str, Mapping[str, Service]] = field(default_factory=dict)
     untranslated: tuple[str, ...] = ()   # texts served in English for want of a translation
+    # locale -> the jurisdiction's own texts (its name, departments, area rules, referrals): English -> translated
+    texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # locale -> key path of every text -> reviewed | machine | missing (open311/catalog/translations.py)
+    statuses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def get(self, service_code: str) -> Service | None:
         """Return the service with this code, or None."""
@@ -163,6 +167,15 @@ class Catalog:
     def services_in(self, locale: str | None) -> Mapping[str, Service]:
         """Every service in a language (English for None or a language it does not have), catalog order."""
         return self.translations.get(locale or "", self.services)
+
+    def text(self, english: str, locale: str | None) -> str:
+        """One of the jurisdiction's own texts in a language (the English where it has no translation)."""
+        return self.texts.get(locale or "", {}).get(english, english)
+
+    def status_of(self, locale: str | None, prefix: str) -> dict[str, str]:
+        """The translation status of every text whose key path starts with `prefix` (empty for English)."""
+        found = self.statuses.get(locale or "", {})
+        return {k.removeprefix(prefix): v for k, v in found.items() if k.startswith(prefix)}
 
 
 class ValueSchema(Schema):

@@ -1,9 +1,13 @@
 """Catalog translations: service_definitions/<jurisdiction>/i18n/<locale>.yaml, checked against the catalog.
 
 A translation file holds the residents' texts of every service in one language (names, descriptions,
-groups, keywords, notices, questions and answer names), keyed by the English catalog's codes. Wrong
-keys and malformed texts are problems (the gateway refuses to start, like any catalog error); a text
-that is simply not translated yet is a gap: reported by `open311 check-config`, served in English.
+groups, keywords, notices, questions and answer names), keyed by the English catalog's codes, and the
+jurisdiction's own texts (`texts`: its name, its departments', its area rules and referrals), keyed by the
+English text. Wrong keys and malformed texts are problems (the gateway refuses to start, like any catalog
+error); a text that is simply not translated yet is a gap: reported by `open311 check-config`, served in
+English. Every text has a status: `missing`, `machine` (a draft awaiting review: the file's `status`,
+which is `machine` unless it says `reviewed`) or `reviewed` (the file says so, or lists the text's key
+path, e.g. `services.DPW-CARTS.service_name`, under `reviewed:`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from open311.catalog.definitions import Attribute, Service, Value
 from open311.core.yamlfile import YamlDocument, parse_yaml
 
 SOURCE_LOCALE = "en"
-LOCALE_NAME = re.compile(r"^[a-z]{2,3}$")
+# A language code, with a script where one language is written in two (zh-Hans, zh-Hant).
+LOCALE_NAME = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?$")
+STATUSES = ("reviewed", "machine", "missing")
 SERVICE_TEXTS = ("service_name", "description", "service_notice")
 ONE_LINE = ("service_name",)
 Path_ = tuple[str | int, ...]
@@ -38,6 +44,30 @@ class Translation:
     services: Mapping[str, Service]
     gaps: tuple[str, ...]          # untranslated texts, as `file:line: key.path: message`
     canonical: str                 # the file's content, for the catalog fingerprint
+    texts: Mapping[str, str]       # the jurisdiction's own texts: English -> this language
+    statuses: Mapping[str, str]    # key path (services.DPW-CARTS.service_name) -> reviewed | machine | missing
+
+
+def key_path(path: Path_) -> str:
+    """A text's key path as translators write it: services.DPW-CARTS.attributes.issue.description."""
+    return ".".join(str(p) for p in path)
+
+
+def english_paths(services: Mapping[str, Service], texts: Sequence[str] = ()) -> Iterator[str]:
+    """The key path of every text a translation has: the catalog's (groups, services) and the jurisdiction's."""
+    yield from sorted({key_path(("groups", s.group)) for s in services.values() if s.group})
+    for code, service in services.items():
+        base: Path_ = ("services", code)
+        yield from (key_path((*base, key)) for key in SERVICE_TEXTS if getattr(service, key))
+        if service.keywords:
+            yield key_path((*base, "keywords"))
+        for attr in service.attributes:
+            where: Path_ = (*base, "attributes", attr.code)
+            yield key_path((*where, "description"))
+            if attr.datatype_description:
+                yield key_path((*where, "datatype_description"))
+            yield from (key_path((*where, "values", v.key)) for v in attr.values)
+    yield from (key_path(("texts", t)) for t in texts)
 
 
 def translation_files(directory: Path) -> list[Path]:
@@ -49,22 +79,25 @@ def translation_files(directory: Path) -> list[Path]:
                   if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith(".") and p.is_file())
 
 
-def load_translations(directory: Path, services: Mapping[str, Service]) -> tuple[dict[str, Translation], list[str]]:
-    """Read and check every translation file of a catalog; return the translations and the problems."""
+def load_translations(directory: Path, services: Mapping[str, Service],
+                      texts: Sequence[str] = ()) -> tuple[dict[str, Translation], list[str]]:
+    """Read and check every translation file of a catalog (and of the jurisdiction's own `texts`);
+    return the translations and the problems."""
     found: dict[str, Translation] = {}
     problems: list[str] = []
     for path in translation_files(directory):
         locale = path.stem
         if not LOCALE_NAME.match(locale) or locale == SOURCE_LOCALE:
             problems.append(f"{path}: the file name must be a two- or three-letter language code other than "
-                            f"{SOURCE_LOCALE!r} (the catalog's own language), e.g. es.yaml.")
+                            f"{SOURCE_LOCALE!r} (the catalog's own language), e.g. es.yaml, with a script where "
+                            "the language has two (zh-Hans.yaml, zh-Hant.yaml).")
             continue
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(f"{path}: cannot read: {exc}")
             continue
-        translation, file_problems = _check(str(path), text, tuple(services.values()))
+        translation, file_problems = _check(str(path), text, tuple(services.values()), tuple(texts))
         problems.extend(file_problems)
         if translation is not None:
             found[locale] = translation
@@ -72,7 +105,8 @@ def load_translations(directory: Path, services: Mapping[str, Service]) -> tuple
 
 
 @functools.lru_cache(maxsize=64)
-def _check(source: str, text: str, services: tuple[Service, ...]) -> tuple[Translation | None, tuple[str, ...]]:
+def _check(source: str, text: str, services: tuple[Service, ...],
+           texts: tuple[str, ...]) -> tuple[Translation | None, tuple[str, ...]]:
     """Check one file against the catalog (pure, so cached: tests build many apps)."""
     path = Path(source)
     try:
@@ -82,14 +116,14 @@ def _check(source: str, text: str, services: tuple[Service, ...]) -> tuple[Trans
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, Mapping):
         return None, (f"{path}:1: (document) Must be a mapping with `groups` and `services`.",)
-    checker = _Checker({s.service_code: s for s in services})
+    checker = _Checker({s.service_code: s for s in services}, texts)
     translated = checker.run(data)
     problems = tuple(f"{doc.where(p)}: {m}" for p, m in _by_line(doc, checker.problems))
     gaps = tuple(f"{doc.where(p)}: {m}" for p, m in _by_line(doc, checker.gaps))
     if problems:
         return None, problems
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False)
-    return Translation(path.stem, translated, gaps, canonical), ()
+    return Translation(path.stem, translated, gaps, canonical, checker.texts, checker.statuses), ()
 
 
 def _by_line(doc: YamlDocument, findings: list[Finding]) -> list[Finding]:
@@ -104,14 +138,17 @@ def _mapping(value: Any) -> Mapping[Any, Any]:
 class _Checker:
     """Walks one translation file: collects problems and gaps, and builds the translated services."""
 
-    def __init__(self, services: Mapping[str, Service]) -> None:
+    def __init__(self, services: Mapping[str, Service], texts: Sequence[str] = ()) -> None:
         self.services = services
+        self.known_texts = texts
         self.problems: list[Finding] = []
         self.gaps: list[Finding] = []
+        self.texts: dict[str, str] = {}
+        self.statuses: dict[str, str] = {}
 
     def run(self, data: Mapping[str, Any]) -> dict[str, Service]:
         """Check the whole document; return every service, translated where possible."""
-        self._keys((), data, ("groups", "services"))
+        self._keys((), data, ("status", "reviewed", "groups", "services", "texts"))
         groups = self._groups(data.get("groups"))
         entries = data.get("services")
         if entries is not None and not isinstance(entries, Mapping):
@@ -123,7 +160,39 @@ class _Checker:
         translated = {code: self._service(service, entries.get(code), groups)
                       for code, service in self.services.items()}
         self._unique_names(translated)
+        self._own_texts(data.get("texts"))
+        self._review(data.get("status"), data.get("reviewed"))
         return translated
+
+    def _own_texts(self, raw: Any) -> None:
+        """The jurisdiction's own texts (its name, departments, area rules, referrals), keyed by the English."""
+        if raw is not None and not isinstance(raw, Mapping):
+            self.problems.append((("texts",), "Must be a mapping of English text to its translation."))
+        raw = _mapping(raw)
+        for english in raw:
+            if english not in self.known_texts:
+                self.problems.append((("texts", english), "Not a text of the jurisdiction (its name, a department's "
+                                      "name, an area rule's description, a referral's agency or note)."))
+        for english in self.known_texts:
+            text = self._text(("texts", english), raw.get(english), english)
+            if text is not None:
+                self.texts[english] = text
+
+    def _review(self, status: Any, reviewed: Any) -> None:
+        """Mark texts reviewed: all of them (`status: reviewed`) or those `reviewed:` lists by key path."""
+        if status is not None and status not in ("machine", "reviewed"):
+            self.problems.append((("status",), "Must be machine (drafts awaiting review) or reviewed."))
+        if reviewed is not None and (not isinstance(reviewed, list) or not all(isinstance(k, str) for k in reviewed)):
+            self.problems.append((("reviewed",), "Must be a list of key paths, e.g. services.DPW-CARTS.service_name."))
+            reviewed = []
+        for key in english_paths(self.services, self.known_texts):
+            self.statuses.setdefault(key, "missing")
+        marked = set(reviewed or ())
+        for key in marked - self.statuses.keys():
+            self.problems.append((("reviewed",), f"{key[:120]!r} is not the key path of a text of this file."))
+        for key, found in self.statuses.items():
+            if found == "machine" and (status == "reviewed" or key in marked):
+                self.statuses[key] = "reviewed"
 
     def _keys(self, path: Path_, data: Mapping[Any, Any], allowed: Sequence[str]) -> None:
         """Report keys that are not allowed at this level."""
@@ -136,6 +205,7 @@ class _Checker:
         if value is None:
             if english is not None:
                 self.gaps.append((path, f"not translated (English: {english[:60]!r})."))
+                self.statuses[key_path(path)] = "missing"
             return None
         if english is None:
             self.problems.append((path, "The English catalog has no such text; remove this key."))
@@ -145,6 +215,8 @@ class _Checker:
             return None
         found = list(text_problems(path, value, one_line=one_line))
         self.problems.extend(found)
+        if not found:
+            self.statuses[key_path(path)] = "machine"
         return None if found else value
 
     def _groups(self, raw: Any) -> dict[str, str]:
@@ -189,6 +261,7 @@ class _Checker:
         if raw is None:
             if english:
                 self.gaps.append((where, "not translated (English keywords are served)."))
+                self.statuses[key_path(where)] = "missing"
             return None
         if not english:
             self.problems.append((where, "The English catalog has no keywords for this service; remove this key."))
@@ -198,6 +271,8 @@ class _Checker:
             return None
         found = [((*path, *p), m) for p, m in keyword_problems(raw)]
         self.problems.extend(found)
+        if not found:
+            self.statuses[key_path(where)] = "machine"
         return None if found else tuple(raw)
 
     def _attributes(self, path: Path_, raw: Any, english: tuple[Attribute, ...]) -> tuple[Attribute, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -256,24 +256,42 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
     city_rules = {n for n, r in rules.items() if r.kind == "unincorporated_plus_contract"}
     catalog, found = load_catalog(services_dir, jid, departments.keys(), set(rules) or None, city_rules)
     problems.extend(found)
+    referrals = build_referrals(raw["referrals"])
     if not found:  # translations are checked against a valid catalog (else every failed file echoes)
-        catalog = _translated(catalog, services_dir, problems)
+        texts = own_texts(raw["name"], departments.values(), rules.values(), referrals.values())
+        catalog = _translated(catalog, services_dir, texts, problems)
     boundary = root / raw["boundary"] if raw["boundary"] else None
     return Jurisdiction(id=jid, name=raw["name"], timezone=tz, departments=departments, catalog=catalog,
                         api_key_required=raw["api_keys"]["required"], boundary=boundary,
-                        service_areas=rules, referrals=build_referrals(raw["referrals"]), gis=gis,
+                        service_areas=rules, referrals=referrals, gis=gis,
                         calendar=build_calendar(raw["calendar"], tz) if raw["calendar"] else None)
 
 
-def _translated(catalog: Catalog, services_dir: Path, problems: list[str]) -> Catalog:
+def own_texts(name: str, departments: Iterable[Department], rules: Iterable[AreaRule],
+              referrals: Iterable[Referral]) -> tuple[str, ...]:
+    """The jurisdiction's own texts residents read (translated under `texts:` of i18n/<locale>.yaml): its name,
+    its departments' names, its area rules' descriptions, and each referral's agency and note."""
+    found = [name, *(d.name for d in departments)]
+    every = list(referrals)
+    for rule in rules:
+        found.append(rule.description)
+        every += [r for r in (rule.referral, *rule.referrals.values()) if r is not None]
+    for referral in every:
+        found += [referral.agency, *([referral.note] if referral.note else [])]
+    return tuple(dict.fromkeys(t for t in found if t))
+
+
+def _translated(catalog: Catalog, services_dir: Path, texts: Sequence[str], problems: list[str]) -> Catalog:
     """The catalog with its translations (i18n/<locale>.yaml beside the service files), checked."""
-    translations, found = load_translations(services_dir, catalog.services)
+    translations, found = load_translations(services_dir, catalog.services, texts)
     problems.extend(found)
     if not translations:
         return catalog
     fingerprint = fingerprint_of([catalog.fingerprint, *(t.canonical for t in translations.values())])
     return replace(catalog, fingerprint=fingerprint,
                    translations={locale: t.services for locale, t in translations.items()},
+                   texts={locale: t.texts for locale, t in translations.items()},
+                   statuses={locale: t.statuses for locale, t in translations.items()},
                    untranslated=tuple(iter_gaps(translations)))
 
 

@@ -22,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
 
 def build_app(services: Services, test_config: Mapping[str, Any] | None = None) -> Flask:
     """The app: the services in app.extensions["open311"], the settings in app.config, routes registered."""
-    from open311.georeport import apidocs, init_app, monitoring, origin, ratelimits, staff, status, webapp
+    from open311.georeport import apidocs, init_app, languages, monitoring, origin, ratelimits, staff, status, webapp
 
     app = Flask("open311", instance_path=str(services.instance_path), instance_relative_config=True)
     # `//services.json` is a 404 error list like any unknown path, not werkzeug's HTML 308 to the merged URL.
@@ -32,6 +32,7 @@ def build_app(services: Services, test_config: Mapping[str, Any] | None = None) 
     app.config.update(services.settings)
     app.extensions["open311"] = services
     origin.init_app(app)  # the Host check runs before every other hook
+    languages.init_app(app)
     api = init_app(app)
     monitoring.init_app(app, api)
     ratelimits.init_app(app)

@@ -48,6 +48,27 @@ def services_document(services: Iterable[Service]) -> Many:
     return Many("service", [service_entry(s) for s in services])
 
 
+def translation_entry(catalog: Catalog, locale: str | None, service_code: str) -> dict[str, Any]:
+    """extensions=true: the language of a service's texts and each text's status (reviewed, machine, missing;
+    `source` for the catalog's own English), for translators and for apps that flag machine drafts."""
+    if not locale or locale not in catalog.statuses:
+        return {"locale": "en", "status": "source", "texts": {}}
+    texts = catalog.status_of(locale, f"services.{service_code}.")
+    worst = next((s for s in ("missing", "machine", "reviewed") if s in texts.values()), "reviewed")
+    return {"locale": locale, "status": worst, "texts": texts}
+
+
+def extended_services_document(catalog: Catalog, locale: str | None, departments: Mapping[str, str]) -> Many:
+    """GET services?extensions=true: each service with its department and its translation's status."""
+    entries = []
+    for service in catalog.services_in(locale).values():
+        department = departments.get(service.department, service.department)
+        entries.append({**service_entry(service), "extensions": {
+            "department": service.department, "agency_responsible": catalog.text(department, locale),
+            "translation": translation_entry(catalog, locale, service.service_code)}})
+    return Many("service", entries)
+
+
 def attribute_entry(attr: Attribute) -> dict[str, Any]:
     """One <attribute> of a service definition."""
     return {
@@ -198,7 +219,10 @@ def discovery_document(changeset: datetime, contact: str, key_service: str, url:
     }
 
 
-def render_services(fmt: str, catalog: Catalog, locale: str | None = None) -> bytes:
-    """GET services rendered once per jurisdiction, language and format (the catalog never changes while
-    running)."""
+def render_services(fmt: str, catalog: Catalog, locale: str | None = None,
+                    departments: Mapping[str, str] | None = None) -> bytes:
+    """GET services rendered once per jurisdiction, language, format and extensions (the catalog never changes
+    while running); `departments` (code -> name) asks for the extensions."""
+    if departments is not None:
+        return render(fmt, "services", extended_services_document(catalog, locale, departments))
     return render(fmt, "services", services_document(catalog.services_in(locale).values()))

@@ -6,9 +6,11 @@ service notices); codes, keys and the documents' shape are the same in every lan
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Flask, Response, g, has_request_context, request
 
 from open311.catalog.definitions import Catalog, Service
+from open311.core import i18n
+from open311.core.i18n import gettext as _
 from open311.errors import BadRequest
 from open311.georeport.parsing import param
 
@@ -18,11 +20,35 @@ def catalog_locale(catalog: Catalog) -> str:
     available = catalog.locales
     raw = param(request.args, "locale")
     if raw is not None:
-        wanted = raw.replace("_", "-").split("-")[0].lower()
-        if wanted not in available:
-            raise BadRequest(f"locale {raw[:20]!r} is not available; available: {', '.join(available)}.")
+        wanted = i18n.canonical(raw, available)
+        if wanted is None:
+            raise BadRequest(_("locale %(locale)r is not available; available: %(available)s.",
+                               locale=raw[:20], available=", ".join(available)))
         return wanted
-    return request.accept_languages.best_match(available, default=available[0]) or available[0]
+    return i18n.negotiate(accepted_tags(), available) or available[0]
+
+
+def accepted_tags() -> list[str]:
+    """The request's Accept-Language tags, most wanted first (q=0 left out)."""
+    return [tag for tag, quality in request.accept_languages if quality > 0]
+
+
+def message_locale() -> str | None:
+    """The language of the server's own texts for this request: `locale=`, else Accept-Language (once per request)."""
+    if not has_request_context():
+        return None
+    found: str | None = g.get("open311_message_locale")
+    if found is None:
+        offered = i18n.available()
+        raw = request.args.get("locale")   # never the body: reading it here could consume an upload
+        found = (raw and i18n.canonical(raw, offered)) or i18n.negotiate(accepted_tags(), offered) or i18n.SOURCE
+        g.open311_message_locale = found
+    return found
+
+
+def init_app(app: Flask) -> None:
+    """The server's texts follow the request's language (open311/core/i18n.py asks message_locale)."""
+    i18n.set_provider(message_locale)
 
 
 def mark_language(response: Response, locale: str) -> Response:

@@ -9,6 +9,7 @@ from flask import Response, request
 from flask.views import MethodView
 
 from open311.catalog.definitions import Service
+from open311.core.i18n import gettext as _
 from open311.errors import BadRequest, NotFound, ServiceUnavailable
 from open311.georeport import openapi
 from open311.georeport.app import current_services
@@ -109,8 +110,9 @@ def referral_entry(areas: ServiceAreas, service: Service, location: Location) ->
     if referral is None:
         if location.city is None:
             return None
-        return {"agency": f"City of {location.city}", "phone": None, "url": None, "note": None}
-    return {"agency": referral.agency, "phone": referral.phone, "url": referral.url, "note": referral.note}
+        return {"agency": _("City of %(city)s", city=location.city), "phone": None, "url": None, "note": None}
+    return {"agency": areas.local(referral.agency), "phone": referral.phone, "url": referral.url,
+            "note": areas.local(referral.note) if referral.note else None}
 
 
 @blp.route("/areas/<service_code>/check.<fmt>", parameters=[
@@ -144,7 +146,7 @@ class AreaCheck(MethodView):
         rule = areas.rule_of(service)
         served = description is None
         document = {"service_code": service.service_code, "lat": point[0], "long": point[1], "served": served,
-                    **place_entry(location), "service_area": rule.description if rule else None,
+                    **place_entry(location), "service_area": areas.local(rule.description) if rule else None,
                     "description": description,
                     "referral": None if served else referral_entry(areas, service, location),
                     "routing": routing_entry(areas.decide(service, location).public())}

@@ -98,10 +98,15 @@ class Services(MethodView):
         located = services_here(gateway, jurisdiction, fmt, locale)
         if located is not None:
             return mark_language(located, locale)
-        key = (jurisdiction.id, fmt, locale)
+        problems = Problems()
+        extended = flag(request.args, "extensions", problems)
+        problems.raise_any()
+        key = (jurisdiction.id, fmt, locale, extended)
         body = gateway.caches.services.get(key)
         if body is None:
-            body = gateway.caches.services[key] = documents.render_services(fmt, jurisdiction.catalog, locale)
+            departments = {d.code: d.name for d in jurisdiction.departments.values()} if extended else None
+            body = gateway.caches.services[key] = documents.render_services(fmt, jurisdiction.catalog, locale,
+                                                                            departments)
         return mark_language(raw_response(fmt, body), locale)
 
 

@@ -123,6 +123,8 @@ def settings() -> Response:
         api="open311/v2/", jurisdiction_id=jurisdiction.id, jurisdiction_name=jurisdiction.name,
         api_key=config.get("OPEN311_WEBAPP_API_KEY") or None, api_key_required=jurisdiction.api_key_required,
         locales=list(jurisdiction.catalog.locales), bounds=_bounds(gateway, jurisdiction),
+        # the jurisdiction's own texts (its name, departments, referrals) per language: English -> translated
+        texts={locale: dict(found) for locale, found in jurisdiction.catalog.texts.items()},
         tile_url=config.get("OPEN311_WEBAPP_TILE_URL") or None,
         tile_attribution=config.get("OPEN311_WEBAPP_TILE_ATTRIBUTION") or None,
         notices=sorted(gateway.notifiers),

@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover - a shapely without the private module
 from open311.catalog.definitions import Service
 from open311.config.gis import AreaRule, GisSettings
 from open311.config.jurisdictions import GatewayConfig, Jurisdiction
+from open311.core import i18n
 from open311.errors import BadRequest, ConfigError
 from open311.gis.facilities import FacilityIndex
 from open311.gis.geocoders import Geocoder, build_geocoder
@@ -136,24 +137,32 @@ class ServiceAreas:
         """True when exchanging lat and long gives a point inside the jurisdiction."""
         return -90 <= long <= 90 and -180 <= lat <= 180 and self.locate(long, lat).in_county
 
-    def require_inside(self, location: Location, what: str = "The location") -> None:
+    def require_inside(self, location: Location, what: str | None = None) -> None:
         """Raise a 400 for a point outside the jurisdiction, hinting at swapped coordinates."""
         if not location.in_county:
-            name = self.jurisdiction.name
+            name = self.local(self.jurisdiction.name)
             texts = [outside(name, location.lat, location.long, what)]
             if self.swapped_inside(location.lat, location.long):
                 texts.append(swapped(name))
             raise BadRequest(*texts)
 
-    def check(self, service: Service, location: Location, what: str = "The location") -> Routing:
+    def check(self, service: Service, location: Location, what: str | None = None) -> Routing:
         """The routing of a service taken at the point; a 400 naming the place, the rule and who serves the
         place instead when it is not taken there."""
         self.require_inside(location, what)
         routing = self.decide(service, location)
         rule = self.rule_of(service)
         if rule is not None and not routing.served:
-            raise BadRequest(refusal(self.jurisdiction.name, service, rule, self.jurisdiction.referrals, location))
+            locale = i18n.current()
+            shown = self.jurisdiction.catalog.services_in(locale).get(service.service_code, service)
+            raise BadRequest(refusal(self.jurisdiction.name, shown, rule, self.jurisdiction.referrals, location,
+                                     self.local))
         return routing
+
+    def local(self, english: str) -> str:
+        """One of the jurisdiction's own texts (its name, a rule's description, a referral's agency or note) in
+        the language of the current message."""
+        return self.jurisdiction.catalog.text(english, i18n.current())
 
     def decide(self, service: Service, location: Location) -> Routing:
         """Whether the service is taken at the point, why, and by which layers' versions (never raises)."""

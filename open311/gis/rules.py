@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from open311.catalog.definitions import Service
 from open311.config.gis import AreaRule, Referral
+from open311.core.i18n import gettext as _
 from open311.gis.layers import Place
 
 PLACE_RULES = ("unincorporated", "unincorporated_plus_contract", "countywide", "countywide_except")
@@ -31,10 +32,12 @@ class Location:
         city = self.city
         if city is not None:
             place = next(p for p in self.places if p.city == city)
-            return f"in the City of {city}" + (f" ({place.name})" if place.name != city else "")
+            if place.name != city:
+                return _("in the City of %(city)s (%(place)s)", city=city, place=place.name)
+            return _("in the City of %(city)s", city=city)
         if self.places:
-            return f"in {self.places[0].name} (unincorporated)"
-        return "at this location"
+            return _("in %(place)s (unincorporated)", place=self.places[0].name)
+        return _("at this location")
 
 
 def cities_of(rule: AreaRule, service: Service | None) -> Collection[str]:
@@ -73,24 +76,46 @@ def referral_for(rule: AreaRule, referrals: Mapping[str, Referral], location: Lo
 
 
 def refusal(jurisdiction_name: str, service: Service, rule: AreaRule, referrals: Mapping[str, Referral],
-            location: Location) -> str:
-    """Why the service is not taken here, and who to contact instead."""
-    text = (f"{service.service_name} ({service.service_code}) is not handled by {jurisdiction_name} "
-            f"{location.describe()}; its service area is: {rule.description} (rule {rule.name}).")
+            location: Location, local: Callable[[str], str] = str) -> str:
+    """Why the service is not taken here, and who to contact instead (`local` translates the jurisdiction's
+    own texts: its name, the rule's description, the referral's agency and note; `service` is already in the
+    resident's language)."""
+    text = _("%(service)s (%(code)s) is not handled by %(jurisdiction)s %(where)s; its service area is: "
+             "%(area)s (rule %(rule)s).", service=service.service_name, code=service.service_code,
+             jurisdiction=local(jurisdiction_name), where=location.describe(), area=local(rule.description),
+             rule=rule.name)
     referral = referral_for(rule, referrals, location)
     if referral is not None:
-        return f"{text} Please contact {referral.text()}"
+        contact = _("Please contact %(whom)s", whom=referral_text(referral, local))
+        return f"{text} {contact}"
     if location.city is not None:
-        return f"{text} Please contact the City of {location.city}."
+        contact = _("Please contact the City of %(city)s.", city=location.city)
+        return f"{text} {contact}"
     return text
 
 
-def outside(jurisdiction_name: str, lat: float, long: float, what: str = "The location") -> str:
+def referral_text(referral: Referral, local: Callable[[str], str] = str) -> str:
+    """One sentence naming the agency and its contacts, then its note, in the resident's language."""
+    agency = local(referral.agency)
+    if referral.phone and referral.url:
+        sentence = _("%(agency)s: phone %(phone)s, %(url)s.", agency=agency, phone=referral.phone, url=referral.url)
+    elif referral.phone:
+        sentence = _("%(agency)s: phone %(phone)s.", agency=agency, phone=referral.phone)
+    elif referral.url:
+        sentence = _("%(agency)s: %(url)s.", agency=agency, url=referral.url)
+    else:
+        sentence = f"{agency}."
+    return f"{sentence} {local(referral.note)}" if referral.note else sentence
+
+
+def outside(jurisdiction_name: str, lat: float, long: float, what: str | None = None) -> str:
     """The refusal for a point outside the jurisdiction altogether."""
-    return (f"{what} (lat {lat:.6f}, long {long:.6f}) is outside {jurisdiction_name}; "
-            "this gateway takes requests only for places inside it.")
+    return _("%(what)s (lat %(lat).6f, long %(long).6f) is outside %(jurisdiction)s; this gateway takes requests "
+             "only for places inside it.", what=what or _("The location"), lat=lat, long=long,
+             jurisdiction=jurisdiction_name)
 
 
 def swapped(jurisdiction_name: str) -> str:
     """The hint given when lat and long swapped would be inside the jurisdiction."""
-    return f"Did you swap lat and long? With lat and long exchanged the location is inside {jurisdiction_name}."
+    return _("Did you swap lat and long? With lat and long exchanged the location is inside %(jurisdiction)s.",
+             jurisdiction=jurisdiction_name)

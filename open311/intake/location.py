@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from open311.catalog.definitions import Service
+from open311.core.i18n import gettext as _
 from open311.errors import BadRequest, ServiceUnavailable
 from open311.gis.areas import ServiceAreas
 from open311.gis.geocoders import GeocoderUnavailable
@@ -44,13 +45,15 @@ def place_request(areas: ServiceAreas | None, service: Service, lat: float | Non
             unavailable = True
     if found is not None:
         routing = areas.check(service, areas.locate(found.lat, found.long),
-                              what=f"The address {(address or '')[:100]!r}")
+                              what=_("The address %(address)r", address=(address or "")[:100]))
         return Placement(found.lat, found.long, GEOCODED, routing=routing)
     if areas.gis.unplaced_addresses == "accept":
         return Placement(None, None, UNVERIFIED, UNVERIFIED_NOTICE)
     if unavailable:
-        raise ServiceUnavailable("The address lookup is unavailable right now; send lat and long, or try again later.")
+        raise ServiceUnavailable(_("The address lookup is unavailable right now; send lat and long, or try again "
+                                   "later."))
     if address:
-        raise BadRequest(f"The address {address[:100]!r} could not be placed on the map; send lat and long, "
-                         "or a full street address with the city.")
-    raise BadRequest("An address_id alone cannot be placed on the map here; send lat and long or address_string.")
+        raise BadRequest(_("The address %(address)r could not be placed on the map; send lat and long, or a full "
+                           "street address with the city.", address=address[:100]))
+    raise BadRequest(_("An address_id alone cannot be placed on the map here; send lat and long or "
+                       "address_string."))

@@ -18,6 +18,7 @@ from open311.catalog.answers import DECIMAL, validate_answers
 from open311.catalog.definitions import Service
 from open311.config.jurisdictions import Jurisdiction
 from open311.core.business_time import around_the_clock
+from open311.core.i18n import gettext as _
 from open311.core.numbers import BETWEEN, MAX_ID_LENGTH, number_in, parse_ids
 from open311.core.sla_clock import clock_of
 from open311.errors import BadRequest, NotFound
@@ -67,7 +68,7 @@ def _text(fields: Mapping[str, str], name: str, problems: list[str]) -> str | No
     value = (fields.get(name) or "").strip()
     limit = FIELD_LIMITS.get(name, MAX_DESCRIPTION)
     if len(value) > limit:
-        problems.append(f"{name} must be at most {limit} characters.")
+        problems.append(_("%(field)s must be at most %(limit)d characters.", field=name, limit=limit))
     return value or None
 
 
@@ -93,7 +94,7 @@ def _media_url(fields: Mapping[str, str], problems: list[str]) -> str | None:
     except ValueError:
         valid = False
     if not valid:
-        problems.append("media_url must be an absolute http or https URL.")
+        problems.append(_("media_url must be an absolute http or https URL."))
     return value
 
 
@@ -108,19 +109,19 @@ def _location(fields: Mapping[str, str], problems: list[str]) -> tuple[float | N
     lon = _coordinate(fields, "long", 180, problems)
     has_lat, has_long = _given(fields, "lat"), _given(fields, "long")
     if has_lat != has_long:
-        problems.append("lat and long must be sent together.")
+        problems.append(_("lat and long must be sent together."))
     elif not has_lat and not _given(fields, "address_string") and not _given(fields, "address_id"):
-        problems.append("A location is required: lat and long, or address_string, or address_id.")
+        problems.append(_("A location is required: lat and long, or address_string, or address_id."))
     return lat, lon
 
 
 def find_service(jurisdiction: Jurisdiction, service_code: str | None) -> Service:
     """Return the service or raise 400 (missing) / 404 (unknown)."""
     if not service_code:
-        raise BadRequest("service_code was not provided.")
+        raise BadRequest(_("service_code was not provided."))
     service = jurisdiction.catalog.get(service_code)
     if service is None:
-        raise NotFound(f"service_code {service_code[:64]!r} not found.")
+        raise NotFound(_("service_code %(code)r not found.", code=service_code[:64]))
     return service
 
 
@@ -201,7 +202,7 @@ def get_request(session: Session, jurisdiction: Jurisdiction, service_request_id
     with session.begin():
         row = session.get(ServiceRequest, ids[0]) if ids else None
     if row is None or row.jurisdiction_id != jurisdiction.id:
-        raise NotFound(f"service_request_id {service_request_id[:64]!r} not found.")
+        raise NotFound(_("service_request_id %(id)r not found.", id=service_request_id[:64]))
     return row
 
 

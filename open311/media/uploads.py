@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from open311.adapter import TemporaryError, TicketPhoto
+from open311.core.i18n import gettext as _
 from open311.errors import BadRequest, ServiceUnavailable
 from open311.media.photos import Photo, PhotoError, PhotoLimits, describe, process_photo, sniff
 from open311.media.store import MediaStore, MediaStoreError
@@ -124,19 +125,20 @@ def precheck(uploads: Sequence[Upload], policy: MediaPolicy | None) -> list[str]
     if not uploads:
         return []
     if policy is None or policy.max_files == 0:
-        return ["Photo uploads are not accepted here; give media_url as a link instead."]
+        return [_("Photo uploads are not accepted here; give media_url as a link instead.")]
     problems = []
     if len(uploads) > policy.max_files:
-        problems.append(f"At most {policy.max_files} photos may be sent with a request; {len(uploads)} were sent.")
+        problems.append(_("At most %(max)d photos may be sent with a request; %(count)d were sent.",
+                          max=policy.max_files, count=len(uploads)))
     for upload in uploads:
         if not upload.data:
-            problems.append(f"{upload.label}: the file is empty.")
+            problems.append(_("%(photo)s: the file is empty.", photo=upload.label))
         elif len(upload.data) > policy.limits.max_bytes:
-            problems.append(f"{upload.label}: it is {len(upload.data)} bytes, more than the "
-                            f"{policy.limits.max_bytes} bytes allowed per photo.")
+            problems.append(_("%(photo)s: it is %(size)d bytes, more than the %(limit)d bytes allowed per photo.",
+                              photo=upload.label, size=len(upload.data), limit=policy.limits.max_bytes))
         elif sniff(upload.data) is None:
-            problems.append(f"{upload.label}: it is not a JPEG, PNG or WebP image: its content is "
-                            f"{describe(upload.data)}.")
+            problems.append(_("%(photo)s: it is not a JPEG, PNG or WebP image: its content is %(content)s.",
+                              photo=upload.label, content=describe(upload.data)))
     return problems
 
 

@@ -63,7 +63,8 @@ def compose(session: Session, config: GatewayConfig, notice_id: int, *, secret: 
                   else None, status_notes=request.status_notes if request.hidden_at is None else None,
                   expected=request.expected_datetime, timezone=jurisdiction.timezone, status_url=page,
                   unsubscribe_url=leave)
-    words = write(facts, recipient.locale)
+    lang = language(recipient.locale)
+    words = write(facts, recipient.locale, lambda english: jurisdiction.catalog.text(english, lang))
     push = PushTarget(recipient.push_endpoint, recipient.push_p256dh or "", recipient.push_auth or "") \
         if recipient.push_endpoint else None
     notice = Notice(channel=recipient.channel, idempotency_key=f"{request.jurisdiction_id}:{request.id}:notice:"

@@ -1,4 +1,4 @@
-"""What a notice says, in the language the report was made in (English and Spanish; English for any other).
+"""What a notice says, in the language the report was made in (any with a message catalog; else English).
 
 Plain text and HTML from the same words. Everything shown is public already (service, number, status note,
 closure reason, expected date): a notice never carries contact data or the report's own text.
@@ -6,48 +6,39 @@ closure reason, expected date): a notice never carries contact data or the repor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from html import escape
 
 from babel.dates import format_datetime
 
-SUBJECTS = {
-    "en": {"received": "We received your report: {service} (#{id})",
-           "assigned": "Your report is assigned: {service} (#{id})",
-           "closed": "Your report is closed: {service} (#{id})",
-           "reopened": "Your report is open again: {service} (#{id})"},
-    "es": {"received": "Recibimos su reporte: {service} (n.º {id})",
-           "assigned": "Su reporte fue asignado: {service} (n.º {id})",
-           "closed": "Su reporte fue cerrado: {service} (n.º {id})",
-           "reopened": "Su reporte fue reabierto: {service} (n.º {id})"},
-}
-LEADS = {
-    "en": {"received": "Thank you. {agency} received your report and will look into it.",
-           "assigned": "{agency} has assigned your report to a crew.",
-           "closed": "{agency} closed your report. Reason: {reason}.",
-           "reopened": "Your report is open again: {agency} will look at it once more."},
-    "es": {"received": "Gracias. {agency} recibió su reporte y lo revisará.",
-           "assigned": "{agency} asignó su reporte a un equipo.",
-           "closed": "{agency} cerró su reporte. Motivo: {reason}.",
-           "reopened": "Su reporte está abierto de nuevo: {agency} lo revisará otra vez."},
-}
-REASONS = {
-    "en": {"fixed": "fixed", "no_action_needed": "no action was needed", "referred": "referred to another agency",
-           "duplicate": "it duplicates another report, which you now follow", "not_found": "the problem was not found",
-           "cancelled": "cancelled", "unspecified": "not given"},
-    "es": {"fixed": "resuelto", "no_action_needed": "no se necesitaba ninguna acción",
-           "referred": "remitido a otra agencia", "duplicate": "duplica otro reporte, que usted sigue ahora",
-           "not_found": "no se encontró el problema", "cancelled": "cancelado", "unspecified": "no indicado"},
-}
-LABELS = {
-    "en": {"note": "Note", "expected": "Expected by", "status": "See its status, follow it or say it is not fixed:",
-           "unsubscribe": "Stop these e-mails:", "why": "You get this because you asked for updates on this report."},
-    "es": {"note": "Nota", "expected": "Fecha prevista", "status": "Vea su estado, sígalo o diga que no está resuelto:",
-           "unsubscribe": "Dejar de recibir estos correos:",
-           "why": "Recibe este mensaje porque pidió novedades sobre este reporte."},
-}
-LOCALES = tuple(SUBJECTS)
+from open311.core import i18n
+from open311.core.i18n import gettext as _
+from open311.core.i18n import lazy
+
+SUBJECTS = {"received": lazy("We received your report: %(service)s (#%(id)s)"),
+            "assigned": lazy("Your report is assigned: %(service)s (#%(id)s)"),
+            "closed": lazy("Your report is closed: %(service)s (#%(id)s)"),
+            "reopened": lazy("Your report is open again: %(service)s (#%(id)s)")}
+LEADS = {"received": lazy("Thank you. %(agency)s received your report and will look into it."),
+         "assigned": lazy("%(agency)s has assigned your report to a crew."),
+         "closed": lazy("%(agency)s closed your report. Reason: %(reason)s."),
+         "reopened": lazy("Your report is open again: %(agency)s will look at it once more.")}
+REASONS = {"fixed": lazy("fixed"), "no_action_needed": lazy("no action was needed"),
+           "referred": lazy("referred to another agency"),
+           "duplicate": lazy("it duplicates another report, which you now follow"),
+           "not_found": lazy("the problem was not found"), "cancelled": lazy("cancelled"),
+           "unspecified": lazy("not given")}
+LABELS = {"note": lazy("Note"), "expected": lazy("Expected by"),
+          "status": lazy("See its status, follow it or say it is not fixed:"),
+          "unsubscribe": lazy("Stop these e-mails:"),
+          "why": lazy("You get this because you asked for updates on this report.")}
+
+
+def reason(closure_code: str | None) -> str:
+    """Why a report was closed, in the current message language."""
+    return _(REASONS.get(closure_code or "unspecified", REASONS["unspecified"]))
 
 
 @dataclass(frozen=True)
@@ -77,29 +68,31 @@ class Written:
 
 
 def language(locale: str | None) -> str:
-    """The notice language for a report's locale (English when we have no texts for it)."""
-    base = (locale or "en").replace("_", "-").split("-")[0].lower()
-    return base if base in LOCALES else "en"
+    """The notice language for a report's locale (English when the server has no texts for it)."""
+    return i18n.canonical(locale or i18n.SOURCE, i18n.available()) or i18n.SOURCE
 
 
-def write(facts: Facts, locale: str | None) -> Written:
-    """The notice in the report's language."""
+def write(facts: Facts, locale: str | None, local: Callable[[str], str] = str) -> Written:
+    """The notice in the report's language (`local` translates the agency's name, one of the jurisdiction's
+    own texts)."""
     lang = language(locale)
-    values = {"service": facts.service_name, "id": facts.request_id, "agency": facts.agency,
-              "reason": REASONS[lang].get(facts.closure_code or "unspecified", REASONS[lang]["unspecified"])}
-    subject = SUBJECTS[lang][facts.milestone].format(**values)
-    lead = LEADS[lang][facts.milestone].format(**values)
-    labels = LABELS[lang]
+    with i18n.using(lang):
+        values = {"service": facts.service_name, "id": facts.request_id, "agency": local(facts.agency),
+                  "reason": reason(facts.closure_code)}
+        subject = _(SUBJECTS[facts.milestone], **values)
+        lead = _(LEADS[facts.milestone], **values)
+        labels = {key: _(text) for key, text in LABELS.items()}
     lines = [lead]
     if facts.status_notes:
         lines.append(f"{labels['note']}: {facts.status_notes}")
     if facts.expected is not None and facts.milestone in ("received", "assigned", "reopened"):
-        when = format_datetime(facts.expected.astimezone(facts.timezone), "medium", locale=lang)
+        when = format_datetime(facts.expected.astimezone(facts.timezone), "medium", locale=i18n.babel_locale(lang))
         lines.append(f"{labels['expected']}: {when}")
     text = "\n\n".join([*lines, f"{labels['status']}\n{facts.status_url}",
                         f"{labels['why']}\n{labels['unsubscribe']} {facts.unsubscribe_url}"]) + "\n"
     body = "".join(f"<p>{escape(line)}</p>" for line in lines)
-    html = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{escape(subject)}</title></head>'
+    html = (f'<!doctype html><html lang="{lang}" dir="{i18n.direction(lang)}"><head><meta charset="utf-8">'
+            f"<title>{escape(subject)}</title></head>"
             f"<body>{body}<p>{escape(labels['status'])}<br><a href=\"{escape(facts.status_url)}\">"
             f"{escape(facts.status_url)}</a></p><p><small>{escape(labels['why'])} "
             f"<a href=\"{escape(facts.unsubscribe_url)}\">{escape(labels['unsubscribe'])}</a></small></p>"

@@ -60,7 +60,11 @@ services:
   LAMP:
     service_name: Luz de la calle apagada
     description: Una luz de la calle está apagada.
+texts:
+  Town: Pueblo
+  Works: Obras
 """
+THRESHOLD = ("ar", "es", "fa", "hi", "hy", "ja", "km", "ko", "ru", "th", "tl", "vi", "zh-Hans", "zh-Hant")
 
 
 def make(tmp_path: Path, translation: str | None, name: str = "es.yaml") -> Path:
@@ -140,7 +144,7 @@ def test_wrong_keys_and_texts_are_problems_with_file_and_line(tmp_path: Path, ch
     assert any(expected in p and "i18n/es.yaml:" in p for p in problems), problems
 
 
-@pytest.mark.parametrize("name", ["en.yaml", "spanish.yaml"])
+@pytest.mark.parametrize("name", ["en.yaml", "spanish.yaml", "zh-hant.yaml", "zh_Hant.yaml"])
 def test_the_file_name_is_the_language(tmp_path: Path, name: str) -> None:
     assert any("must be a two- or three-letter language code" in p for p in problems_of(tmp_path, COMPLETE, name))
 
@@ -155,16 +159,53 @@ def test_check_config_lists_the_languages_and_warns_about_gaps(tmp_path: Path,
     assert "warning: " in result.stderr and "services.HOLE.service_notice: not translated" in result.stderr
 
 
-def test_the_shipped_catalog_is_fully_translated() -> None:
+def test_the_shipped_catalog_is_complete_in_every_threshold_language() -> None:
     from tests.conftest import ROOT
 
-    catalog = load_config(ROOT / "jurisdictions.yaml").jurisdictions["lacounty.gov"].catalog
-    assert catalog.locales == ("en", "es")
+    jurisdiction = load_config(ROOT / "jurisdictions.yaml").jurisdictions["lacounty.gov"]
+    catalog = jurisdiction.catalog
+    assert catalog.locales == ("en", *THRESHOLD)
     assert catalog.untranslated == (), "\n".join(catalog.untranslated[:20])
-    spanish = catalog.services_in("es")
-    assert len(spanish) == len(catalog.services)
-    same = [code for code, s in spanish.items() if s.service_name == catalog.services[code].service_name]
-    assert same == [], same   # every name really is translated
+    for locale in THRESHOLD:
+        translated = catalog.services_in(locale)
+        assert len(translated) == len(catalog.services) == 81
+        same = [code for code, s in translated.items() if s.service_name == catalog.services[code].service_name]
+        assert same == [], (locale, same)   # every name really is translated
+        statuses = catalog.statuses[locale]
+        # every text of the English catalog has a status, and none is missing: all are machine drafts for now
+        assert set(statuses.values()) == {"machine"}, (locale, sorted(set(statuses.values())))
+        assert catalog.text(jurisdiction.name, locale) != jurisdiction.name
+        assert all(catalog.text(d.name, locale) != d.name for d in jurisdiction.departments.values())
+
+
+def test_every_text_has_a_status_and_reviewed_ones_are_marked(tmp_path: Path) -> None:
+    partial = COMPLETE.replace("    service_notice: Se repara en una semana.\n", "")
+    marked = "reviewed: [services.HOLE.service_name, texts.Town]\n" + partial
+    catalog = load_config(make(tmp_path, marked)).jurisdictions["t.example"].catalog
+    statuses = catalog.statuses["es"]
+    assert statuses["services.HOLE.service_name"] == "reviewed" and statuses["texts.Town"] == "reviewed"
+    assert statuses["services.HOLE.description"] == "machine"
+    assert statuses["services.HOLE.service_notice"] == "missing"
+    assert statuses["services.HOLE.attributes.size.values.large"] == "machine"
+    assert catalog.status_of("es", "services.HOLE.")["keywords"] == "machine"
+    whole = load_config(make(tmp_path, "status: reviewed\n" + partial)).jurisdictions["t.example"].catalog
+    assert set(whole.statuses["es"].values()) == {"reviewed", "missing"}
+    assert catalog.text("Town", "es") == "Pueblo" and catalog.text("Town", "fr") == "Town"
+
+
+@pytest.mark.parametrize(("prefix", "expected"), [
+    ("status: done\n", "status: Must be machine (drafts awaiting review) or reviewed."),
+    ("reviewed: [services.NOPE.service_name]\n", "'services.NOPE.service_name' is not the key path of a text"),
+    ("", "texts.Village: Not a text of the jurisdiction"),
+])
+def test_status_and_own_texts_are_checked(tmp_path: Path, prefix: str, expected: str) -> None:
+    text = prefix + COMPLETE + ("  Village: Aldea\n" if not prefix else "")
+    assert any(expected in p for p in problems_of(tmp_path, text)), problems_of(tmp_path, text)
+
+
+def test_a_language_written_in_two_scripts_names_its_script(tmp_path: Path) -> None:
+    catalog = load_config(make(tmp_path, COMPLETE, "zh-Hant.yaml")).jurisdictions["t.example"].catalog
+    assert catalog.locales == ("en", "zh-Hant")
 
 
 def test_a_broken_service_file_is_not_echoed_by_its_translation(tmp_path: Path) -> None:

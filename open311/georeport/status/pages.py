@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
 from open311.config.jurisdictions import Jurisdiction
+from open311.core import i18n
 from open311.core.closure import public_closure
 from open311.errors import BadRequest, Conflict, Forbidden, NotFound
 from open311.feeds.history import updates_by_request
@@ -28,7 +29,7 @@ from open311.intake.reopen import reopen_request
 from open311.intake.submit import Submission
 from open311.notices.links import find_status_link, read_unsubscribe_token
 from open311.notices.recipients import add_recipients, read_notify, unsubscribe
-from open311.notices.texts import REASONS
+from open311.notices.texts import reason
 from open311.storage.db import writing
 from open311.storage.models import NoticeRecipient, ServiceRequest, StatusLink
 
@@ -76,7 +77,9 @@ def _found(token: str) -> tuple[StatusLink, ServiceRequest, Jurisdiction] | None
 
 def _when(value: datetime | None, jurisdiction: Jurisdiction, lang: str) -> str | None:
     """A date as the report's language writes it, in the jurisdiction's time zone."""
-    return format_datetime(value.astimezone(jurisdiction.timezone), "medium", locale=lang) if value else None
+    if value is None:
+        return None
+    return format_datetime(value.astimezone(jurisdiction.timezone), "medium", locale=i18n.babel_locale(lang))
 
 
 def _page(token: str, link: StatusLink, row: ServiceRequest, jurisdiction: Jurisdiction, *, status: int = 200,
@@ -96,7 +99,7 @@ def _page(token: str, link: StatusLink, row: ServiceRequest, jurisdiction: Juris
     body = render_template(
         "status/page.html", lang=lang, w=words, token=token, row=row,
         service_name=service.service_name if service is not None else row.service_name,
-        status_word=words.get(row.status, row.status), reason=REASONS[lang].get(closure or "", None),
+        status_word=words.get(row.status, row.status), reason=_closure_reason(closure, lang),
         photo=photo, notes=notes, received=_when(row.requested_datetime, jurisdiction, lang),
         expected=_when(row.expected_datetime, jurisdiction, lang) if row.status == "open" else None,
         done=words.get(done or "", None), problems=problems, problem_field=field if problems else None,
@@ -197,3 +200,11 @@ def unsubscribe_page(token: str) -> ResponseReturnValue:
             unsubscribe(session, row.id, gateway.clock())
         return _html(render_template("status/unsubscribe.html", lang=lang, w=words, token=token, done=True))
     return _html(render_template("status/unsubscribe.html", lang=lang, w=words, token=token, done=False))
+
+
+def _closure_reason(closure: str | None, lang: str) -> str | None:
+    """Why the report was closed, in the page's language (None when no reason was given)."""
+    if not closure:
+        return None
+    with i18n.using(lang):
+        return reason(closure)

@@ -1,48 +1,57 @@
-"""The status page's own words in English and Spanish (the catalog's texts come from the catalog)."""
+"""The status page's own words (English, translated through the message catalogs; the catalog's texts come
+from the catalog)."""
 
 from __future__ import annotations
 
-WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Your report", "number": "Report number", "status": "Status", "open": "Open", "closed": "Closed",
-        "reason": "Reason", "received": "Received", "expected": "Expected by", "where": "Where",
-        "history": "History", "no_history": "No updates yet.", "photo": "Photo of the work done",
-        "follow": "Get updates", "follow_help": "We will e-mail you at the next milestone: assigned, closed, "
-        "reopened.", "email": "E-mail address", "follow_button": "Follow by e-mail",
-        "push_button": "Follow on this device", "followed": "Done: you will hear about the next milestone.",
-        "not_fixed": "Not fixed?", "not_fixed_help": "Tell us what is still wrong and the report opens again.",
-        "what": "What is still wrong", "not_fixed_button": "Reopen the report",
-        "reopened": "The report is open again. Thank you.", "language": "Español", "other_locale": "es",
-        "gone_title": "Not found", "gone": "This link is not valid, or the report's link was withdrawn.",
-        "unsubscribe_title": "Stop the updates", "unsubscribe_help": "You will get no more e-mails or "
-        "notifications about this report.", "unsubscribe_button": "Stop the updates",
-        "unsubscribed": "Done: you will get no more updates about this report.", "problem": "Please check",
-        "skip": "Skip to the content", "bad_email": "Please enter a full e-mail address, like name@example.com.",
-        "full": "This report has as many followers as it can take: no more can be added.",
-    },
-    "es": {
-        "title": "Su reporte", "number": "Número de reporte", "status": "Estado", "open": "Abierto",
-        "closed": "Cerrado", "reason": "Motivo", "received": "Recibido", "expected": "Fecha prevista",
-        "where": "Dónde", "history": "Historial", "no_history": "Todavía no hay novedades.",
-        "photo": "Foto del trabajo realizado", "follow": "Recibir novedades",
-        "follow_help": "Le escribiremos en el próximo paso: asignado, cerrado, reabierto.",
-        "email": "Correo electrónico", "follow_button": "Seguir por correo",
-        "push_button": "Seguir en este dispositivo", "followed": "Listo: recibirá el próximo aviso.",
-        "not_fixed": "¿No está resuelto?", "not_fixed_help": "Díganos qué sigue mal y el reporte se abrirá de nuevo.",
-        "what": "Qué sigue mal", "not_fixed_button": "Reabrir el reporte",
-        "reopened": "El reporte está abierto de nuevo. Gracias.", "language": "English", "other_locale": "en",
-        "gone_title": "No encontrado", "gone": "Este enlace no es válido o fue retirado.",
-        "unsubscribe_title": "Dejar de recibir novedades", "unsubscribe_help": "No recibirá más correos ni "
-        "avisos sobre este reporte.", "unsubscribe_button": "Dejar de recibir novedades",
-        "unsubscribed": "Listo: no recibirá más novedades sobre este reporte.", "problem": "Revise",
-        "skip": "Ir al contenido", "bad_email": "Escriba un correo electrónico completo, como nombre@ejemplo.com.",
-        "full": "Este reporte ya tiene todos los seguidores que admite: no se pueden agregar más.",
-    },
+from open311.core import i18n
+from open311.core.i18n import gettext as _
+from open311.core.i18n import lazy
+
+WORDS: dict[str, str] = {
+    "title": lazy("Your report"),
+    "number": lazy("Report number"),
+    "status": lazy("Status"),
+    "open": lazy("Open"),
+    "closed": lazy("Closed"),
+    "reason": lazy("Reason"),
+    "received": lazy("Received"),
+    "expected": lazy("Expected by"),
+    "where": lazy("Where"),
+    "history": lazy("History"),
+    "no_history": lazy("No updates yet."),
+    "photo": lazy("Photo of the work done"),
+    "follow": lazy("Get updates"),
+    "follow_help": lazy("We will e-mail you at the next milestone: assigned, closed, reopened."),
+    "email": lazy("E-mail address"),
+    "follow_button": lazy("Follow by e-mail"),
+    "push_button": lazy("Follow on this device"),
+    "followed": lazy("Done: you will hear about the next milestone."),
+    "not_fixed": lazy("Not fixed?"),
+    "not_fixed_help": lazy("Tell us what is still wrong and the report opens again."),
+    "what": lazy("What is still wrong"),
+    "not_fixed_button": lazy("Reopen the report"),
+    "reopened": lazy("The report is open again. Thank you."),
+    "gone_title": lazy("Not found"),
+    "gone": lazy("This link is not valid, or the report's link was withdrawn."),
+    "unsubscribe_title": lazy("Stop the updates"),
+    "unsubscribe_help": lazy("You will get no more e-mails or notifications about this report."),
+    "unsubscribe_button": lazy("Stop the updates"),
+    "unsubscribed": lazy("Done: you will get no more updates about this report."),
+    "problem": lazy("Please check"),
+    "skip": lazy("Skip to the content"),
+    "bad_email": lazy("Please enter a full e-mail address, like name@example.com."),
+    "full": lazy("This report has as many followers as it can take: no more can be added."),
 }
 
 
 def words_for(locale: str | None) -> tuple[str, dict[str, str]]:
-    """The page's language (English unless Spanish) and its words."""
-    lang = (locale or "en").split("-")[0].lower()
-    lang = lang if lang in WORDS else "en"
-    return lang, WORDS[lang]
+    """The page's language (any with a message catalog, else English) and its words in it; `language` names
+    the other language the page offers (Spanish from English, English from any other) and `other_locale` its code."""
+    lang = i18n.canonical(locale or i18n.SOURCE, i18n.available()) or i18n.SOURCE
+    other = "es" if lang == i18n.SOURCE else i18n.SOURCE
+    with i18n.using(lang):
+        words = {key: _(text) for key, text in WORDS.items()}
+    name = i18n.babel_locale(other).get_display_name() or other
+    words["language"] = name[:1].upper() + name[1:]
+    words["other_locale"] = other
+    return lang, words
