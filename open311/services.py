@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 class Caches:
     """What a process computes once and keeps: each entry is a pure function of the configuration."""
 
-    services: dict[tuple[str, str, str | None], bytes] = field(default_factory=dict)  # (jid, fmt, locale)
+    services: dict[tuple[str, str, str | None, bool], bytes] = field(default_factory=dict)  # (jid, fmt, locale, ext)
     area_geojson: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (jid, service_code)
     catalog_first_seen: dict[str, datetime] = field(default_factory=dict)  # catalog fingerprint
     schema_heads: tuple[str, ...] | None = None  # the migration heads this code expects

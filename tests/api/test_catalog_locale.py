@@ -58,7 +58,33 @@ def test_services_at_a_point_in_spanish(client: FlaskClient) -> None:
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_an_unknown_locale_is_a_400_naming_the_available_ones(client: FlaskClient, fmt: str) -> None:
     response = client.get(f"{B}/services.{fmt}?locale=fr")
-    assert errors_of(response, fmt) == [(400, "locale 'fr' is not available; available: en, es.")]
+    available = "en, ar, es, fa, hi, hy, ja, km, ko, ru, th, tl, vi, zh-Hans, zh-Hant"
+    assert errors_of(response, fmt) == [(400, f"locale 'fr' is not available; available: {available}.")]
+
+
+@pytest.mark.parametrize(("tag", "locale"), [("zh-TW", "zh-Hant"), ("zh-CN", "zh-Hans"), ("fil", "tl"),
+                                             ("es-MX", "es"), ("ar-EG", "ar")])
+def test_a_language_tag_names_its_catalog(client: FlaskClient, tag: str, locale: str) -> None:
+    by_param = client.get(f"{B}/services.json?locale={tag}")
+    by_header = client.get(f"{B}/services.json", headers={"Accept-Language": f"{tag},en;q=0.5"})
+    assert by_param.headers["Content-Language"] == by_header.headers["Content-Language"] == locale
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "ar", "zh-Hans", "ru"])
+def test_the_catalog_extensions_carry_each_service_s_translation_status(client: FlaskClient, locale: str) -> None:
+    found = client.get(f"{B}/services.json?extensions=true&locale={locale}").json
+    assert len(found) == 81
+    pothole = next(s for s in found if s["service_code"] == "DPW-POTHOLE")["extensions"]
+    assert pothole["department"] == "DPW"
+    if locale == "en":
+        assert pothole["translation"] == {"locale": "en", "status": "source", "texts": {}}
+        assert pothole["agency_responsible"] == "Public Works"
+    else:
+        assert pothole["translation"]["locale"] == locale and pothole["translation"]["status"] == "machine"
+        assert pothole["translation"]["texts"]["service_name"] == "machine"
+        assert pothole["agency_responsible"] != "Public Works"
+    plain = client.get(f"{B}/services.json?locale={locale}").json
+    assert "extensions" not in plain[0]
 
 
 def test_post_answers_the_notice_in_the_requests_language(client: FlaskClient, api_key: str) -> None:

@@ -12,6 +12,7 @@ from werkzeug.test import TestResponse
 
 from open311.georeport import webapp
 from open311.intake.keys import find_key, revoke_key
+from tests.unit.test_translations import THRESHOLD
 from tests.conftest import ROOT
 
 
@@ -50,7 +51,9 @@ def test_settings_for_the_page(make_app: Callable[..., Flask]) -> None:
     app = make_app(OPEN311_WEBAPP_API_KEY="o311_public", OPEN311_WEBAPP_TILE_URL="https://{s}.tiles.example/{z}/{x}/{y}.png")
     settings = fetch(app.test_client(), "/config.json")
     assert settings.json["api"] == "open311/v2/" and settings.json["jurisdiction_id"] == "lacounty.gov"
-    assert settings.json["api_key"] == "o311_public" and settings.json["locales"] == ["en", "es"]
+    assert settings.json["api_key"] == "o311_public" and settings.json["locales"][:2] == ["en", "ar"]
+    assert set(settings.json["locales"]) == set(THRESHOLD) | {"en"}
+    assert settings.json["texts"]["es"]["County of Los Angeles"] == "Condado de Los Ángeles"
     (south, west), (north, east) = settings.json["bounds"]
     assert 33 < south < 34.1 < 34.5 < north < 35 and -119 < west < -118.5 < -118 < east < -117
     assert "https://*.tiles.example" in settings.headers["Content-Security-Policy"]

@@ -44,8 +44,9 @@ export async function getJson(path, params = {}) {
 /** The catalog in the interface language. */
 export const services = (lat, long) => getJson("services.json", { locale: language(), lat, long });
 export const definition = (code) => getJson(`services/${encodeURIComponent(code)}.json`, { locale: language() });
-export const geocode = (address) => getJson("geocode.json", { address });
-export const checkArea = (code, lat, long) => getJson(`areas/${encodeURIComponent(code)}/check.json`, { lat, long });
+export const geocode = (address) => getJson("geocode.json", { address, locale: language() });
+export const checkArea = (code, lat, long) => getJson(`areas/${encodeURIComponent(code)}/check.json`,
+  { lat, long, locale: language() });
 export const area = (code) => getJson(`areas/${encodeURIComponent(code)}.geojson`);
 export const facilities = (params) => getJson("facilities.json", params);
 export const requests = (ids) => getJson("requests.json", { service_request_id: ids.join(","), extensions: "true" });

@@ -1,6 +1,6 @@
 // The resident web app: loads the gateway's settings, the interface language, and routes between screens.
 import * as api from "./api.js";
-import { initialLanguage, language, setLanguage, t } from "./i18n.js";
+import { initialLanguage, language, local, setLanguage, setOwnTexts, t } from "./i18n.js";
 import { createLocateScreen } from "./locate.js";
 import { createRequestScreen } from "./request.js";
 import { createStatusScreen } from "./status.js";
@@ -25,7 +25,7 @@ async function route() {
     if (screen === name) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  document.title = `${t(`nav.${name}`)} · ${t("app.name")} · ${api.config().jurisdiction_name}`;
+  document.title = `${t(`nav.${name}`)} · ${t("app.name")} · ${local(api.config().jurisdiction_name)}`;
   if (!firstRoute) $(`${name}-title`).focus();
   firstRoute = false;
   await screens[name].show();
@@ -33,7 +33,8 @@ async function route() {
 
 async function changeLanguage(lang) {
   await setLanguage(lang);
-  document.title = `${t("app.name")} · ${api.config().jurisdiction_name}`;
+  $("jurisdiction-name").textContent = local(api.config().jurisdiction_name);
+  document.title = `${t("app.name")} · ${local(api.config().jurisdiction_name)}`;
   for (const screen of Object.values(screens)) await screen.languageChanged();
   await route();
 }
@@ -43,12 +44,13 @@ async function start() {
   if (!reply.ok) throw new Error(`config.json: HTTP ${reply.status}`);
   const settings = await reply.json();
   api.configure(settings);
+  setOwnTexts(settings.texts);
   const available = settings.locales?.length ? settings.locales : ["en"];
   const select = $("language");
   for (const option of [...select.options]) if (!available.includes(option.value)) option.remove();
   await setLanguage(initialLanguage(available));
   select.value = language();
-  $("jurisdiction-name").textContent = settings.jurisdiction_name;
+  $("jurisdiction-name").textContent = local(settings.jurisdiction_name);
   await whenLeafletLoaded();
   for (const heading of SCREENS.map((s) => $(`${s}-title`))) heading.tabIndex = -1;
   screens = { request: createRequestScreen(settings), status: createStatusScreen(), locate: createLocateScreen(settings) };

@@ -52,6 +52,9 @@ export function createMap(element, settings, { onPick, label } = {}) {
       markers = L.layerGroup(items.map((item) => L.circleMarker([item.lat, item.long], FACILITY)
         .bindTooltip(item.label))).addTo(map);
       if (pin) pin.bringToFront();
+      // Show every result (and the chosen point): the view fits them, never zooming in past street level.
+      const points = [...items.map((item) => [item.lat, item.long]), ...(pin ? [pin.getLatLng()] : [])];
+      if (points.length) map.fitBounds(L.latLngBounds(points), { padding: [24, 24], maxZoom: 16 });
     },
     centre() {
       const c = map.getCenter();

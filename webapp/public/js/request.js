@@ -1,12 +1,13 @@
 // Request: pick a category, place it, answer its questions, add details and photos, submit.
 import * as api from "./api.js";
 import { servicesNow } from "./catalog.js";
-import { formatDate, t, tCount } from "./i18n.js";
+import { formatDate, language, local, t, tCount } from "./i18n.js";
 import { createLocator } from "./locator.js";
 import { emailNoticesOn, notifyValue, statusLink } from "./notices.js";
 import { renderQuestions } from "./questions.js";
 import { rememberRequest } from "./store.js";
-import { checkEmail, fold, matches } from "./validation.js";
+import { fold, rank } from "./search.js";
+import { checkEmail } from "./validation.js";
 
 const MAX_PHOTOS = 3;
 const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
@@ -20,7 +21,7 @@ function newKey() {
 
 export function createRequestScreen(settings) {
   const state = { services: [], offered: null, chosen: null, definition: null, questions: null, check: null,
-    photos: [], key: newKey(), busy: false, done: null };
+    photos: [], key: newKey(), busy: false, done: null, errors: null };
   const locator = createLocator($("request-locator"), "request", settings, {
     onChange: (point) => { loadOffered(point); checkHere(); },
     mapLabel: t("map.pickLabel"),
@@ -47,16 +48,22 @@ export function createRequestScreen(settings) {
   }
 
   function renderList() {
-    const query = $("service-search").value;
+    const query = $("service-search").value.trim();
     const group = $("service-group").value;
-    const shown = state.services.filter((s) => (!group || s.group === group) && matches(s, query))
-      .sort((a, b) => fold(a.group).localeCompare(fold(b.group)) || fold(a.service_name).localeCompare(fold(b.service_name)));
+    const inGroup = state.services.filter((s) => !group || s.group === group);
+    // Searching: best match first in one list (search.js); browsing: by group, then name.
+    const shown = query ? rank(inGroup, query, language())
+      : inGroup.sort((a, b) => fold(a.group).localeCompare(fold(b.group)) || fold(a.service_name).localeCompare(fold(b.service_name)));
     const list = $("service-list");
     list.replaceChildren();
-    let heading = null;
+    let heading = query ? "" : null;
     let items = null;
+    if (query) {
+      items = document.createElement("ul");
+      list.append(items);
+    }
     for (const service of shown) {
-      if (service.group !== heading) {
+      if (!query && service.group !== heading) {
         heading = service.group;
         const h = document.createElement("h3");
         h.textContent = heading || t("request.otherGroup");
@@ -113,7 +120,7 @@ export function createRequestScreen(settings) {
     const box = $("availability");
     const point = locator.point;
     state.check = null;
-    if (!state.chosen || !point) { box.hidden = true; return; }
+    if (!state.chosen || !point) { box.hidden = true; stopAtLocation(false); return; }
     const code = state.chosen.service_code;
     try {
       const check = await api.checkArea(code, point.lat, point.long);
@@ -126,9 +133,18 @@ export function createRequestScreen(settings) {
     }
   }
 
+  // Where the County does not take the request, the form stops at the location step: the details and Submit
+  // are withheld, and the availability box names who does (the referral).
+  function stopAtLocation(stop) {
+    $("details-step").hidden = stop;
+    $("submit").hidden = stop;
+    $("submit").disabled = stop;
+  }
+
   function renderCheck() {
     const box = $("availability");
     const check = state.check;
+    stopAtLocation(Boolean(check && !check.served));
     if (!check) { box.hidden = true; return; }
     box.hidden = false;
     box.replaceChildren();
@@ -136,25 +152,29 @@ export function createRequestScreen(settings) {
     const place = check.place ? (check.city ? t("availability.city", { city: check.city }) : check.place) : "";
     const p = document.createElement("p");
     const name = state.chosen.service_name;
+    const jurisdiction = local(settings.jurisdiction_name);
     if (check.served) {
-      p.textContent = t("availability.served", { service: name, jurisdiction: settings.jurisdiction_name, place });
+      p.textContent = t("availability.served", { service: name, jurisdiction, place });
       box.append(p);
       return;
     }
     if (check.in_county === false) {
-      p.textContent = t("availability.outside", { jurisdiction: settings.jurisdiction_name });
+      p.textContent = t("availability.outside", { jurisdiction });
       box.append(p);
       return;
     }
-    p.textContent = t("availability.notServed", { service: name, jurisdiction: settings.jurisdiction_name, place });
+    p.textContent = t("availability.notServed", { service: name, jurisdiction, place });
     box.append(p);
     if (check.referral) box.append(referralBlock(check.referral));
-    else if (check.description) {
+    else if (check.description) {   // the gateway's own words, in the interface language (locale=)
       const d = document.createElement("p");
       d.textContent = check.description;
-      d.lang = "en";
       box.append(d);
     }
+    const stop = document.createElement("p");
+    stop.className = "hint";
+    stop.textContent = t("availability.stopped");
+    box.append(stop);
   }
 
   function referralBlock(referral) {
@@ -185,7 +205,6 @@ export function createRequestScreen(settings) {
     if (referral.note) {
       const note = document.createElement("p");
       note.className = "hint";
-      note.lang = "en";
       note.textContent = referral.note;
       div.append(note);
     }
@@ -232,7 +251,9 @@ export function createRequestScreen(settings) {
     }
   }
 
-  function showErrors(problems, { focus = true } = {}) {
+  // `from`: "form" (the page's own checks, re-run in a new language) or "server" (the gateway's answer).
+  function showErrors(problems, { focus = true, from = "form" } = {}) {
+    state.errors = problems.length ? from : null;
     const box = $("request-errors");
     box.replaceChildren();
     if (!problems.length) { box.hidden = true; return; }
@@ -330,7 +351,7 @@ export function createRequestScreen(settings) {
       state.key = newKey();
     } catch (error) {
       const messages = error.descriptions || [t("request.failed")];
-      showErrors(messages.map((message) => ({ message })));
+      showErrors(messages.map((message) => ({ message })), { from: "server" });
     } finally {
       state.busy = false;
       $("submit").disabled = false;
@@ -439,8 +460,11 @@ export function createRequestScreen(settings) {
     async languageChanged() {
       locator.refresh();
       await loadServices();
-      renderCheck();
+      await checkHere();   // the gateway words its answer in the new language
       renderPhotos();
+      // the page's own checks are re-run in the new language; the gateway's answer was in the old one: dropped
+      if (state.errors === "form") showErrors(validate(), { focus: false });
+      else if (state.errors === "server") showErrors([], { focus: false });
       if (state.done) showDone(state.done, { focus: false });
     },
   };

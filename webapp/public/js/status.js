@@ -1,7 +1,7 @@
 // Status: the requests this browser submitted (and numbers typed in), Latest / Pending / Completed, with history.
 import * as api from "./api.js";
 import { serviceName } from "./catalog.js";
-import { formatDate, t, tCount } from "./i18n.js";
+import { formatDate, local, t, tCount } from "./i18n.js";
 import { forgetRequest, rememberRequest, savedRequests } from "./store.js";
 
 const $ = (id) => document.getElementById(id);
@@ -45,7 +45,7 @@ export function createStatusScreen() {
     fact(t("status.updated"), formatDate(row.updated_datetime));
     fact(t("status.expected"), formatDate(row.expected_datetime));
     fact(t("status.where"), row.address || (row.lat != null ? `${row.lat.toFixed(5)}, ${row.long.toFixed(5)}` : ""));
-    fact(t("status.agency"), row.agency_responsible);
+    fact(t("status.agency"), local(row.agency_responsible));
     fact(t("status.notes"), row.status_notes);
     li.append(h, badge, facts);
     if (row.description) li.append(el("p", "description", row.description));

@@ -49,16 +49,3 @@ export function checkEmail(value, { valid = true, notify = false } = {}) {
   if (isEmpty(value)) return notify ? "validation.notifyEmail" : null;
   return valid ? null : "validation.email";
 }
-
-/** Does a service match a search text (name, group, keywords, description; accents and case ignored)? */
-export function matches(service, query) {
-  const words = fold(query).split(/\s+/).filter(Boolean);
-  if (!words.length) return true;
-  const haystack = fold([service.service_name, service.group, service.keywords, service.description].join(" "));
-  return words.every((word) => haystack.includes(word));
-}
-
-/** Lower case without accents, so "basura" finds "Basura" and "jardin" finds "jardín". */
-export function fold(text) {
-  return String(text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
-}

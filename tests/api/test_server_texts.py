@@ -1,0 +1,64 @@
+"""The gateway's own texts (errors, referrals) in the request's language: every message catalog under
+open311/locale is complete, keeps its placeholders, and is what a request in that language gets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from babel.messages.pofile import read_po
+from flask.testing import FlaskClient
+
+from open311.core import i18n
+from tests.conftest import ROOT
+
+B = "/open311/v2"
+LOCALES = [loc for loc in i18n.available() if loc != "en"]
+PASADENA = {"lat": "34.1478", "long": "-118.1445"}   # a city: the County's road services refer it
+
+
+def test_every_threshold_language_has_a_server_catalog() -> None:
+    from tests.unit.test_translations import THRESHOLD
+
+    assert set(LOCALES) == set(THRESHOLD)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_text_is_translated_and_keeps_its_placeholders(locale: str) -> None:
+    path = i18n.FOLDER / locale.replace("-", "_") / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as stream:
+        catalog = read_po(stream)
+    untranslated = [m.id for m in catalog if m.id and not m.string]
+    assert untranslated == [], untranslated[:5]
+    assert [(m.id, e) for m, errors in catalog.check() for e in errors] == []
+
+
+def test_make_messages_check_passes_on_the_shipped_catalogs() -> None:
+    done = subprocess.run([sys.executable, "-m", "open311.cli.messages_check", str(i18n.FOLDER)],
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stdout
+    assert "es: 1" in done.stdout   # one line per language with its count
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_an_error_is_in_the_language_asked_for(client: FlaskClient, locale: str) -> None:
+    english = client.post(f"{B}/requests.json", data={"lat": "34.0389", "long": "-118.165"}).json
+    by_param = client.post(f"{B}/requests.json?locale={locale}", data={"lat": "34.0389", "long": "-118.165"}).json
+    by_header = client.post(f"{B}/requests.json", data={"lat": "34.0389", "long": "-118.165"},
+                            headers={"Accept-Language": f"{locale};q=0.9,en;q=0.1"}).json
+    assert english[0]["description"] == "service_code was not provided."
+    with i18n.using(locale):
+        expected = i18n.gettext("service_code was not provided.")
+    assert expected != english[0]["description"]
+    assert by_param[0]["description"] == by_header[0]["description"] == expected
+
+
+@pytest.mark.parametrize("locale", ["es", "ar", "zh-Hans"])
+def test_a_referral_names_the_agency_in_the_language(client: FlaskClient, locale: str) -> None:
+    check = client.get(f"{B}/areas/DPW-POTHOLE/check.json", query_string={**PASADENA, "locale": locale}).json
+    english = client.get(f"{B}/areas/DPW-POTHOLE/check.json", query_string=PASADENA).json
+    assert check["served"] is False and english["served"] is False
+    assert check["referral"]["agency"] != english["referral"]["agency"]
+    assert check["referral"]["phone"] == english["referral"]["phone"]
+    assert check["description"] != english["description"] and "DPW-POTHOLE" in check["description"]

@@ -1,0 +1,138 @@
+"""Whole reports in Spanish, Arabic (right to left) and Chinese in Debian's chromium: the interface, the catalog,
+the County's own names and the gateway's referral all in the chosen language, and axe-core clean (any impact)
+at each step: search, referral, the filled-in form, the confirmation, Status and Locate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+
+from tests.e2e.conftest import check_accessibility
+
+MOBILE = {"width": 412, "height": 915}
+EAST_LA_ADDRESS = "4801 E 3rd St"                       # gazetteer: unincorporated East Los Angeles
+PASADENA_ADDRESS = "100 N Garfield Ave, Pasadena"       # a city with its own public works: a referral
+
+# language, what a resident types to find a pothole, the Spanish/Arabic/Chinese name the catalog gives it
+CASES = [
+    ("es", "bache", "Bache", "ltr"),
+    ("ar", "حفرة", "حفرة في الطريق", "rtl"),
+    ("zh-Hans", "坑洞", "路面坑洞", "ltr"),
+]
+
+
+def answer_required_questions(page: Any) -> None:
+    """Pick the first real answer of every required list question (the texts are the language's)."""
+    page.evaluate("""() => {
+        for (const select of document.querySelectorAll('#questions select')) {
+            if (select.required || select.getAttribute('aria-required') === 'true') {
+                select.value = select.options[1].value;
+                select.dispatchEvent(new Event('change', {bubbles: true}));
+            }
+        }
+    }""")
+
+
+@pytest.mark.parametrize(("lang", "query", "name", "direction"), CASES, ids=[c[0] for c in CASES])
+def test_a_whole_report_in_the_residents_language(browser: Any, live_gateway: tuple[Flask, str], lang: str,
+                                                   query: str, name: str, direction: str) -> None:
+    app, root = live_gateway
+    api = f"{root}open311/v2/"
+    english = app.extensions["open311"].config.jurisdictions["lacounty.gov"]
+    context = browser.new_context(viewport=MOBILE, locale=lang, bypass_csp=True)  # bypass: to inject axe
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(10_000)
+    page.goto(root)
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    # the browser's language chose the interface (zh-Hans from a zh-Hans browser), with its direction
+    assert page.evaluate("() => [document.documentElement.lang, document.documentElement.dir]") == [lang, direction]
+    header = page.locator("#jurisdiction-name").inner_text()
+    assert header and header != english.name        # "County of Los Angeles" in the language
+    assert english.name not in page.title()
+    check_accessibility(page, f"{lang}: start")
+
+    # search in the language: the pothole comes first
+    page.fill("#service-search", query)
+    first = page.locator(".service-option").first
+    assert first.get_attribute("data-code") == "DPW-POTHOLE"
+    assert first.locator(".service-name").inner_text() == name
+    first.click()
+
+    # a place the County does not serve: the form stops at the location step with the agency's contact
+    page.fill("#request-address", PASADENA_ADDRESS)
+    page.press("#request-address", "Enter")
+    availability = page.locator("#availability")
+    availability.locator("strong").wait_for()
+    assert page.locator("#details-step").is_hidden() and page.locator("#submit").is_hidden()
+    assert availability.locator("a[href^='tel:']").count() == 1
+    assert "City of Pasadena" not in availability.inner_text()   # the agency's name is translated too
+    check_accessibility(page, f"{lang}: referral")
+
+    # a served place: the form opens again
+    page.fill("#request-address", EAST_LA_ADDRESS)
+    page.press("#request-address", "Enter")
+    page.wait_for_function("() => document.querySelector('#availability').classList.contains('notice-ok')")
+    assert page.locator("#submit").is_visible() and page.locator("#submit").is_enabled()
+    page.locator("#questions select").first.wait_for()
+    answer_required_questions(page)
+    page.fill("#description", "Deep hole in the right lane")
+    check_accessibility(page, f"{lang}: filled in")
+
+    page.click("#submit")
+    page.locator("#done-id").wait_for()
+    request_id = page.locator("#done-id").inner_text()
+    done = page.locator("#request-done").inner_text()
+    assert ".." not in done                       # the expected date is not followed by a second full stop
+    stored = requests.get(f"{api}requests/{request_id}.json", timeout=10).json()[0]
+    assert stored["service_code"] == "DPW-POTHOLE"
+    check_accessibility(page, f"{lang}: done")
+
+    # Status lists it under its name in the language, with the department's name translated
+    page.click("[data-screen=status]")
+    card = page.locator(f".card[data-id='{request_id}']")
+    card.wait_for()
+    assert name in card.inner_text()
+    card.locator("summary").click()
+    assert english.departments["DPW"].name not in card.inner_text()
+    check_accessibility(page, f"{lang}: status")
+
+    # Locate: the results are all within the map's view
+    page.click("[data-screen=locate]")
+    page.fill("#locate-address", EAST_LA_ADDRESS)
+    page.press("#locate-address", "Enter")
+    page.locator("#facility-list .card").first.wait_for()
+    check_accessibility(page, f"{lang}: locate")
+    assert errors == []
+    context.close()
+
+
+def test_a_language_switch_translates_what_is_on_screen(browser: Any, live_gateway: tuple[Flask, str]) -> None:
+    _, root = live_gateway
+    context = browser.new_context(viewport=MOBILE, locale="en-US", bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(root)
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.click("#submit")                                     # nothing chosen: the page's own messages
+    page.wait_for_timeout(300)
+    assert errors == []
+    page.locator("#request-errors li").first.wait_for()
+    english = page.locator("#request-errors").inner_text()
+    page.select_option("#language", "es")
+    page.wait_for_function("() => document.documentElement.lang === 'es'")
+    page.wait_for_function("() => document.querySelector('#request-errors').textContent"
+                           ".includes('Elija cuál es el problema.')")
+    assert "Choose what the problem is." in english
+    assert page.locator("#jurisdiction-name").inner_text() == "Condado de Los Ángeles"
+    assert "County of Los Angeles" not in page.title()
+    page.select_option("#language", "ar")
+    page.wait_for_function("() => document.documentElement.dir === 'rtl'")
+    check_accessibility(page, "ar: errors after a switch")
+    context.close()
