@@ -15,12 +15,13 @@ from open311.georeport import openapi
 from open311.georeport.app import current_services
 from open311.georeport.blueprint import blp
 from open311.georeport.documents import routing_entry
+from open311.georeport.feed_params import int_param
 from open311.georeport.locate import parse_point
 from open311.georeport.parsing import param
 from open311.georeport.render import Many
 from open311.georeport.respond import respond
 from open311.gis.areas import ServiceAreas
-from open311.gis.geocoders import GeocoderUnavailable
+from open311.gis.geocoders import GeocoderUnavailable, Suggester
 from open311.gis.rules import Location, referral_for
 from open311.intake.submit import FIELD_LIMITS
 
@@ -34,6 +35,20 @@ GEOCODE = {"parameters": [openapi.JURISDICTION,
            "responses": openapi.responses("The address found (an empty list when it is unknown).", {
                "type": "array", "items": {"type": "object", "properties": {
                    "address": {"type": "string"}, "lat": {"type": "number"}, "long": {"type": "number"}, **_PLACE}}})}
+LOCATIONS = {"parameters": [openapi.JURISDICTION,
+                            {**openapi.query("q", "What the resident typed: an address (4801 E 3rd St), an "
+                                             "intersection (Whittier Blvd & Atlantic Blvd, either order), or a "
+                                             "County facility's name (Belvedere Park).", maxLength=200),
+                             "required": True},
+                            openapi.query("limit", "At most this many suggestions (1-20, default 8).", "integer",
+                                          minimum=1, maximum=20)],
+             "responses": openapi.responses("Places it may mean, best first: facilities by name, then addresses and "
+                                            "intersections the geocoder knows (an empty list when none).", {
+                 "type": "array", "items": {"type": "object", "properties": {
+                     "label": {"type": "string"},
+                     "kind": {"type": "string", "enum": ["address", "intersection", "facility"]},
+                     "lat": {"type": "number"}, "long": {"type": "number"}, **_PLACE}}})}
+MIN_QUERY, MAX_QUERY, DEFAULT_SUGGESTIONS = 2, 200, 8
 AREA_CHECK = {"parameters": [openapi.JURISDICTION,
                              {**openapi.query("lat", "WGS84 latitude.", "number", minimum=-90, maximum=90),
                               "required": True},
@@ -99,6 +114,51 @@ class Geocode(MethodView):
             entries.append({"address": found.matched or address, "lat": found.lat, "long": found.long,
                             **place_entry(areas.locate(found.lat, found.long))})
         return respond(fmt, "addresses", Many("address", entries))
+
+
+@blp.route("/locations.<fmt>", parameters=[openapi.FMT])
+class Locations(MethodView):
+    """A place without the map: suggestions for an address, an intersection or a facility's name."""
+
+    @openapi.documented(LOCATIONS)
+    def get(self, fmt: str) -> Response:
+        """Suggestions for `q` (the web app's place search: a report can be placed without touching the map)."""
+        _format(fmt)
+        areas = _areas()[1]
+        problems: list[str] = []
+        text = (param(request.args, "q") or "").strip()
+        if not text:
+            problems.append(_("q is required, e.g. q=Whittier Blvd & Atlantic Blvd."))
+        elif len(text) > MAX_QUERY:
+            problems.append(_("q must be at most %(limit)d characters.", limit=MAX_QUERY))
+        limit = int_param(request.args, "limit", 1, 20, problems) or DEFAULT_SUGGESTIONS
+        if problems:
+            raise BadRequest(*problems)
+        entries = suggestions(areas, text, limit) if len(text) >= MIN_QUERY else []
+        return respond(fmt, "locations", Many("location", entries))
+
+
+def suggestions(areas: ServiceAreas, text: str, limit: int) -> list[dict[str, Any]]:
+    """Facilities by name, then the geocoder's addresses and intersections (a geocoder that cannot list
+    candidates is asked for the one address typed when it has a house number)."""
+    found: list[tuple[str, str, float, float]] = []
+    if areas.facilities is not None:
+        found += [(f.name, "facility", f.lat, f.long) for f in areas.facilities.named(text, limit)]
+    geocoder = areas.geocoder
+    if geocoder is not None and len(found) < limit:
+        if isinstance(geocoder, Suggester):
+            matched = geocoder.suggest(text, limit - len(found))
+        elif any(c.isdigit() for c in text):
+            try:
+                one = geocoder.geocode(text)
+            except GeocoderUnavailable:
+                one = None
+            matched = [one] if one is not None else []
+        else:
+            matched = []
+        found += [(m.matched, "intersection" if "&" in m.matched else "address", m.lat, m.long) for m in matched]
+    return [{"label": label, "kind": kind, "lat": lat, "long": long, **place_entry(areas.locate(lat, long))}
+            for label, kind, lat, long in found[:limit]]
 
 
 def referral_entry(areas: ServiceAreas, service: Service, location: Location) -> dict[str, Any] | None:

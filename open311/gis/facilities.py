@@ -86,6 +86,18 @@ class FacilityIndex:
                       key=lambda h: (h[0], self.facilities[h[1]].name))
         return [Nearby(self.facilities[i], round(d, 1)) for d, i in hits[:limit]]
 
+    def named(self, text: str, limit: int = 8) -> list[Facility]:
+        """Facilities whose name (or address) holds every word typed, the last one possibly cut short;
+        name matches first, then by name."""
+        from open311.gis.geocoders import matches_words, normalise, search_words
+
+        wanted = search_words(text)
+        by_name = [f for f in self.facilities if matches_words(wanted, normalise(f.name))]
+        by_address = [f for f in self.facilities if f not in by_name and f.address
+                      and matches_words(wanted, normalise(f"{f.address} {f.city or ''}"))]
+        ranked = [*sorted(by_name, key=lambda f: (len(f.name), f.name)), *sorted(by_address, key=lambda f: f.name)]
+        return ranked[:limit]
+
     def all(self, categories: Collection[str] = (), limit: int = 100) -> list[Facility]:
         """Facilities (optionally of some categories) by name, without a reference point."""
         chosen = [self.facilities[i] for i in self._selected(categories).tolist()]

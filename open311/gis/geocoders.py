@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import requests
 from marshmallow import RAISE, Schema, fields, validate
@@ -45,10 +45,36 @@ class Geocoder(Protocol):
         """Place an address, or return None; raise GeocoderUnavailable when it cannot answer now."""
 
 
+@runtime_checkable
+class Suggester(Protocol):
+    """A geocoder that can also list the entries a partly typed address or intersection may mean."""
+
+    def suggest(self, text: str, limit: int) -> list[Geocoded]:
+        """Entries matching every word typed (the last one may be cut short), best first."""
+
+
+# Words joining the two streets of an intersection ("Whittier Blvd & Atlantic Blvd", "... and ...", "... at ...").
+CONNECTORS = frozenset({"and", "at", "y", "x"})
+
+
 def normalise(address: str) -> str:
     """Lower case, no punctuation, common street words abbreviated, single spaces."""
     words = _PUNCTUATION.sub(" ", address.lower()).split()
     return " ".join(_WORDS.get(w, w) for w in words)
+
+
+def search_words(text: str) -> list[str]:
+    """The words of what was typed, normalised like an address, without intersection connectors."""
+    return [w for w in normalise(text).split() if w not in CONNECTORS]
+
+
+def matches_words(wanted: list[str], candidate: str) -> bool:
+    """Every wanted word is a word of the candidate; the last wanted word may be the start of one."""
+    words = candidate.split()
+    if not wanted:
+        return False
+    *whole, last = wanted
+    return all(w in words for w in whole) and any(w.startswith(last) for w in words)
 
 
 class GazetteerOptions(Schema):
@@ -83,9 +109,25 @@ class Gazetteer:
         self.streets = {k: v[0] for k, v in streets.items() if len(v) == 1}
 
     def geocode(self, address: str) -> Geocoded | None:
-        """The entry for the address, or for its part before the first comma when that is unambiguous."""
+        """The entry for the address, or for its part before the first comma when that is unambiguous; an
+        intersection's streets may come in either order ("Atlantic Blvd & Whittier Blvd")."""
         key = normalise(address)
-        return self.entries.get(key) or self.streets.get(normalise(address.split(",")[0])) or None
+        found = self.entries.get(key) or self.streets.get(normalise(address.split(",")[0]))
+        if found is None and _is_intersection(address):
+            candidates = self.suggest(address, 2)
+            found = candidates[0] if len(candidates) == 1 else None
+        return found
+
+    def suggest(self, text: str, limit: int) -> list[Geocoded]:
+        """Entries holding every word typed, in any order (so an intersection's streets may be swapped)."""
+        wanted = search_words(text)
+        hits = [entry for key, entry in self.entries.items() if matches_words(wanted, key)]
+        return sorted(hits, key=lambda e: (len(e.matched), e.matched))[:limit]
+
+
+def _is_intersection(text: str) -> bool:
+    """Two streets joined by &, /, @ or a connector word."""
+    return bool(re.search(r"[&/@]", text)) or any(w in CONNECTORS for w in normalise(text).split()[1:-1])
 
 
 class CensusOptions(Schema):

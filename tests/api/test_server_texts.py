@@ -42,11 +42,11 @@ def test_make_messages_check_passes_on_the_shipped_catalogs() -> None:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_an_error_is_in_the_language_asked_for(client: FlaskClient, locale: str) -> None:
-    english = client.post(f"{B}/requests.json", data={"lat": "34.0389", "long": "-118.165"}).json
-    by_param = client.post(f"{B}/requests.json?locale={locale}", data={"lat": "34.0389", "long": "-118.165"}).json
-    by_header = client.post(f"{B}/requests.json", data={"lat": "34.0389", "long": "-118.165"},
-                            headers={"Accept-Language": f"{locale};q=0.9,en;q=0.1"}).json
+def test_an_error_is_in_the_language_asked_for(client: FlaskClient, api_key: str, locale: str) -> None:
+    form = {"api_key": api_key, "lat": "34.0389", "long": "-118.165"}
+    english = client.post(f"{B}/requests.json", data=form).json
+    by_param = client.post(f"{B}/requests.json?locale={locale}", data=form).json
+    by_header = client.post(f"{B}/requests.json", data=form, headers={"Accept-Language": f"{locale};q=0.9,en;q=0.1"}).json
     assert english[0]["description"] == "service_code was not provided."
     with i18n.using(locale):
         expected = i18n.gettext("service_code was not provided.")

@@ -12,8 +12,8 @@ from werkzeug.test import TestResponse
 
 from open311.georeport import webapp
 from open311.intake.keys import find_key, revoke_key
-from tests.unit.test_translations import THRESHOLD
 from tests.conftest import ROOT
+from tests.unit.test_translations import THRESHOLD
 
 
 def fetch(client: FlaskClient, url: str) -> TestResponse:

@@ -44,6 +44,7 @@ export async function getJson(path, params = {}) {
 /** The catalog in the interface language. */
 export const services = (lat, long) => getJson("services.json", { locale: language(), lat, long });
 export const definition = (code) => getJson(`services/${encodeURIComponent(code)}.json`, { locale: language() });
+export const locations = (q) => getJson("locations.json", { q, limit: 8, locale: language() });
 export const geocode = (address) => getJson("geocode.json", { address, locale: language() });
 export const checkArea = (code, lat, long) => getJson(`areas/${encodeURIComponent(code)}/check.json`,
   { lat, long, locale: language() });

@@ -1,14 +1,18 @@
-// Choosing a point: address search (the gateway's geocoder), the browser's position, or a pin on the map.
+// Choosing a point without the map or with it: a place search (an address, an intersection or a County
+// facility's name, with suggestions: an ARIA 1.2 combobox), the browser's position, or a pin on the map.
 import * as api from "./api.js";
-import { applyTexts, t } from "./i18n.js";
+import { applyTexts, t, tCount } from "./i18n.js";
 import { createMap } from "./map.js";
 
 const TEMPLATE = (p) => `
   <div class="inline-form" role="search" id="${p}-address-form">
-    <div class="field">
-      <label for="${p}-address" data-i18n="locator.address">Street address</label>
-      <input id="${p}-address" autocomplete="street-address" maxlength="500" aria-describedby="${p}-address-hint">
-      <p class="hint" id="${p}-address-hint" data-i18n="locator.addressHint">House number, street and city</p>
+    <div class="field combobox">
+      <label for="${p}-address" id="${p}-address-label" data-i18n="locator.place">Address, intersection or place</label>
+      <input id="${p}-address" autocomplete="off" maxlength="500" role="combobox" aria-autocomplete="list"
+        aria-expanded="false" aria-controls="${p}-suggestions" aria-describedby="${p}-address-hint">
+      <ul class="suggestions" id="${p}-suggestions" role="listbox" aria-labelledby="${p}-address-label" hidden></ul>
+      <p class="hint" id="${p}-address-hint" data-i18n="locator.placeHint">For example 4801 E 3rd St</p>
+      <p class="visually-hidden" id="${p}-suggest-status" role="status" aria-live="polite"></p>
     </div>
     <button type="button" class="button-secondary" id="${p}-find" data-i18n="locator.find">Find</button>
   </div>
@@ -58,10 +62,89 @@ export function createLocator(container, prefix, settings, { onChange, mapLabel 
       summary();
     }
   };
-  $("find").addEventListener("click", find);
-  $("address").addEventListener("keydown", (event) => {
-    if (event.key === "Enter") { event.preventDefault(); find(); }
+  $("find").addEventListener("click", () => { close(); find(); });
+
+  // Suggestions (GET locations.json): typed words -> addresses, intersections and facilities, chosen by keyboard.
+  const input = $("address");
+  const listbox = $("suggestions");
+  let options = [];
+  let active = -1;
+  let timer = null;
+  let asked = 0;
+
+  const close = () => {
+    listbox.hidden = true;
+    listbox.replaceChildren();
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    options = [];
+    active = -1;
+  };
+  const highlight = (index) => {
+    active = index;
+    for (const [i, li] of [...listbox.children].entries()) li.setAttribute("aria-selected", String(i === index));
+    if (index >= 0) {
+      input.setAttribute("aria-activedescendant", listbox.children[index].id);
+      listbox.children[index].scrollIntoView({ block: "nearest" });
+    } else input.removeAttribute("aria-activedescendant");
+  };
+  const pick = (option) => {
+    input.value = option.label;
+    close();
+    set(option.lat, option.long, option.label, option.kind === "facility" ? "facility" : "address");
+  };
+  const KIND = { address: "locator.kindAddress", intersection: "locator.kindIntersection", facility: "locator.kindFacility" };
+  const show = (found) => {
+    options = found;
+    listbox.replaceChildren(...found.map((option, i) => {
+      const li = document.createElement("li");
+      li.id = `${prefix}-option-${i}`;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
+      const label = document.createElement("span");
+      label.textContent = option.label;
+      const kind = document.createElement("span");
+      kind.className = "badge badge-muted";
+      kind.textContent = t(KIND[option.kind] || KIND.address);
+      li.append(label, " ", kind);
+      li.addEventListener("mousedown", (event) => event.preventDefault());   // keep the focus in the field
+      li.addEventListener("click", () => pick(option));
+      return li;
+    }));
+    listbox.hidden = !found.length;
+    input.setAttribute("aria-expanded", String(Boolean(found.length)));
+    active = -1;
+    $("suggest-status").textContent = found.length ? tCount("locator.suggestions", found.length) : t("locator.noSuggestions");
+  };
+  const suggest = async () => {
+    const text = input.value.trim();
+    const ticket = ++asked;
+    if (text.length < 3) { close(); $("suggest-status").textContent = ""; return; }
+    try {
+      const found = await api.locations(text);
+      if (ticket === asked && input.value.trim() === text) show(found);   // a newer keystroke won
+    } catch {
+      if (ticket === asked) close();
+    }
+  };
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(suggest, 200); });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" && options.length) {
+      event.preventDefault();
+      highlight((active + 1) % options.length);
+    } else if (event.key === "ArrowUp" && options.length) {
+      event.preventDefault();
+      highlight(active <= 0 ? options.length - 1 : active - 1);
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (active >= 0) pick(options[active]);
+      else { close(); find(); }
+    } else if (event.key === "Escape" && !listbox.hidden) {
+      event.preventDefault();
+      close();
+    }
   });
+  input.addEventListener("blur", () => setTimeout(close, 150));
 
   $("here").addEventListener("click", () => {
     if (!navigator.geolocation) { problem = "locator.noGeolocation"; summary(); return; }
@@ -94,6 +177,6 @@ export function createLocator(container, prefix, settings, { onChange, mapLabel 
     get point() { return point; },
     show: ensureMap,
     map: () => map,
-    refresh() { applyTexts(container); summary(); },
+    refresh() { applyTexts(container); close(); summary(); },
   };
 }
