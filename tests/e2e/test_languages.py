@@ -136,3 +136,74 @@ def test_a_language_switch_translates_what_is_on_screen(browser: Any, live_gatew
     page.wait_for_function("() => document.documentElement.dir === 'rtl'")
     check_accessibility(page, "ar: errors after a switch")
     context.close()
+
+
+def tab_to(page: Any, selector: str, limit: int = 80) -> None:
+    """Press Tab until the focused element matches `selector` (the keyboard is the only input)."""
+    for _ in range(limit):
+        if page.evaluate("(s) => Boolean(document.activeElement?.matches(s))", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def focus_is_visible(page: Any) -> bool:
+    """The focused element shows the focus ring (an outline, or the outline of its active option)."""
+    return bool(page.evaluate("""() => {
+        const style = getComputedStyle(document.activeElement);
+        return style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+    }"""))
+
+
+def test_a_whole_report_by_keyboard_alone_without_the_map(browser: Any, live_gateway: tuple[Flask, str]) -> None:
+    _, root = live_gateway
+    api = f"{root}open311/v2/"
+    context = browser.new_context(viewport=MOBILE, locale="en-US", bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(root)
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+
+    tab_to(page, "#service-search")
+    assert focus_is_visible(page)
+    page.keyboard.type("pothole")
+    page.locator(".service-option[data-code=DPW-POTHOLE]").wait_for()
+    tab_to(page, ".service-option")
+    assert focus_is_visible(page)
+    page.keyboard.press("Enter")
+    assert page.locator("#chosen-name").inner_text() == "Pothole"
+
+    # the place: an intersection typed in the other order, chosen among the suggestions with the arrow keys
+    tab_to(page, "#request-address")
+    page.keyboard.type("Atlantic and Whittier")
+    page.locator("#request-suggestions li").first.wait_for()
+    assert page.get_attribute("#request-address", "aria-expanded") == "true"
+    assert "suggestion" in page.locator("#request-suggest-status").inner_text()
+    page.keyboard.press("ArrowDown")
+    active = page.get_attribute("#request-address", "aria-activedescendant")
+    assert active and page.get_attribute(f"#{active}", "aria-selected") == "true"
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#availability').classList.contains('notice-ok')")
+    assert "Whittier Blvd & S Atlantic Blvd" in page.locator("#request-summary").inner_text()
+    assert page.get_attribute("#request-address", "aria-expanded") == "false"
+
+    # the questions: each required list answered with the arrow keys, then Submit with Enter
+    for _ in range(40):
+        tab_to(page, "#questions select, #submit")
+        if page.evaluate("() => document.activeElement.id") == "submit":
+            break
+        assert focus_is_visible(page)
+        if page.evaluate("() => document.activeElement.value === ''"):
+            page.keyboard.press("ArrowDown")
+        page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "submit"
+    assert focus_is_visible(page)
+    page.keyboard.press("Enter")
+    page.locator("#done-id").wait_for()
+    assert page.evaluate("() => document.activeElement.id") == "request-done"   # the confirmation has the focus
+    request_id = page.locator("#done-id").inner_text()
+    stored = requests.get(f"{api}requests/{request_id}.json", timeout=10).json()[0]
+    assert stored["service_code"] == "DPW-POTHOLE"
+    assert abs(stored["lat"] - 34.0233) < 1e-4 and abs(stored["long"] + 118.1545) < 1e-4
+    check_accessibility(page, "keyboard: done")
+    context.close()
