@@ -207,3 +207,50 @@ def test_a_whole_report_by_keyboard_alone_without_the_map(browser: Any, live_gat
     assert abs(stored["lat"] - 34.0233) < 1e-4 and abs(stored["long"] + 118.1545) < 1e-4
     check_accessibility(page, "keyboard: done")
     context.close()
+
+
+def overflowing(page: Any, width: int) -> list[str]:
+    """Elements that stick out past `width` CSS pixels, but for the map's own panes (clipped by the map's box)."""
+    found: list[str] = page.evaluate("""(width) => [...document.querySelectorAll('body *')]
+        .filter(e => !e.closest('.leaflet-container') && e.getClientRects().length
+                     && e.getBoundingClientRect().right > width + 1)
+        .map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)
+        .slice(0, 8)""", width)
+    return found
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_the_screens_reflow_at_320_px_and_at_200_percent_text(browser: Any, live_gateway: tuple[Flask, str],
+                                                               lang: str) -> None:
+    _, root = live_gateway
+    context = browser.new_context(viewport={"width": 320, "height": 640}, locale=lang, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(root)
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    page.fill("#service-search", "pothole" if lang == "en" else "حفرة")
+    page.locator(".service-option").first.click()
+    page.fill("#request-address", PASADENA_ADDRESS)
+    page.press("#request-address", "Enter")
+    page.locator("#availability strong").wait_for()
+    states = {"referral": None, "served": EAST_LA_ADDRESS}
+    for state, address in states.items():
+        if address:
+            page.fill("#request-address", address)
+            page.press("#request-address", "Enter")
+            page.wait_for_function("() => document.querySelector('#availability').classList.contains('notice-ok')")
+        # 320 CSS px: a 1280 px window at 400 % zoom (WCAG 1.4.10)
+        page.evaluate("() => { document.documentElement.style.fontSize = ''; }")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 320, state
+        assert overflowing(page, 320) == [], (lang, state)
+        # 200 % text (WCAG 1.4.4) on a 640 px wide window: still no sideways scrolling, nothing cut off
+        page.set_viewport_size({"width": 640, "height": 900})
+        page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 640, state
+        assert overflowing(page, 640) == [], (lang, state)
+        page.set_viewport_size({"width": 320, "height": 640})
+    for screen in ("status", "locate"):
+        page.click(f"[data-screen={screen}]")
+        page.evaluate("() => { document.documentElement.style.fontSize = ''; }")
+        assert overflowing(page, 320) == [], (lang, screen)
+    context.close()

@@ -293,5 +293,11 @@ def test_a_spanish_report_gets_a_spanish_page_and_e_mail_and_a_wrong_link_is_a_4
         assert page.locator("h1").inner_text() == title
         check_accessibility(page, f"404 page ({lang})")
         check_narrow(page, f"404 page ({lang})")
+    # any threshold language by ?lang=: Arabic right to left, its words from the message catalog
+    page.goto(f"{href}?lang=ar")
+    assert page.evaluate("() => [document.documentElement.lang, document.documentElement.dir]") == ["ar", "rtl"]
+    assert page.locator("h1").inner_text() != "Graffiti Abatement" and page.locator("#status").inner_text() != "Open"
+    check_accessibility(page, "status page in Arabic")
+    check_narrow(page, "status page in Arabic")
     assert errors == []
     context.close()

@@ -39,6 +39,7 @@ EVERYWHERE = ("jurisdiction_id", "callback")
 # A route's required parameters, kept valid while another one is hostile.
 REQUIRED = {"/areas/{service_code}/check.{fmt}": {"lat": "34.0239", "long": "-118.1720"},
             "/geocode.{fmt}": {"address": "4801 E 3rd St, East Los Angeles"},
+            "/locations.{fmt}": {"q": "Whittier Blvd & Atlantic Blvd"},
             "/duplicates.{fmt}": {"service_code": "DPW-POTHOLE", "lat": "34.0239", "long": "-118.1720"}}
 MAX_ID = 2**63 - 1
 STAMP = "2026-03-10T17:30:00Z"

@@ -185,7 +185,7 @@ def test_following_from_the_status_page_in_the_language_shown(town: Town, smtp: 
     rid, url = str(posted.json[0]["service_request_id"]), posted.json[0]["status_url"]
     page = url.removeprefix("http://localhost")
     spanish = town.client.get(page).get_data(as_text=True)
-    assert '<html lang="es">' in spanish and f'action="{page}/follow?lang=es"' in spanish
+    assert '<html lang="es" dir="ltr">' in spanish and f'action="{page}/follow?lang=es"' in spanish
     refused = town.client.post(f"{page}/follow?lang=es", data={"notify": "email", "email": "ana@ejemplo"})
     body = refused.get_data(as_text=True)   # the field's problem in the page's words, tied to the field
     assert refused.status_code == 400 and "Escriba un correo electrónico completo" in body
@@ -194,7 +194,7 @@ def test_following_from_the_status_page_in_the_language_shown(town: Town, smtp: 
     english = town.client.get(f"{page}?lang=en").get_data(as_text=True)
     assert f'action="{page}/follow?lang=en"' in english   # the language chosen survives the form
     followed = town.client.post(f"{page}/follow?lang=en", data={"notify": "email", "email": RESIDENT})
-    assert followed.status_code == 200 and '<html lang="en">' in followed.get_data(as_text=True)
+    assert followed.status_code == 200 and '<html lang="en" dir="ltr">' in followed.get_data(as_text=True)
     town.update(rid, "CLOSED", closure_code="fixed")
     town.relay()
     (closed,) = smtp.mailbox.to(RESIDENT)   # followed from the English page: told in English

@@ -126,11 +126,11 @@ def test_the_status_page_follow_not_fixed_and_404(town: Town, smtp: SmtpPeer) ->
     path = status_path(town, rid)
     page = town.client.get(path)
     text = page.get_data(as_text=True)
-    assert page.status_code == 200 and '<html lang="es">' in text and "Abierto" in text
+    assert page.status_code == 200 and '<html lang="es" dir="ltr">' in text and "Abierto" in text
     assert page.headers["Referrer-Policy"] == "no-referrer" and page.headers["Cache-Control"] == "no-store"
     assert RESIDENT not in text
     english = town.client.get(path + "?lang=en").get_data(as_text=True)
-    assert '<html lang="en">' in english and "Open" in english
+    assert '<html lang="en" dir="ltr">' in english and "Open" in english
     followed = town.client.post(path + "/follow", data={"notify": "email", "email": "dan@example.org"})
     assert followed.status_code == 200 and "Listo" in followed.get_data(as_text=True)
     bad = town.client.post(path + "/follow", data={"notify": "email", "email": "not an address"})
