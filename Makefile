@@ -59,7 +59,8 @@ screenshots: install-test webapp
 # open311/locale/<locale>/LC_MESSAGES/messages.po. `make messages` extracts the marked texts from the code into
 # messages.pot and merges them into every catalog (new texts arrive untranslated: served in English until then);
 # `make messages-compile` writes the .mo files the server reads (it compiles a .po in memory when its .mo is
-# missing or older); `make messages-check` (part of lint) compiles every catalog and fails on a lost placeholder.
+# missing or older); `make messages-check` (part of lint) compiles every catalog and fails on a lost placeholder,
+# and checks the web app's interface files (webapp/public/i18n/<lang>.json) against en.json the same way.
 LOCALE_DIR := open311/locale
 PYBABEL    := $(BIN)/pybabel
 messages: install
@@ -71,7 +72,7 @@ messages-compile: install
 	$(PYBABEL) compile -d $(LOCALE_DIR) -D messages --statistics
 
 messages-check: install
-	$(BIN)/python -m open311.cli.messages_check $(LOCALE_DIR)
+	$(BIN)/python -m open311.cli.messages_check $(LOCALE_DIR) $(WEBAPP)/public/i18n
 
 serve: install webapp-if-npm messages-compile
 	@echo "==> checking the configuration, then bringing the database schema up to date"

@@ -69,6 +69,10 @@ def _report_languages(jid: str, catalog: Catalog) -> None:
         click.echo(f"warning: {gap}", err=True)
     untranslated = f" ({len(catalog.untranslated)} texts not translated yet)" if catalog.untranslated else ""
     click.echo(f"{jid}: catalog languages {', '.join(catalog.locales)}{untranslated}")
+    for locale, statuses in sorted(catalog.statuses.items()):   # what translators have left to review
+        counts = Counter(statuses.values())
+        click.echo(f"{jid}: {locale}: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("reviewed", "machine",
+                                                                                         "missing")))
 
 
 @click.group()

@@ -3,8 +3,11 @@ open311/locale is complete, keeps its placeholders, and is what a request in tha
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
@@ -62,3 +65,21 @@ def test_a_referral_names_the_agency_in_the_language(client: FlaskClient, locale
     assert check["referral"]["agency"] != english["referral"]["agency"]
     assert check["referral"]["phone"] == english["referral"]["phone"]
     assert check["description"] != english["description"] and "DPW-POTHOLE" in check["description"]
+
+
+def test_a_lost_placeholder_fails_the_check(tmp_path: Path) -> None:
+    from open311.cli.messages_check import check, check_interface
+
+    server = tmp_path / "locale"
+    shutil.copytree(i18n.FOLDER, server, ignore=shutil.ignore_patterns("*.mo"))
+    po = server / "es" / "LC_MESSAGES" / "messages.po"
+    po.write_text(po.read_text(encoding="utf-8").replace('msgstr "No se encontró el service_code %(code)r."',
+                                                         'msgstr "No se encontró el service_code."'), encoding="utf-8")
+    assert check(server) == 1 and check(i18n.FOLDER) == 0
+    interface = tmp_path / "i18n"
+    shutil.copytree(ROOT / "webapp" / "public" / "i18n", interface)
+    spanish = json.loads((interface / "es.json").read_text(encoding="utf-8"))
+    assert check_interface(interface) == 0
+    spanish["request"]["count"] = "categorías"            # {count} lost
+    (interface / "es.json").write_text(json.dumps(spanish, ensure_ascii=False), encoding="utf-8")
+    assert check_interface(interface) == 1

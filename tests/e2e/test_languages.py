@@ -106,6 +106,15 @@ def test_a_whole_report_in_the_residents_language(browser: Any, live_gateway: tu
     page.fill("#locate-address", EAST_LA_ADDRESS)
     page.press("#locate-address", "Enter")
     page.locator("#facility-list .card").first.wait_for()
+    page.wait_for_timeout(400)   # the map's fit animation
+    outside = page.evaluate("""() => {
+        const box = document.querySelector('#locate-map').getBoundingClientRect();
+        const markers = [...document.querySelectorAll('#locate-map path.leaflet-interactive')];
+        return [markers.length, markers.filter(m => { const r = m.getBoundingClientRect();
+            return r.left < box.left || r.right > box.right || r.top < box.top || r.bottom > box.bottom; }).length];
+    }""")
+    cards = page.locator("#facility-list .card").count()
+    assert outside == [cards, 0], (outside, cards)   # every result is on the map, inside its view
     check_accessibility(page, f"{lang}: locate")
     assert errors == []
     context.close()

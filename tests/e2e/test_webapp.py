@@ -124,6 +124,7 @@ def test_report_follow_translate_locate(browser: Any, live_gateway: tuple[Flask,
     page.wait_for_function("() => document.querySelector('#availability').classList.contains('notice-ok')")
     assert "East Los Angeles" in page.locator("#request-summary").inner_text()
     # a pin on the map (no tiles here: clicking the map element still places it)
+    page.locator("#request-map").scroll_into_view_if_needed()   # a mouse clicks what is on screen
     box = page.locator("#request-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2 + 6, box["y"] + box["height"] / 2 + 4)
     page.wait_for_function("() => document.querySelector('#request-summary').textContent.includes('Pin on the map')")

@@ -73,6 +73,8 @@ export function createLocator(container, prefix, settings, { onChange, mapLabel 
   let asked = 0;
 
   const close = () => {
+    clearTimeout(timer);
+    asked += 1;   // an answer still on its way is for a search that is over
     listbox.hidden = true;
     listbox.replaceChildren();
     input.setAttribute("aria-expanded", "false");
@@ -122,7 +124,8 @@ export function createLocator(container, prefix, settings, { onChange, mapLabel 
     if (text.length < 3) { close(); $("suggest-status").textContent = ""; return; }
     try {
       const found = await api.locations(text);
-      if (ticket === asked && input.value.trim() === text) show(found);   // a newer keystroke won
+      // only for the latest keystroke, and while the field still has the focus
+      if (ticket === asked && input.value.trim() === text && document.activeElement === input) show(found);
     } catch {
       if (ticket === asked) close();
     }
