@@ -56,23 +56,27 @@ screenshots: install-test webapp
 	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e -q -p no:cacheprovider
 
 # The server's own texts (errors, notices, the status page) in every language: gettext catalogs through Babel,
-# open311/locale/<locale>/LC_MESSAGES/messages.po. `make messages` extracts the marked texts from the code into
-# messages.pot and merges them into every catalog (new texts arrive untranslated: served in English until then);
+# open311/locale/<locale>/LC_MESSAGES/messages.po; the web app's interface texts likewise in
+# webapp/locale/<locale>/LC_MESSAGES/webapp.po (English source: webapp/public/i18n/en.json, keys as msgctxt).
+# `make messages` extracts the marked texts from the code into messages.pot (and en.json into webapp.pot) and
+# merges them into every catalog (new texts arrive untranslated: served in English until then);
 # `make messages-compile` writes the .mo files the server reads (it compiles a .po in memory when its .mo is
 # missing or older); `make messages-check` (part of lint) compiles every catalog and fails on a lost placeholder,
-# and checks the web app's interface files (webapp/public/i18n/<lang>.json) against en.json the same way.
+# and checks the web app's catalogs the same way ({name} placeholders).
 LOCALE_DIR := open311/locale
 PYBABEL    := $(BIN)/pybabel
 messages: install
 	$(PYBABEL) extract -F babel.cfg -k lazy -k _ -k gettext -k ngettext:1,2 --no-location --sort-output \
 		--project open311-gateway --copyright-holder "open311-gateway contributors" -o $(LOCALE_DIR)/messages.pot open311
 	$(PYBABEL) update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -D messages --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/python -m open311.georeport.webapp_texts $(WEBAPP)
+	$(PYBABEL) update -i $(WEBAPP)/locale/webapp.pot -d $(WEBAPP)/locale -D webapp --no-fuzzy-matching --ignore-obsolete
 
 messages-compile: install
 	$(PYBABEL) compile -d $(LOCALE_DIR) -D messages --statistics
 
 messages-check: install
-	$(BIN)/python -m open311.cli.messages_check $(LOCALE_DIR) $(WEBAPP)/public/i18n
+	$(BIN)/python -m open311.cli.messages_check $(LOCALE_DIR) $(WEBAPP)
 
 serve: install webapp-if-npm messages-compile
 	@echo "==> checking the configuration, then bringing the database schema up to date"

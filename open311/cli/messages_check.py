@@ -1,20 +1,17 @@
 """`make messages-check`: every message catalog compiles, keeps its placeholders, and is reported complete or not.
 
-Run as `python -m open311.cli.messages_check open311/locale webapp/public/i18n`: exit 1 when a server catalog
-cannot be read, a translation loses or invents a placeholder (Babel's python-format check), or a catalog lacks a
-text of messages.pot; and when a web app interface file (<lang>.json beside en.json) is not valid JSON, has a key
-en.json lacks, or loses or invents a {placeholder}. Untranslated texts are listed as counts (they are served in
-English), not failures.
+Run as `python -m open311.cli.messages_check open311/locale webapp`: exit 1 when a server catalog cannot be
+read, a translation loses or invents a placeholder (Babel's python-format check, and a named one dropped), or a
+catalog lacks a text of messages.pot; and when a web app catalog (webapp/locale/<locale>/LC_MESSAGES/webapp.po)
+cannot be read, lacks a key of en.json, has one it lacks, or loses or invents a {placeholder}. Untranslated
+texts are listed as counts (they are served in English), not failures.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sys
-from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import PoFileError, read_po
@@ -66,50 +63,41 @@ def check(folder: Path) -> int:
     return 1 if failed else 0
 
 
-PLACEHOLDER = re.compile(r"\{(\w+)\}")
-PLURAL = re.compile(r"(Zero|One|Two|Few|Many)$")   # Intl.PluralRules forms beside a key (js/i18n.js tCount)
+BRACED = re.compile(r"\{(\w+)\}")
 
 
-def _flat(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in tree.items():
-        if isinstance(value, Mapping):
-            yield from _flat(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", value
+def check_interface(webapp: Path) -> int:
+    """Check the web app's catalogs (webapp/locale) against en.json: every key present, no {placeholder} lost or
+    invented (a plural form may leave out {count}); print one line each; return the exit status."""
+    from open311.georeport.webapp_texts import DOMAIN, english, plural_keys
 
-
-def check_interface(folder: Path) -> int:
-    """Check every interface file of the web app against en.json; print one line each; return the exit status."""
-    english = dict(_flat(json.loads((folder / "en.json").read_text(encoding="utf-8"))))
+    texts = english(webapp / "public")
+    known = {**texts, **dict(plural_keys(texts))}
     failed = False
-    for path in sorted(folder.glob("*.json")):
-        if path.name == "en.json":
-            continue
+    for path in sorted((webapp / "locale").glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         try:
-            texts = dict(_flat(json.loads(path.read_text(encoding="utf-8"))))
-        except (OSError, ValueError) as exc:
+            catalog = read(path)
+        except (PoFileError, ValueError) as exc:
             print(f"{path}: cannot be read: {exc}")
             failed = True
             continue
-        problems = []
-        for key, value in texts.items():
-            base = key if key in english else PLURAL.sub("", key)
-            source = english.get(base, english.get(f"{base}One"))
-            if source is None:
-                problems.append(f"{path}: {key}: not a key of en.json")
-            elif not isinstance(value, str) or not value.strip():
-                problems.append(f"{path}: {key}: must be a text")
-            elif set(PLACEHOLDER.findall(value)) - set(PLACEHOLDER.findall(str(source))) - {"count"} or (
-                    key in english and set(PLACEHOLDER.findall(str(source))) - set(PLACEHOLDER.findall(value))
-                    - ({"count"} if PLURAL.search(key) else set())):
-                problems.append(f"{path}: {key}: placeholders {sorted(PLACEHOLDER.findall(value))} differ from "
-                                f"en.json's {sorted(PLACEHOLDER.findall(str(source)))}")
+        have = {m.context: m for m in catalog if m.id and m.context}
+        problems = [f"{path}: {key}: not a key of en.json" for key in have if key not in known]
+        problems += [f"{path}: {len(absent)} keys of en.json are missing (run make messages)"
+                     for absent in [set(texts) - set(have)] if absent]
+        for key, message in have.items():
+            if key in known and message.string:
+                wanted, found = set(BRACED.findall(known[key])), set(BRACED.findall(str(message.string)))
+                plural = key not in texts or (key.endswith("One") and key[:-3] in texts)
+                optional = {"count"} if plural else set()   # a plural form may say the count or not
+                if found - wanted - optional or wanted - found - optional:
+                    problems.append(f"{path}: {key}: placeholders {sorted(found)} differ from {sorted(wanted)}")
         for line in problems:
             print(line)
         failed = failed or bool(problems)
-        missing = [k for k in english if k not in texts]
-        print(f"{path.stem} (web app): {len(english) - len(missing)} of {len(english)} translated"
-              + (" - FAILED" if problems else ""))
+        done = sum(1 for key in texts if key in have and have[key].string)
+        failure = " - FAILED" if problems else ""
+        print(f"{path.parent.parent.name} (web app): {done} of {len(texts)} translated{failure}")
     return 1 if failed else 0
 
 

@@ -7,6 +7,7 @@ the app still works, with no map.
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 import stat
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import safe_join
 
 from open311.errors import NotFound
+from open311.georeport import webapp_texts
 from open311.georeport.app import current_services
 from open311.georeport.http_cache import make_conditional
 from open311.intake.keys import create_key, find_key
@@ -83,6 +85,22 @@ def _send(folder: Path, name: str) -> Response:
 def index() -> Response:
     """The single page: Request, Status and Locate."""
     return _send(_folder() / "public", "index.html")
+
+
+@bp.get("/assets/i18n/<locale>.json")
+def interface_texts(locale: str) -> Response:
+    """A language's interface texts: en.json as written, any other built from its gettext catalog
+    (webapp/locale/<locale>/LC_MESSAGES/webapp.po; open311/georeport/webapp_texts.py)."""
+    public = _folder() / "public"
+    if locale == "en":
+        return _send(public, "i18n/en.json")
+    texts = webapp_texts.interface(public, _folder() / "locale", locale)
+    if texts is None:
+        raise NotFound(f"The web app has no texts in {locale[:20]!r}.")
+    response = Response(json.dumps(texts, ensure_ascii=False), mimetype="application/json")
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    return _secure(make_conditional(response))
 
 
 @bp.get("/assets/<path:name>")

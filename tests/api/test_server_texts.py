@@ -3,7 +3,6 @@ open311/locale is complete, keeps its placeholders, and is what a request in tha
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -49,7 +48,8 @@ def test_an_error_is_in_the_language_asked_for(client: FlaskClient, api_key: str
     form = {"api_key": api_key, "lat": "34.0389", "long": "-118.165"}
     english = client.post(f"{B}/requests.json", data=form).json
     by_param = client.post(f"{B}/requests.json?locale={locale}", data=form).json
-    by_header = client.post(f"{B}/requests.json", data=form, headers={"Accept-Language": f"{locale};q=0.9,en;q=0.1"}).json
+    wanted = {"Accept-Language": f"{locale};q=0.9,en;q=0.1"}
+    by_header = client.post(f"{B}/requests.json", data=form, headers=wanted).json
     assert english[0]["description"] == "service_code was not provided."
     with i18n.using(locale):
         expected = i18n.gettext("service_code was not provided.")
@@ -76,10 +76,30 @@ def test_a_lost_placeholder_fails_the_check(tmp_path: Path) -> None:
     po.write_text(po.read_text(encoding="utf-8").replace('msgstr "No se encontró el service_code %(code)r."',
                                                          'msgstr "No se encontró el service_code."'), encoding="utf-8")
     assert check(server) == 1 and check(i18n.FOLDER) == 0
-    interface = tmp_path / "i18n"
-    shutil.copytree(ROOT / "webapp" / "public" / "i18n", interface)
-    spanish = json.loads((interface / "es.json").read_text(encoding="utf-8"))
-    assert check_interface(interface) == 0
-    spanish["request"]["count"] = "categorías"            # {count} lost
-    (interface / "es.json").write_text(json.dumps(spanish, ensure_ascii=False), encoding="utf-8")
-    assert check_interface(interface) == 1
+    webapp = tmp_path / "webapp"
+    shutil.copytree(ROOT / "webapp" / "public" / "i18n", webapp / "public" / "i18n")
+    shutil.copytree(ROOT / "webapp" / "locale", webapp / "locale")
+    assert check_interface(webapp) == 0
+    po = webapp / "locale" / "es" / "LC_MESSAGES" / "webapp.po"
+    text = po.read_text(encoding="utf-8")
+    assert 'msgstr "{count} categorías"' in text
+    po.write_text(text.replace('msgstr "{count} categorías"', 'msgstr "categorías"'), encoding="utf-8")  # {count} lost
+    assert check_interface(webapp) == 1
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_web_app_s_texts_come_from_its_catalog(client: FlaskClient, locale: str) -> None:
+    english = client.get("/assets/i18n/en.json").json
+    served = client.get(f"/assets/i18n/{locale}.json")
+    assert served.status_code == 200 and served.headers["Cache-Control"] == "no-cache" and served.headers["ETag"]
+    texts = served.json
+    assert texts.keys() == english.keys() and texts["request"].keys() >= english["request"].keys()
+    assert texts["request"]["title"] != english["request"]["title"]          # translated, not the English
+    again = client.get(f"/assets/i18n/{locale}.json", headers={"If-None-Match": served.headers["ETag"]})
+    assert again.status_code == 304
+    if locale == "ru":
+        assert "countFew" in texts["request"] and "countMany" in texts["request"]
+
+
+def test_a_language_without_a_catalog_is_a_404(client: FlaskClient) -> None:
+    assert client.get("/assets/i18n/fr.json").status_code == 404

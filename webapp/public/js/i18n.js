@@ -1,4 +1,5 @@
-// Interface texts: assets/i18n/<lang>.json, applied to [data-i18n*] elements; t() for texts built in code.
+// Interface texts: assets/i18n/<lang>.json (en.json as written, any other built by the gateway from its gettext
+// catalog webapp/locale/<lang>/LC_MESSAGES/webapp.po), applied to [data-i18n*] elements; t() for texts built in code.
 // The County's threshold languages (its Language Access Plans), Chinese in both scripts.
 const SUPPORTED = ["en", "es", "ar", "hy", "zh-Hans", "zh-Hant", "fa", "hi", "ja", "km", "ko", "ru", "tl", "th", "vi"];
 const RIGHT_TO_LEFT = ["ar", "fa"];
