@@ -6,7 +6,7 @@ import abc
 import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, cast
 
@@ -243,6 +243,8 @@ class Adapter(abc.ABC):
     def __init__(self, options: Mapping[str, Any], *, http: requests.Session) -> None:
         self.options = dict(options)
         self.http = http
+        # The gateway's clock (Services sets it; tests move it): for adapters whose answers depend on the time.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @abc.abstractmethod
     def deliver(self, ticket: Ticket) -> Receipt:

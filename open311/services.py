@@ -86,7 +86,10 @@ class Services:
         """One adapter per (jurisdiction, department)."""
         from open311.config.adapters import build_adapters
 
-        return build_adapters(self.config, self.registry, self.http)
+        built = build_adapters(self.config, self.registry, self.http)
+        for adapter in built.values():
+            adapter.clock = self.clock
+        return built
 
     @cached_property
     def notifiers(self) -> dict[str, Notifier]:

@@ -166,6 +166,14 @@ SETTINGS: tuple[Setting, ...] = (
     _s("OPEN311_MEDIA_S3_PREFIX", str, "media/", None, "key prefix in the bucket"),
     _s("OPEN311_MEDIA_S3_ENDPOINT", str, None, None, "S3-compatible endpoint URL (default: AWS)"),
     _s("OPEN311_MEDIA_S3_REGION", str, None, None, "S3 region"),
+    # published snapshots (docs/open-data.md): open311 export writes them, /data/ serves them, /data.json lists them
+    _s("OPEN311_DATA_DIR", str, None, None, "folder of the published snapshots (default: instance/data)"),
+    _s("OPEN311_DATA_LICENSE", str, "https://creativecommons.org/publicdomain/zero/1.0/", None,
+       "URL of the licence the snapshots are published under (datapackage.json, /data.json)"),
+    _s("OPEN311_DATA_CONTACT_EMAIL", str, "", None,
+       "e-mail address of the data's contact point in /data.json (default: the discovery contact's, if any)"),
+    _s("OPEN311_DATA_S3_PREFIX", str, "data/", None,
+       "key prefix of the snapshots in the media store's bucket (open311 export --s3)"),
     # the resident web app at / (docs/webapp.md)
     _s("OPEN311_WEBAPP", str, "true", None, "false turns the web app at / off"),
     _s("OPEN311_WEBAPP_DIR", str, "", None, "folder of the web app (default: webapp/ of the checkout)"),

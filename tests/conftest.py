@@ -199,6 +199,7 @@ def make_app(app_database_url: str, clock: Clock, tmp_path: Path,
             # turns the duplicate-fingerprint window (600 s in production) back on.
             "OPEN311_DUPLICATE_WINDOW": 0,
             "OPEN311_MEDIA_DIR": str(tmp_path / "media"),
+            "OPEN311_DATA_DIR": str(tmp_path / "data"),
             **overrides,
         }
         application = create_app(settings)

@@ -22,6 +22,8 @@ LAZY = {
     "staff": "open311.cli.staff:staff",
     "audit": "open311.cli.staff:audit_command",
     "notices": "open311.cli.notices:notices",
+    "export": "open311.cli.export:export",
+    "sandbox": "open311.cli.sandbox:sandbox",
 }
 
 

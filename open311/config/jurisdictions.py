@@ -73,6 +73,9 @@ class Jurisdiction:
     referrals: Mapping[str, Referral] = field(default_factory=dict)
     gis: GisSettings | None = None
     calendar: Calendar | None = None   # the business calendar of the SLA clock (None: calendar time in UTC)
+    # A sandbox's production jurisdiction (docs/api.md#sandbox): the same catalog and areas, simulated departments,
+    # its data in no production feed, export or statistic.
+    sandbox_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,14 @@ class GatewayConfig:
 
     @property
     def single(self) -> Jurisdiction | None:
-        """The only jurisdiction when exactly one is configured."""
-        return next(iter(self.jurisdictions.values())) if len(self.jurisdictions) == 1 else None
+        """The only production jurisdiction when exactly one is configured (sandboxes do not count: a request
+        without jurisdiction_id is the production one's)."""
+        production = [j for j in self.jurisdictions.values() if j.sandbox_of is None]
+        return production[0] if len(production) == 1 else None
+
+    def sandbox_for(self, jurisdiction_id: str) -> Jurisdiction | None:
+        """The sandbox of a production jurisdiction, if it has one."""
+        return next((j for j in self.jurisdictions.values() if j.sandbox_of == jurisdiction_id), None)
 
 
 class ApiKeysSchema(Schema):
@@ -166,6 +175,11 @@ class JurisdictionSchema(Schema):
     departments = KeyedMapping(keys=StrictString(), values=fields.Nested(DepartmentSchema), required=True,
                               validate=validate.Length(min=1))
     calendar = fields.Nested(CalendarSchema, load_default=None)
+    sandbox_of = StrictString(load_default=None, allow_none=True)
+
+
+# What a sandbox takes from its production jurisdiction unless it says otherwise.
+INHERITED = ("timezone", "boundary", "service_definitions", "gis", "service_areas", "referrals", "calendar")
 
 
 class DiscoverySchema(Schema):
@@ -258,12 +272,14 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
     problems.extend(found)
     referrals = build_referrals(raw["referrals"])
     if not found:  # translations are checked against a valid catalog (else every failed file echoes)
-        texts = own_texts(raw["name"], departments.values(), rules.values(), referrals.values())
+        # a sandbox shares its production's translation files: the production's name is the one they translate
+        texts = own_texts(raw.get("production_name") or raw["name"], departments.values(), rules.values(),
+                          referrals.values())
         catalog = _translated(catalog, services_dir, texts, problems)
     boundary = root / raw["boundary"] if raw["boundary"] else None
     return Jurisdiction(id=jid, name=raw["name"], timezone=tz, departments=departments, catalog=catalog,
                         api_key_required=raw["api_keys"]["required"], boundary=boundary,
-                        service_areas=rules, referrals=referrals, gis=gis,
+                        service_areas=rules, referrals=referrals, gis=gis, sandbox_of=raw["sandbox_of"],
                         calendar=build_calendar(raw["calendar"], tz) if raw["calendar"] else None)
 
 
@@ -295,6 +311,27 @@ def _translated(catalog: Catalog, services_dir: Path, texts: Sequence[str], prob
                    untranslated=tuple(iter_gaps(translations)))
 
 
+def _inherit(doc: YamlDocument, raws: dict[str, Any], problems: list[str]) -> None:
+    """Give each sandbox what it does not set itself of its production jurisdiction (INHERITED)."""
+    source = doc.data.get("jurisdictions", {}) if isinstance(doc.data, Mapping) else {}
+    for jid, raw in raws.items():
+        target = raw["sandbox_of"]
+        if target is None:
+            continue
+        where = doc.where(("jurisdictions", jid, "sandbox_of"))
+        production = raws.get(target)
+        if production is None or production["sandbox_of"] is not None or target == jid:
+            problems.append(f"{where}: sandbox_of must name a production jurisdiction of this file, got {target!r}.")
+            continue
+        given = source.get(jid) or {}
+        raw["production_name"] = production["name"]
+        for key in INHERITED:
+            if key not in given:
+                raw[key] = production[key]
+        if "service_definitions" not in given and production["service_definitions"] is None:
+            raw["service_definitions"] = f"service_definitions/{target}"
+
+
 def load_config(path: Path | str, registry: Mapping[str, Any] | None = None) -> GatewayConfig:
     """Load and validate the configuration; raise ConfigError listing every problem found.
 
@@ -313,6 +350,7 @@ def load_config(path: Path | str, registry: Mapping[str, Any] | None = None) -> 
         raise ConfigError([f"{doc.where(p)}: {m}" for p, m in error_paths(exc.messages)]) from exc
     problems: list[str] = []
     jurisdictions: dict[str, Jurisdiction] = {}
+    _inherit(doc, data["jurisdictions"], problems)
     for jid, raw in data["jurisdictions"].items():
         built = _build_jurisdiction(doc, path.parent, jid, raw, problems, registry)
         if built is not None:

@@ -22,7 +22,19 @@ DEFAULTS: dict[str, Any] = {
 
 def build_app(services: Services, test_config: Mapping[str, Any] | None = None) -> Flask:
     """The app: the services in app.extensions["open311"], the settings in app.config, routes registered."""
-    from open311.georeport import apidocs, init_app, languages, monitoring, origin, ratelimits, staff, status, webapp
+    from open311.georeport import (
+        apidocs,
+        init_app,
+        languages,
+        monitoring,
+        open_data,
+        origin,
+        ratelimits,
+        sandbox,
+        staff,
+        status,
+        webapp,
+    )
 
     app = Flask("open311", instance_path=str(services.instance_path), instance_relative_config=True)
     # `//services.json` is a 404 error list like any unknown path, not werkzeug's HTML 308 to the merged URL.
@@ -40,6 +52,8 @@ def build_app(services: Services, test_config: Mapping[str, Any] | None = None) 
     staff.init_app(app)
     status.init_app(app)
     apidocs.init_app(app)
+    open_data.init_app(app)
+    sandbox.init_app(app, services)   # /sandbox/...: inside ProxyFix, which sets the path it sees
     hops = services.settings["OPEN311_PROXY_HOPS"]
     if hops:  # behind N trusted proxies: client address and scheme come from their X-Forwarded-* headers
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]

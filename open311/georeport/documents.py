@@ -202,20 +202,23 @@ def token_document(service_request_id: str | None, token: str) -> Many:
     return Many("request", [{"service_request_id": service_request_id, "token": token}])
 
 
-def discovery_document(changeset: datetime, contact: str, key_service: str, url: str) -> dict[str, Any]:
-    """GET discovery: where the endpoint is, what it speaks, and when the catalog last changed."""
+def discovery_document(changeset: datetime, contact: str, key_service: str, url: str,
+                       test_url: str | None = None) -> dict[str, Any]:
+    """GET discovery: where the endpoint is (and its sandbox, type `test`), what it speaks, and when the catalog
+    last changed."""
     stamp = format_w3c(changeset)
+    urls = [(url, "production"), *([(test_url, "test")] if test_url else [])]
     return {
         "changeset": stamp,
         "contact": contact,
         "key_service": key_service,
         "endpoints": Many("endpoint", [{
             "specification": SPECIFICATION,
-            "url": url,
+            "url": where,
             "changeset": stamp,
-            "type": "production",
+            "type": kind,
             "formats": Many("format", list(FORMATS)),
-        }]),
+        } for where, kind in urls]),
     }
 
 

@@ -27,6 +27,7 @@ from open311.georeport.media_files import served_media_policy
 from open311.georeport.notice_intake import notice_setup
 from open311.georeport.parsing import param, submission_of
 from open311.georeport.respond import respond
+from open311.georeport.sandbox import jurisdiction_of
 from open311.georeport.views import check_format
 from open311.intake.followers import add_follower
 from open311.intake.keys import check_key
@@ -90,8 +91,7 @@ def _posted_to_a_request() -> tuple[Services, Submission, Jurisdiction, MediaPol
     included), its jurisdiction and the photo policy with this gateway's /media/ prefix."""
     gateway = current_services()
     submission = submission_of(request)
-    jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
-                                        or param(request.args, "jurisdiction_id"))
+    jurisdiction = jurisdiction_of(gateway, submission.fields)
     return gateway, submission, jurisdiction, served_media_policy(gateway.media_policy)
 
 

@@ -53,8 +53,17 @@ def check_host() -> None:
 
 def public_root() -> str:
     """The root every published URL starts with, without a trailing slash: OPEN311_PUBLIC_URL, else this
-    request's own root (its Host was checked to be a loopback or allowed name)."""
-    return str(current_app.config.get("OPEN311_PUBLIC_URL") or "") or request.url_root.rstrip("/")
+    request's own root (its Host was checked to be a loopback or allowed name); under /sandbox/ it ends so."""
+    public = str(current_app.config.get("OPEN311_PUBLIC_URL") or "").rstrip("/")
+    if not public:
+        return request.url_root.rstrip("/")
+    return public + ("/sandbox" if request.environ.get("open311.sandbox") else "")
+
+
+def production_root() -> str:
+    """public_root() without the sandbox's /sandbox (where the production API is, seen from either)."""
+    root = public_root()
+    return root.removesuffix("/sandbox") if request.environ.get("open311.sandbox") else root
 
 
 def public_request_url() -> str:
@@ -63,7 +72,8 @@ def public_request_url() -> str:
     if not public:
         return request.base_url
     parts = urlsplit(public)  # werkzeug's own base_url, with the public origin and prefix in place of the request's
-    return get_current_url(parts.scheme, parts.netloc, root_path=parts.path, path=request.path)
+    root = parts.path.rstrip("/") + ("/sandbox" if request.environ.get("open311.sandbox") else "")
+    return get_current_url(parts.scheme, parts.netloc, root_path=root, path=request.path)
 
 
 def init_app(app: Flask) -> None:

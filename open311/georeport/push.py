@@ -16,6 +16,7 @@ from open311.georeport.blueprint import blp
 from open311.georeport.parsing import param, parse_submission
 from open311.georeport.render import Many
 from open311.georeport.respond import respond
+from open311.georeport.sandbox import jurisdiction_of
 from open311.georeport.views import check_format
 from open311.intake.keys import check_key
 from open311.intake.submit import Submission
@@ -45,8 +46,7 @@ def subscription_entry(row: Subscription, *, with_secret: bool = False) -> dict[
 
 def _owner(gateway: Services, submission: Submission) -> tuple[Any, ApiKey]:
     """The jurisdiction and the app key a subscription call is made with (403 without one)."""
-    jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
-                                        or param(request.args, "jurisdiction_id"))
+    jurisdiction = jurisdiction_of(gateway, submission.fields)
     with gateway.session() as session:
         key = check_key(session, jurisdiction.id, api_key_of(request, submission))
     return jurisdiction, key

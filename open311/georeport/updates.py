@@ -22,6 +22,7 @@ from open311.georeport.blueprint import blp
 from open311.georeport.parsing import param, parse_submission
 from open311.georeport.render import Many
 from open311.georeport.respond import respond
+from open311.georeport.sandbox import jurisdiction_of
 from open311.georeport.update_feed import updates_feed
 from open311.georeport.views import check_format
 from open311.intake.keys import check_department_key
@@ -97,7 +98,7 @@ class ServiceRequestUpdates(MethodView):
         gateway = current_services()
         submission = parse_submission(request, XML_ROOTS)
         fields = submission.fields
-        jurisdiction = gateway.jurisdiction(param(fields, "jurisdiction_id") or param(request.args, "jurisdiction_id"))
+        jurisdiction = jurisdiction_of(gateway, fields)
         with gateway.session() as session:
             key = check_department_key(session, jurisdiction.id, api_key_of(request, submission))
             department = _department(jurisdiction, key.department)

@@ -23,10 +23,11 @@ from open311.georeport.languages import catalog_locale, mark_language, translate
 from open311.georeport.locate import services_here
 from open311.georeport.media_files import served_media_policy
 from open311.georeport.notice_intake import notice_setup, status_url, wants_extensions
-from open311.georeport.origin import public_root
+from open311.georeport.origin import production_root
 from open311.georeport.parsing import param, submission_of
 from open311.georeport.respond import raw_response, respond
 from open311.georeport.response_cache import mark_static
+from open311.georeport.sandbox import jurisdiction_of
 from open311.intake.dedup import check_idempotency_key, submit_once
 from open311.intake.keys import check_key
 from open311.intake.submit import find_service, get_request, resolve_token
@@ -77,9 +78,12 @@ class Discovery(MethodView):
         check_format(fmt)
         mark_static()
         gateway = current_services()
-        url = public_root() + blp.url_prefix
+        root = production_root()
+        single = gateway.config.single
+        sandbox = gateway.config.sandbox_for(single.id) if single is not None else None
+        test_url = f"{root}/sandbox{blp.url_prefix}" if sandbox is not None else None
         doc = documents.discovery_document(_changeset(gateway), gateway.config.contact,
-                                           gateway.config.key_service, url)
+                                           gateway.config.key_service, root + blp.url_prefix, test_url)
         return respond(fmt, "discovery", doc)
 
 
@@ -156,8 +160,7 @@ class Requests(MethodView):
         gateway = current_services()
         idempotency_key = check_idempotency_key(request.headers.get("Idempotency-Key"))
         submission = submission_of(request)
-        jurisdiction = gateway.jurisdiction(param(submission.fields, "jurisdiction_id")
-                                            or param(request.args, "jurisdiction_id"))
+        jurisdiction = jurisdiction_of(gateway, submission.fields)
         locale = catalog_locale(jurisdiction.catalog)  # a bad locale is refused before anything is stored
         media = served_media_policy(gateway.media_policy)
         with gateway.session() as session:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.security import safe_join
 
@@ -149,6 +149,13 @@ def settings() -> Response:
     )
     response.headers["Cache-Control"] = "no-cache"
     return _secure(response)
+
+
+@bp.before_request
+def _not_in_the_sandbox() -> None:
+    """The web app is the production jurisdiction's: under /sandbox/ only the API is served."""
+    if request.environ.get("open311.sandbox"):
+        raise NotFound("The sandbox serves the API only: /sandbox/open311/v2/ (docs/api.md#sandbox).")
 
 
 def init_app(app: Flask) -> None:
