@@ -167,8 +167,9 @@ class Services:
             self.caches.area_geojson.pop(key, None)
 
     def areas(self, jurisdiction: Jurisdiction) -> ServiceAreas | None:
-        """The jurisdiction's service areas, or None when it configures no GIS layers."""
-        return self.geo.get(jurisdiction.id)
+        """The jurisdiction's service areas, or None when it configures no GIS layers (a sandbox routes by its
+        production jurisdiction's: the same layers, loaded once)."""
+        return self.geo.get(jurisdiction.sandbox_of or jurisdiction.id)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -38,7 +38,7 @@ def check_config(path: str) -> None:
     for jur in config.jurisdictions.values():
         counts = Counter(s.department for s in jur.catalog.services.values())
         per_department = ", ".join(f"{code} {counts[code]}" for code in jur.departments)
-        found = geo.get(jur.id)
+        found = geo.get(jur.sandbox_of or jur.id)
         layers = f"; {found.summary()}" if found else ""
         click.echo(f"{jur.id}: {len(jur.departments)} departments, {len(jur.catalog.services)} services "
                    f"({per_department}){layers}")

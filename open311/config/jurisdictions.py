@@ -178,9 +178,6 @@ class JurisdictionSchema(Schema):
     sandbox_of = StrictString(load_default=None, allow_none=True)
 
 
-# What a sandbox takes from its production jurisdiction unless it says otherwise.
-INHERITED = ("timezone", "boundary", "service_definitions", "gis", "service_areas", "referrals", "calendar")
-
 
 class DiscoverySchema(Schema):
     """The discovery document's human-readable fields."""
@@ -239,14 +236,9 @@ def _geocoder_problems(doc: YamlDocument, jid: str, raw: Mapping[str, Any]) -> l
     return []
 
 
-def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[str, Any],
-                        problems: list[str], registry: Mapping[str, Any] | None) -> Jurisdiction | None:
-    """Validate the parts of one jurisdiction that need the file system; load its catalog."""
-    try:
-        tz = ZoneInfo(raw["timezone"])
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(f"{doc.where(('jurisdictions', jid, 'timezone'))}: Unknown time zone {raw['timezone']!r}.")
-        tz = ZoneInfo("UTC")
+def _departments(doc: YamlDocument, jid: str, raw: Mapping[str, Any], problems: list[str],
+                 registry: Mapping[str, Any] | None) -> dict[str, Department]:
+    """A jurisdiction's departments, each adapter's options checked."""
     departments: dict[str, Department] = {}
     for code, dept in raw["departments"].items():
         problems.extend(_department_problems(doc, jid, code, dept, registry))
@@ -256,6 +248,37 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
                                        closure_codes={k: v["closure_code"] for k, v in dept["status_map"].items()
                                                       if v["closure_code"]},
                                        paused=paused_statuses(dept["status_map"]))
+    return departments
+
+
+def _build_sandbox(doc: YamlDocument, jid: str, raw: Mapping[str, Any], production: Jurisdiction,
+                   problems: list[str], registry: Mapping[str, Any] | None) -> Jurisdiction:
+    """A sandbox: its production jurisdiction's catalog, areas, calendar and languages (the objects themselves,
+    loaded once), with its own name, key setting and departments (every department the catalog names)."""
+    given = (doc.data.get("jurisdictions") or {}).get(jid) or {} if isinstance(doc.data, Mapping) else {}
+    extra = sorted(set(given) - {"name", "sandbox_of", "api_keys", "departments"})
+    if extra:
+        problems.append(f"{doc.where(('jurisdictions', jid, extra[0]))}: a sandbox takes {', '.join(extra)} from "
+                        f"{production.id}; it sets only name, api_keys and departments.")
+    departments = _departments(doc, jid, raw, problems, registry)
+    wanted = sorted({s.department for s in production.catalog.services.values()} - set(departments))
+    if wanted:
+        problems.append(f"{doc.where(('jurisdictions', jid, 'departments'))}: the sandbox needs every department "
+                        f"its catalog names; missing: {', '.join(wanted)}.")
+    return replace(production, id=jid, name=raw["name"], departments=departments,
+                   catalog=replace(production.catalog, jurisdiction_id=jid),
+                   api_key_required=raw["api_keys"]["required"], sandbox_of=production.id)
+
+
+def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[str, Any],
+                        problems: list[str], registry: Mapping[str, Any] | None) -> Jurisdiction | None:
+    """Validate the parts of one jurisdiction that need the file system; load its catalog."""
+    try:
+        tz = ZoneInfo(raw["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"{doc.where(('jurisdictions', jid, 'timezone'))}: Unknown time zone {raw['timezone']!r}.")
+        tz = ZoneInfo("UTC")
+    departments = _departments(doc, jid, raw, problems, registry)
     base = ("jurisdictions", jid)
     rules = {name: build_rule(name, r, doc.where((*base, "service_areas", name)))
              for name, r in raw["service_areas"].items()}
@@ -272,9 +295,7 @@ def _build_jurisdiction(doc: YamlDocument, root: Path, jid: str, raw: Mapping[st
     problems.extend(found)
     referrals = build_referrals(raw["referrals"])
     if not found:  # translations are checked against a valid catalog (else every failed file echoes)
-        # a sandbox shares its production's translation files: the production's name is the one they translate
-        texts = own_texts(raw.get("production_name") or raw["name"], departments.values(), rules.values(),
-                          referrals.values())
+        texts = own_texts(raw["name"], departments.values(), rules.values(), referrals.values())
         catalog = _translated(catalog, services_dir, texts, problems)
     boundary = root / raw["boundary"] if raw["boundary"] else None
     return Jurisdiction(id=jid, name=raw["name"], timezone=tz, departments=departments, catalog=catalog,
@@ -311,27 +332,6 @@ def _translated(catalog: Catalog, services_dir: Path, texts: Sequence[str], prob
                    untranslated=tuple(iter_gaps(translations)))
 
 
-def _inherit(doc: YamlDocument, raws: dict[str, Any], problems: list[str]) -> None:
-    """Give each sandbox what it does not set itself of its production jurisdiction (INHERITED)."""
-    source = doc.data.get("jurisdictions", {}) if isinstance(doc.data, Mapping) else {}
-    for jid, raw in raws.items():
-        target = raw["sandbox_of"]
-        if target is None:
-            continue
-        where = doc.where(("jurisdictions", jid, "sandbox_of"))
-        production = raws.get(target)
-        if production is None or production["sandbox_of"] is not None or target == jid:
-            problems.append(f"{where}: sandbox_of must name a production jurisdiction of this file, got {target!r}.")
-            continue
-        given = source.get(jid) or {}
-        raw["production_name"] = production["name"]
-        for key in INHERITED:
-            if key not in given:
-                raw[key] = production[key]
-        if "service_definitions" not in given and production["service_definitions"] is None:
-            raw["service_definitions"] = f"service_definitions/{target}"
-
-
 def load_config(path: Path | str, registry: Mapping[str, Any] | None = None) -> GatewayConfig:
     """Load and validate the configuration; raise ConfigError listing every problem found.
 
@@ -350,11 +350,21 @@ def load_config(path: Path | str, registry: Mapping[str, Any] | None = None) -> 
         raise ConfigError([f"{doc.where(p)}: {m}" for p, m in error_paths(exc.messages)]) from exc
     problems: list[str] = []
     jurisdictions: dict[str, Jurisdiction] = {}
-    _inherit(doc, data["jurisdictions"], problems)
-    for jid, raw in data["jurisdictions"].items():
-        built = _build_jurisdiction(doc, path.parent, jid, raw, problems, registry)
-        if built is not None:
-            jurisdictions[jid] = built
+    raws = data["jurisdictions"]
+    for jid, raw in raws.items():
+        if raw["sandbox_of"] is None:
+            built = _build_jurisdiction(doc, path.parent, jid, raw, problems, registry)
+            if built is not None:
+                jurisdictions[jid] = built
+    for jid, raw in raws.items():
+        target = raw["sandbox_of"]
+        if target is None:
+            continue
+        if target not in raws or raws[target]["sandbox_of"] is not None:
+            problems.append(f"{doc.where(('jurisdictions', jid, 'sandbox_of'))}: sandbox_of must name a production "
+                            f"jurisdiction of this file, got {target!r}.")
+        elif target in jurisdictions:
+            jurisdictions[jid] = _build_sandbox(doc, jid, raw, jurisdictions[target], problems, registry)
     if problems:
         raise ConfigError(problems)
     return GatewayConfig(path=path, jurisdictions=jurisdictions, contact=data["discovery"]["contact"],

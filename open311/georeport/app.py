@@ -45,6 +45,7 @@ def build_app(services: Services, test_config: Mapping[str, Any] | None = None) 
     app.extensions["open311"] = services
     origin.init_app(app)  # the Host check runs before every other hook
     languages.init_app(app)
+    sandbox.init_app(app, services)   # /sandbox/...: under the response cache (its keys keep the prefix) and ProxyFix
     api = init_app(app)
     monitoring.init_app(app, api)
     ratelimits.init_app(app)
@@ -53,7 +54,6 @@ def build_app(services: Services, test_config: Mapping[str, Any] | None = None) 
     status.init_app(app)
     apidocs.init_app(app)
     open_data.init_app(app)
-    sandbox.init_app(app, services)   # /sandbox/...: inside ProxyFix, which sets the path it sees
     hops = services.settings["OPEN311_PROXY_HOPS"]
     if hops:  # behind N trusted proxies: client address and scheme come from their X-Forwarded-* headers
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]

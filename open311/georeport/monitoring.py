@@ -83,7 +83,7 @@ def _check_area_layers(gateway: Services) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for jurisdiction in gateway.config.jurisdictions.values():
         synced = jurisdiction.gis.synced() if jurisdiction.gis is not None else {}
-        if not synced:
+        if not synced or jurisdiction.sandbox_of is not None:   # a sandbox has its production's layers
             continue
         with gateway.session() as session, session.begin():
             ages = layer_ages(session, jurisdiction.id, {k: s.max_age for k, s in synced.items()}, gateway.clock())

@@ -6,7 +6,8 @@ are, revalidated with their ETag, ranges answered with 206 (a Parquet reader fet
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, send_from_directory
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_from_directory
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.security import safe_join
 
 from open311.errors import NotFound
@@ -35,8 +36,13 @@ def data_file(jurisdiction_id: str, name: str) -> Response:
     found = safe_join(str(folder), name)
     if found is None or name.startswith(".") or not (folder / name).is_file():
         raise NotFound(f"{name[:100]!r} is not a published file (run open311 export).")
-    response = send_from_directory(folder, name, conditional=True, etag=True, max_age=MAX_AGE)
-    if response.status_code == 304:   # werkzeug keeps the file it will not send open: close it now
+    response = send_from_directory(folder, name, conditional=False, etag=True, max_age=MAX_AGE)
+    try:
+        response.make_conditional(request.environ, accept_ranges=True, complete_length=(folder / name).stat().st_size)
+    except RequestedRangeNotSatisfiable:   # 416: the file send_file opened is not going to be sent
+        response.close()
+        raise
+    if response.status_code == 304:   # nor on a 304
         response.close()
         response.response = []
     response.headers["Access-Control-Allow-Origin"] = "*"

@@ -308,7 +308,7 @@ def build_geo(config: GatewayConfig, http: requests.Session) -> dict[str, Servic
     built: dict[str, ServiceAreas] = {}
     problems: list[str] = []
     for jurisdiction in config.jurisdictions.values():
-        if jurisdiction.gis is None:
+        if jurisdiction.gis is None or jurisdiction.sandbox_of is not None:   # a sandbox routes by its production's
             continue
         try:
             built[jurisdiction.id] = build_service_areas(jurisdiction, http)

@@ -91,7 +91,9 @@ class LiveAreas:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config, self.http, self.sessions, self.cache_dir = config, http, sessions, cache_dir
         self.refresh, self.on_change, self.clock = refresh, on_change, clock
-        self.synced = [j for j in config.jurisdictions.values() if j.gis is not None and j.gis.synced()]
+        # a sandbox routes by its production jurisdiction's areas (Services.areas): nothing of its own to build
+        self.synced = [j for j in config.jurisdictions.values()
+                       if j.gis is not None and j.gis.synced() and j.sandbox_of is None]
         self._areas: dict[str, ServiceAreas] = {}
         self._keys: dict[str, LiveKey] = {}
         self._checked = 0.0
@@ -102,7 +104,7 @@ class LiveAreas:
         live = self._read_live() if self.synced else {}
         problems: list[str] = []
         for jurisdiction in self.config.jurisdictions.values():
-            if jurisdiction.gis is None:
+            if jurisdiction.gis is None or jurisdiction.sandbox_of is not None:
                 continue
             key = live_key(jurisdiction, live)
             try:

@@ -21,7 +21,7 @@ def changeset(app: Flask) -> str:
     finally:
         app.extensions["open311"].engine.dispose()
     value: str = body["changeset"]
-    assert [e["changeset"] for e in body["endpoints"]] == [value]
+    assert {e["changeset"] for e in body["endpoints"]} == {value}   # production and the sandbox (test)
     return value
 
 

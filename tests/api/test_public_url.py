@@ -64,8 +64,8 @@ def test_an_untrusted_host_gets_the_spec_400_in_both_formats(client: FlaskClient
 @pytest.mark.parametrize("host", ["localhost", "localhost:5000", "127.0.0.1:8080", "[::1]:5000", "app.localhost"])
 def test_without_the_setting_loopback_names_are_answered_and_urls_follow_them(client: FlaskClient,
                                                                                host: str) -> None:
-    (endpoint,) = json_of(client.get(f"{API}/discovery.json", headers={"Host": host}))["endpoints"]
-    assert endpoint["url"] == f"http://{host}{API}"
+    endpoint, test = json_of(client.get(f"{API}/discovery.json", headers={"Host": host}))["endpoints"]
+    assert endpoint["url"] == f"http://{host}{API}" and test["url"] == f"http://{host}/sandbox{API}"
 
 
 @pytest.mark.parametrize(("host", "status"), [
@@ -83,8 +83,8 @@ def test_with_the_setting_only_its_host_and_the_allowed_ones_are_answered(public
 @pytest.mark.parametrize("host", ["311.example.gov", INTERNAL])
 def test_discovery_names_the_public_url_whatever_the_host(public_app: Flask, host: str) -> None:
     client = public_app.test_client()
-    (endpoint,) = json_of(client.get(f"{API}/discovery.json", headers={"Host": host}))["endpoints"]
-    assert endpoint["url"] == PUBLIC + API
+    endpoint, test = json_of(client.get(f"{API}/discovery.json", headers={"Host": host}))["endpoints"]
+    assert endpoint["url"] == PUBLIC + API and test["url"] == PUBLIC + "/sandbox" + API
     root = xml_of(client.get(f"{API}/discovery.xml", headers={"Host": host}))
     assert root.findtext("endpoints/endpoint/url") == PUBLIC + API
 
@@ -174,5 +174,5 @@ def test_behind_a_proxy_the_forwarded_host_is_the_one_checked(make_app: Callable
     if status == 400:
         assert errors_of(response, "json") == [(400, UNTRUSTED)]
     else:
-        (endpoint,) = json_of(response)["endpoints"]
+        endpoint, _test = json_of(response)["endpoints"]
         assert endpoint["url"] == (public or f"http://{forwarded}") + API

@@ -51,7 +51,7 @@ def test_a_missing_adapter_or_bad_options_stop_start_up_with_a_clear_message(
         code, output = run(*command)
         assert code == 2, (command, output)
         assert "departments.DPW.adapter: adapter 'carrier-pigeon' is not installed (installed: email, filedrop, " \
-               "open311, salesforce, staff, webhook)." in output
+               "open311, salesforce, simulated, staff, webhook)." in output
         assert "departments.DPR.options.url: Not a valid URL." in output
         assert "departments.DPR.options.secret: Shorter than minimum length 16." in output
 

@@ -210,15 +210,18 @@ def test_data_json_and_the_files_over_http(seeded: Seeded) -> None:
     assert dataset["contactPoint"]["hasEmail"] == "mailto:open311@example.org"   # the discovery contact's
 
     path = "/data/lacounty.gov/requests-2026.parquet"
-    whole = client.get(path)
-    assert whole.status_code == 200 and whole.headers["ETag"] and whole.headers["Accept-Ranges"] == "bytes"
-    assert client.get(path, headers={"If-None-Match": whole.headers["ETag"]}).status_code == 304
-    tail = client.get(path, headers={"Range": "bytes=-8"})     # a Parquet reader reads the footer first
-    assert tail.status_code == 206 and tail.data == whole.data[-8:] and tail.data.endswith(b"PAR1")
-    assert tail.headers["Content-Range"] == f"bytes {len(whole.data) - 8}-{len(whole.data) - 1}/{len(whole.data)}"
-    middle = client.get(path, headers={"Range": "bytes=4-99"})
-    assert middle.status_code == 206 and middle.data == whole.data[4:100]
-    assert client.get(path, headers={"Range": f"bytes={len(whole.data) + 10}-"}).status_code == 416
+    with client.get(path) as whole:   # closed like a WSGI server closes it (the file is streamed)
+        assert whole.status_code == 200 and whole.headers["ETag"] and whole.headers["Accept-Ranges"] == "bytes"
+        body, etag = whole.data, whole.headers["ETag"]
+    with client.get(path, headers={"If-None-Match": etag}) as again:
+        assert again.status_code == 304
+    with client.get(path, headers={"Range": "bytes=-8"}) as tail:     # a Parquet reader reads the footer first
+        assert tail.status_code == 206 and tail.data == body[-8:] and tail.data.endswith(b"PAR1")
+        assert tail.headers["Content-Range"] == f"bytes {len(body) - 8}-{len(body) - 1}/{len(body)}"
+    with client.get(path, headers={"Range": "bytes=4-99"}) as middle:
+        assert middle.status_code == 206 and middle.data == body[4:100]
+    with client.get(path, headers={"Range": f"bytes={len(body) + 10}-"}) as beyond:
+        assert beyond.status_code == 416
     for missing in ("/data/lacounty.gov/nope.csv", "/data/lacounty.gov/.manifest.json.tmp",
                     "/data/sandbox.lacounty.gov/datapackage.json", "/data/lacounty.gov/..%2Fsecret"):
         assert client.get(missing).status_code == 404, missing
