@@ -38,7 +38,7 @@ class Progress:
 @click.option("--force", is_flag=True, help="Rewrite every file, changed or not.")
 @click.option("--s3", "to_s3", is_flag=True,
               help="Also upload the files written to the media store's bucket (OPEN311_MEDIA_STORAGE=s3), under "
-                   "OPEN311_DATA_S3_PREFIX.")
+                   "OPEN311_DATA_S3_PREFIX then the jurisdiction id.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 def export(out: Path | None, jurisdiction_id: str | None, force: bool, to_s3: bool, quiet: bool) -> None:
     """Write the public request data (what the feeds publish, no personal data) as files: one per calendar year
@@ -57,8 +57,8 @@ def export(out: Path | None, jurisdiction_id: str | None, force: bool, to_s3: bo
     progress = Progress(quiet)
     report = write(gateway.sessions, jurisdiction, folder, gateway.clock(),
                    license_url=str(gateway.settings["OPEN311_DATA_LICENSE"]), force=force, progress=progress)
-    uploaded = _upload(store, folder, report.written, str(gateway.settings["OPEN311_DATA_S3_PREFIX"])) \
-        if store is not None else 0
+    prefix = f"{gateway.settings['OPEN311_DATA_S3_PREFIX']}{jurisdiction.id}/"   # the layout /data/ serves
+    uploaded = _upload(store, folder, report.written, prefix) if store is not None else 0
     click.echo(f"{jurisdiction.id}: {len(report.written)} file set(s) written ({report.rows:,} rows), "
                f"{len(report.kept)} unchanged, {len(report.removed)} removed, in {report.seconds:.1f} s"
                + (f"; {uploaded} object(s) uploaded" if store is not None else "") + f"; folder {folder}")

@@ -100,3 +100,36 @@ def test_the_gateway_stores_photos_in_the_bucket_and_serves_them(make_app: Calla
     assert item["Key"] == "photos/" + entry["media_url"].rsplit("/", 1)[1]
     assert client(s3_endpoint).get_object(Bucket=bucket, Key=item["Key"])["Body"].read() == served.content
     assert not (tmp_path / "media").exists()  # nothing on the local disk
+
+
+def test_export_puts_the_snapshots_into_the_media_bucket(make_app: Callable[..., Flask], s3_endpoint: str, bucket: str,
+                                                         app_database_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from open311.cli import main
+    from open311.intake.keys import create_key
+
+    app = make_app()
+    gateway = app.extensions["open311"]
+    with gateway.session() as session:
+        _, key = create_key(session, "lacounty.gov", "exporter", gateway.clock())
+    assert app.test_client().post("/open311/v2/requests.json", data={**GRAFFITI, "api_key": key}).status_code == 200
+    for name, value in (("OPEN311_DATABASE_URL", app_database_url), ("OPEN311_MEDIA_STORAGE", "s3"),
+                        ("OPEN311_MEDIA_S3_BUCKET", bucket), ("OPEN311_MEDIA_S3_ENDPOINT", s3_endpoint),
+                        ("OPEN311_DATA_DIR", str(tmp_path / "data"))):
+        monkeypatch.setenv(name, value)
+    done = CliRunner().invoke(main, ["export", "--s3", "--quiet"])
+    assert done.exit_code == 0, done.output
+    folder = "data/lacounty.gov/"   # OPEN311_DATA_S3_PREFIX, then the jurisdiction: the layout /data/ serves
+    keys = {o["Key"] for o in client(s3_endpoint).list_objects_v2(Bucket=bucket, Prefix=folder)["Contents"]}
+    assert {f"{folder}datapackage.json", f"{folder}manifest.json", f"{folder}requests-last-90-days.parquet"} <= keys
+    assert len(keys) == 2 + 3 * len({k.rsplit(".", 1)[0] for k in keys if k.startswith(f"{folder}requests-")})
+    head = client(s3_endpoint).head_object(Bucket=bucket, Key=f"{folder}requests-last-90-days.parquet")
+    assert head["ContentType"] == "application/vnd.apache.parquet"
+    local = tmp_path / "data" / "lacounty.gov" / "requests-last-90-days.parquet"
+    got = client(s3_endpoint).get_object(Bucket=bucket, Key=f"{folder}requests-last-90-days.parquet")["Body"].read()
+    assert got == local.read_bytes()
+    monkeypatch.setenv("OPEN311_MEDIA_STORAGE", "local")
+    refused = CliRunner().invoke(main, ["export", "--s3", "--quiet"])
+    assert refused.exit_code == 2 and "--s3 needs OPEN311_MEDIA_STORAGE=s3" in refused.output
