@@ -73,6 +73,7 @@ def lazy(message: str) -> str:
     return message
 
 
+@functools.cache
 def available() -> tuple[str, ...]:
     """English and every language with a message catalog, as locale codes (zh-Hans, not zh_Hans)."""
     return (SOURCE, *sorted(p.parent.parent.name.replace("_", "-") for p in FOLDER.glob(f"*/LC_MESSAGES/{DOMAIN}.po")))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 from flask import Flask, request
 
@@ -33,8 +34,8 @@ class SandboxPrefix:
         if path == PREFIX or path.startswith(PREFIX + "/"):
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + PREFIX
             environ["PATH_INFO"] = path[len(PREFIX):] or "/"
-            kept = [part for part in environ.get("QUERY_STRING", "").split("&")
-                    if part and part.split("=", 1)[0] != "jurisdiction_id"]
+            kept = [part for part in environ.get("QUERY_STRING", "").split("&")   # jurisdiction%5Fid too
+                    if part and unquote_plus(part.split("=", 1)[0]).strip() != "jurisdiction_id"]
             environ["QUERY_STRING"] = "&".join([*kept, f"jurisdiction_id={self.jurisdiction_id}"])
             environ[PINNED] = self.jurisdiction_id
         return self.app(environ, start_response)

@@ -48,7 +48,14 @@ def nest(flat: Mapping[str, str]) -> dict[str, Any]:
 
 def english(public: Path) -> dict[str, str]:
     """The English texts by dotted key (en.json, the source)."""
-    return dict(flatten(json.loads((public / "i18n" / "en.json").read_text(encoding="utf-8"))))
+    path = public / "i18n" / "en.json"
+    return _english(path, path.stat().st_mtime)
+
+
+@functools.lru_cache(maxsize=8)
+def _english(path: Path, modified: float) -> dict[str, str]:
+    """en.json flattened (cached until the file changes)."""
+    return dict(flatten(json.loads(path.read_text(encoding="utf-8"))))
 
 
 def plural_keys(texts: Mapping[str, str]) -> Iterator[tuple[str, str]]:

@@ -130,3 +130,11 @@ def test_the_simulated_back_office_closes_some_as_referrals_and_duplicates() -> 
     assert adapter.closure("7", ["7"]) == ("not_found", None)     # no earlier ticket to be a duplicate of
     assert adapter.closure("11", []) == ("fixed", None)
     assert parse_external_id("SIM-12-1700000000") is not None and parse_external_id("other-1") is None
+
+
+def test_an_encoded_jurisdiction_id_cannot_reach_production_either(sandbox_app: Flask) -> None:
+    client = sandbox_app.test_client()
+    production = client.post(f"{P}/requests.json", data={**POTHOLE, "api_key": key(sandbox_app, "lacounty.gov")})
+    rid = production.json[0]["service_request_id"]
+    for name in ("jurisdiction_id", "jurisdiction%5Fid", "jurisdiction%5fid", "jurisdiction_id%20"):
+        assert client.get(f"{S}/requests/{rid}.json?{name}=lacounty.gov").status_code == 404, name
