@@ -78,7 +78,7 @@ def _bucket(gateway: Services) -> object:
 
 def _upload(store: object, folder: Path, stems: list[str], prefix: str) -> int:
     """Put the files written this run, then datapackage.json and manifest.json, into the bucket."""
-    from open311.feeds.snapshot_files import FORMATS, MEDIA_TYPES
+    from open311.feeds.snapshot_formats import FORMATS, MEDIA_TYPES
     from open311.feeds.snapshots import MANIFEST, PACKAGE
     from open311.media.store import S3MediaStore
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from open311.config.jurisdictions import Jurisdiction
-from open311.feeds.snapshot_files import FORMATS, MEDIA_TYPES
+from open311.feeds.snapshot_formats import FORMATS, MEDIA_TYPES
 from open311.feeds.snapshots import MANIFEST, PACKAGE
 
 SCHEMA = "https://project-open-data.cio.gov/v1.1/schema"

@@ -21,11 +21,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from open311.core.dates import parse_datetime
+from open311.feeds.snapshot_formats import FORMATS
 from open311.feeds.snapshot_rows import COLUMNS, NAMES
 
 BATCH = 5000
-FORMATS = ("parquet", "csv", "geojson")
-MEDIA_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv", "geojson": "application/geo+json"}
 _ARROW = {"string": pa.string(), "number": pa.float64(), "integer": pa.int64(),
           "datetime": pa.timestamp("us", tz="UTC")}
 SCHEMA = pa.schema([pa.field(c.name, _ARROW[c.kind]) for c in COLUMNS])

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from open311.config.jurisdictions import Jurisdiction
 from open311.core.dates import format_w3c
-from open311.feeds.snapshot_files import FORMATS, MEDIA_TYPES, write_snapshot
+from open311.feeds.snapshot_formats import FORMATS, MEDIA_TYPES
 from open311.feeds.snapshot_rows import COLUMNS, local_year, public_rows, signature, years_with_requests
 
 MANIFEST = "manifest.json"
@@ -90,6 +90,8 @@ def _current(entry: dict[str, Any] | None, folder: Path, stem: str, wanted: str)
 def export(session_factory: Callable[[], Session], jurisdiction: Jurisdiction, folder: Path, now: datetime, *,
            license_url: str, force: bool = False, progress: Callable[[str, int], None] | None = None) -> Report:
     """Write what changed since the last run into `folder`, then the data package and the manifest."""
+    from open311.feeds.snapshot_files import write_snapshot  # pyarrow: only when exporting
+
     started = time.monotonic()
     report = Report()
     old = read_manifest(folder).get("files", {})
