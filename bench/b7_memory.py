@@ -102,7 +102,15 @@ Reading it / what was tried:
 - The real Mapping L.A. layer (1.3 MB of GeoJSON, 272 polygons) costs little more than the demo one:
   polygons are kept as shapely geometries (prepared) plus a grid whose cells mostly share one entry
   (docs/gis.md, "Performance and memory"); published areas are rendered on first request and cached.
-- Nothing was changed for this benchmark: the goal is met with a wide margin.
+- 2026-12-03, on a fresh machine of the same kind: 311 MB, over the goal. The code of the day before, run
+  by this same benchmark in the same environment (a worktree of 5762ce6 on this venv), measured 300 MB
+  (bare imports 190 MB), so the 192 MB of the earlier run is not reproducible here: most of the difference is
+  the environment. Of it, 34 MB is pyarrow (added for `open311 export`): pandas imports pyarrow whenever it
+  is installed (pandas.compat.pyarrow), in every process that imports geopandas, although the gateway itself
+  loads it only to export (measured: `import pandas, geopandas` is 121 MB of RSS with pyarrow, 87 MB with it
+  blocked). The fourteen catalog translations add about 11 MB (300 -> 311 MB on the same environment). Left
+  for issue 24 (memory): a worker that does not import pandas at all (the layers read with pyogrio into
+  shapely directly) would drop both pandas and pyarrow from serving processes.
 """
 
 
