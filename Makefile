@@ -66,7 +66,7 @@ screenshots: install-test webapp
 LOCALE_DIR := open311/locale
 PYBABEL    := $(BIN)/pybabel
 messages: install
-	$(PYBABEL) extract -F babel.cfg -k lazy -k _ -k gettext -k ngettext:1,2 --no-location --sort-output \
+	$(PYBABEL) extract -F babel.cfg -k lazy -k _ -k gettext --no-location --sort-output \
 		--project open311-gateway --copyright-holder "open311-gateway contributors" -o $(LOCALE_DIR)/messages.pot open311
 	$(PYBABEL) update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -D messages --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/python -m open311.georeport.webapp_texts $(WEBAPP)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -21,6 +22,16 @@ def read(path: Path) -> Catalog:
     """One .po or .pot file."""
     with path.open("rb") as stream:
         return read_po(stream, abort_invalid=True)
+
+
+def readable(paths: Iterable[Path]) -> Iterator[tuple[Path, Catalog | None]]:
+    """Each catalog read, or None (said on stdout) when it cannot be."""
+    for path in sorted(paths):
+        try:
+            yield path, read(path)
+        except (PoFileError, ValueError) as exc:
+            print(f"{path}: cannot be read: {exc}")
+            yield path, None
 
 
 NAMED = re.compile(r"%\((\w+)\)")
@@ -36,14 +47,11 @@ def check(folder: Path) -> int:
     template = read(folder / "messages.pot")
     wanted = {m.id for m in template if m.id}
     failed = False
-    for path in sorted(folder.glob("*/LC_MESSAGES/messages.po")):
-        locale = path.parent.parent.name
-        try:
-            catalog = read(path)
-        except (PoFileError, ValueError) as exc:
-            print(f"{path}: cannot be read: {exc}")
+    for path, catalog in readable(folder.glob("*/LC_MESSAGES/messages.po")):
+        if catalog is None:
             failed = True
             continue
+        locale = path.parent.parent.name
         problems = [f"{path}: {message.id!r}: {error}" for message, errors in catalog.check() for error in errors]
         problems += [f"{path}: {message.id!r}: placeholders {sorted(found)} differ from {sorted(wanted_names)}"
                      for message in catalog if message.id and isinstance(message.id, str) and message.string
@@ -74,11 +82,8 @@ def check_interface(webapp: Path) -> int:
     texts = english(webapp / "public")
     known = {**texts, **dict(plural_keys(texts))}
     failed = False
-    for path in sorted((webapp / "locale").glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-        try:
-            catalog = read(path)
-        except (PoFileError, ValueError) as exc:
-            print(f"{path}: cannot be read: {exc}")
+    for path, catalog in readable((webapp / "locale").glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        if catalog is None:
             failed = True
             continue
         have = {m.context: m for m in catalog if m.id and m.context}

@@ -62,12 +62,6 @@ def gettext(message: str, **values: object) -> str:
     return text % values if values else text
 
 
-def ngettext(singular: str, plural: str, n: int, **values: object) -> str:
-    """The form of a message for the count `n` (the language's own plural rules), placeholders filled in."""
-    text = translations(current()).ngettext(singular, plural, n)
-    return text % {"n": n, **values}
-
-
 def lazy(message: str) -> str:
     """Mark a message for extraction where it is defined; translate it with gettext where it is shown."""
     return message

@@ -20,6 +20,7 @@ from flask import Flask, current_app, request
 from werkzeug.sansio.utils import get_current_url
 
 from open311.errors import BadRequest
+from open311.georeport.sandbox import PREFIX, pinned
 from open311.settings import allowed_hosts
 
 LOOPBACK = ("localhost", ".localhost", "127.0.0.1", "::1")
@@ -57,13 +58,13 @@ def public_root() -> str:
     public = str(current_app.config.get("OPEN311_PUBLIC_URL") or "").rstrip("/")
     if not public:
         return request.url_root.rstrip("/")
-    return public + ("/sandbox" if request.environ.get("open311.sandbox") else "")
+    return public + (PREFIX if pinned() else "")
 
 
 def production_root() -> str:
     """public_root() without the sandbox's /sandbox (where the production API is, seen from either)."""
     root = public_root()
-    return root.removesuffix("/sandbox") if request.environ.get("open311.sandbox") else root
+    return root.removesuffix(PREFIX) if pinned() else root
 
 
 def public_request_url() -> str:
@@ -72,7 +73,7 @@ def public_request_url() -> str:
     if not public:
         return request.base_url
     parts = urlsplit(public)  # werkzeug's own base_url, with the public origin and prefix in place of the request's
-    root = parts.path.rstrip("/") + ("/sandbox" if request.environ.get("open311.sandbox") else "")
+    root = parts.path.rstrip("/") + (PREFIX if pinned() else "")
     return get_current_url(parts.scheme, parts.netloc, root_path=root, path=request.path)
 
 

@@ -9,6 +9,7 @@ from flask import Response, request
 from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
 
+from open311.config.jurisdictions import Jurisdiction
 from open311.core.i18n import gettext as _
 from open311.errors import NotFound
 from open311.feeds.history import updates_by_request
@@ -214,7 +215,7 @@ class RequestById(MethodView):
         return response
 
 
-def _one_request(gateway: AppServices, jurisdiction: Any, service_request_id: str, fmt: str) -> Response:
+def _one_request(gateway: AppServices, jurisdiction: Jurisdiction, service_request_id: str, fmt: str) -> Response:
     """GET requests/{id} without extensions: read as the feed reads an id (find_requests, Core rows) and rendered
     from the feed's cached fragments, which are byte for byte what requests_document renders."""
     query = RequestQuery(service_request_ids=(service_request_id,), page_size=1)

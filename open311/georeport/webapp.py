@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy.orm import Session
 from werkzeug.security import safe_join
 
@@ -23,6 +23,7 @@ from open311.errors import NotFound
 from open311.georeport import webapp_texts
 from open311.georeport.app import current_services
 from open311.georeport.http_cache import make_conditional
+from open311.georeport.sandbox import pinned
 from open311.intake.keys import create_key, find_key
 from open311.services import Services
 
@@ -154,7 +155,7 @@ def settings() -> Response:
 @bp.before_request
 def _not_in_the_sandbox() -> None:
     """The web app is the production jurisdiction's: under /sandbox/ only the API is served."""
-    if request.environ.get("open311.sandbox"):
+    if pinned():
         raise NotFound("The sandbox serves the API only: /sandbox/open311/v2/ (docs/api.md#sandbox).")
 
 

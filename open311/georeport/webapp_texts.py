@@ -84,11 +84,6 @@ def catalog_path(folder: Path, locale: str) -> Path:
     return folder / locale.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def locales(folder: Path) -> list[str]:
-    """Every language with an interface catalog (zh-Hans, not zh_Hans)."""
-    return sorted(p.parent.parent.name.replace("_", "-") for p in folder.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
-
-
 @functools.lru_cache(maxsize=64)
 def _translated(path: Path, modified: float) -> dict[str, str]:
     """key -> translation of one catalog (cached until the file changes)."""

@@ -10,6 +10,7 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
+from open311.gis.geocoders import matches_words, normalise, search_words
 from open311.gis.layers import project
 
 BUFFER_QUAD_SEGMENTS = 16
@@ -89,8 +90,6 @@ class FacilityIndex:
     def named(self, text: str, limit: int = 8) -> list[Facility]:
         """Facilities whose name (or address) holds every word typed, the last one possibly cut short;
         name matches first, then by name."""
-        from open311.gis.geocoders import matches_words, normalise, search_words
-
         wanted = search_words(text)
         by_name = [f for f in self.facilities if matches_words(wanted, normalise(f.name))]
         by_address = [f for f in self.facilities if f not in by_name and f.address

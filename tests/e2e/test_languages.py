@@ -24,6 +24,18 @@ CASES = [
 ]
 
 
+def open_app(browser: Any, root: str, locale: str, viewport: dict[str, int] = MOBILE) -> tuple[Any, Any, list[str]]:
+    """A new browser context on the web app, ready; the page's uncaught errors are collected in the list."""
+    context = browser.new_context(viewport=viewport, locale=locale, bypass_csp=True)  # bypass: to inject axe
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(10_000)
+    page.goto(root)
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    return context, page, errors
+
+
 def answer_required_questions(page: Any) -> None:
     """Pick the first real answer of every required list question (the texts are the language's)."""
     page.evaluate("""() => {
@@ -42,13 +54,7 @@ def test_a_whole_report_in_the_residents_language(browser: Any, live_gateway: tu
     app, root = live_gateway
     api = f"{root}open311/v2/"
     english = app.extensions["open311"].config.jurisdictions["lacounty.gov"]
-    context = browser.new_context(viewport=MOBILE, locale=lang, bypass_csp=True)  # bypass: to inject axe
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.set_default_timeout(10_000)
-    page.goto(root)
-    page.wait_for_selector("body[data-ready=true]", state="attached")
+    context, page, errors = open_app(browser, root, lang)
     # the browser's language chose the interface (zh-Hans from a zh-Hans browser), with its direction
     assert page.evaluate("() => [document.documentElement.lang, document.documentElement.dir]") == [lang, direction]
     header = page.locator("#jurisdiction-name").inner_text()
@@ -122,16 +128,8 @@ def test_a_whole_report_in_the_residents_language(browser: Any, live_gateway: tu
 
 def test_a_language_switch_translates_what_is_on_screen(browser: Any, live_gateway: tuple[Flask, str]) -> None:
     _, root = live_gateway
-    context = browser.new_context(viewport=MOBILE, locale="en-US", bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(root)
-    page.wait_for_selector("body[data-ready=true]", state="attached")
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    context, page, errors = open_app(browser, root, "en-US")
     page.click("#submit")                                     # nothing chosen: the page's own messages
-    page.wait_for_timeout(300)
-    assert errors == []
     page.locator("#request-errors li").first.wait_for()
     english = page.locator("#request-errors").inner_text()
     page.select_option("#language", "es")
@@ -144,6 +142,7 @@ def test_a_language_switch_translates_what_is_on_screen(browser: Any, live_gatew
     page.select_option("#language", "ar")
     page.wait_for_function("() => document.documentElement.dir === 'rtl'")
     check_accessibility(page, "ar: errors after a switch")
+    assert errors == []
     context.close()
 
 
@@ -167,11 +166,7 @@ def focus_is_visible(page: Any) -> bool:
 def test_a_whole_report_by_keyboard_alone_without_the_map(browser: Any, live_gateway: tuple[Flask, str]) -> None:
     _, root = live_gateway
     api = f"{root}open311/v2/"
-    context = browser.new_context(viewport=MOBILE, locale="en-US", bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(root)
-    page.wait_for_selector("body[data-ready=true]", state="attached")
+    context, page, errors = open_app(browser, root, "en-US")
 
     tab_to(page, "#service-search")
     assert focus_is_visible(page)
@@ -215,6 +210,7 @@ def test_a_whole_report_by_keyboard_alone_without_the_map(browser: Any, live_gat
     assert stored["service_code"] == "DPW-POTHOLE"
     assert abs(stored["lat"] - 34.0233) < 1e-4 and abs(stored["long"] + 118.1545) < 1e-4
     check_accessibility(page, "keyboard: done")
+    assert errors == []
     context.close()
 
 
@@ -232,11 +228,7 @@ def overflowing(page: Any, width: int) -> list[str]:
 def test_the_screens_reflow_at_320_px_and_at_200_percent_text(browser: Any, live_gateway: tuple[Flask, str],
                                                                lang: str) -> None:
     _, root = live_gateway
-    context = browser.new_context(viewport={"width": 320, "height": 640}, locale=lang, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(root)
-    page.wait_for_selector("body[data-ready=true]", state="attached")
+    context, page, errors = open_app(browser, root, lang, {"width": 320, "height": 640})
     page.fill("#service-search", "pothole" if lang == "en" else "حفرة")
     page.locator(".service-option").first.click()
     page.fill("#request-address", PASADENA_ADDRESS)
@@ -262,4 +254,5 @@ def test_the_screens_reflow_at_320_px_and_at_200_percent_text(browser: Any, live
         page.click(f"[data-screen={screen}]")
         page.evaluate("() => { document.documentElement.style.fontSize = ''; }")
         assert overflowing(page, 320) == [], (lang, screen)
+    assert errors == []
     context.close()

@@ -38,6 +38,12 @@ bp = Blueprint("status", __name__, url_prefix="/r", template_folder="templates",
 MAX_FOLLOWERS = 20   # recipients a status link may add to one request (the link can be shared, not farmed)
 
 
+@bp.app_template_global("direction")
+def _direction(lang: str) -> str:
+    """The page's writing direction (rtl for Arabic and Farsi), for the templates' <html dir>."""
+    return i18n.direction(lang)
+
+
 def _lang(link_locale: str | None) -> tuple[str, dict[str, str]]:
     """The page's language: `?lang=` when it names one, else the report's."""
     return words_for(request.args.get("lang") or link_locale)
