@@ -71,8 +71,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     problem = databases.reachable(url)
     if problem is None:
-        if not hasattr(session.config, "workerinput"):   # once, before any xdist worker makes a schema
-            databases.create_postgis(url)
         return
     if os.environ.get(databases.OPTIONAL):
         pytest.exit(f"PostgreSQL pass skipped: {url} is not reachable ({problem})", returncode=0)

@@ -56,20 +56,6 @@ def reachable(url: str) -> str | None:
     return None
 
 
-def create_postgis(url: str) -> None:
-    """Create PostGIS in the test database's public schema when the server has it, so that parallel workers
-    find it made rather than race to make it (storage/spatial.py would otherwise create it on first use)."""
-    engine = admin_engine(url)
-    try:
-        with engine.begin() as connection:
-            available = connection.execute(text(
-                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")).scalar()
-            if available:
-                connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public"))
-    finally:
-        engine.dispose()
-
-
 def sweep_stale(admin: Engine, now: float | None = None) -> list[str]:
     """Drop test schemas older than STALE_AFTER (left by killed runs); return their names."""
     now = now or time.time()

@@ -208,13 +208,13 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
     if where is None:
         return RequestPage([], 0 if count_cap else None, None)
     mode: PageMode = "after" if query.after is not None else "page" if query.page is not None else "first"
-    params = {**where.params, "p_limit": query.page_size + 1}
-    if query.after is not None:
-        params.update(p_requested=query.after.requested, p_id=query.after.id)
-    elif query.page is not None:
-        params["p_offset"] = (query.page - 1) * query.page_size
     with reading(session) as connection:
         where = choose_spatial(connection, where)
+        params = {**where.params, "p_limit": query.page_size + 1}
+        if query.after is not None:
+            params.update(p_requested=query.after.requested, p_id=query.after.id)
+        elif query.page is not None:
+            params["p_offset"] = (query.page - 1) * query.page_size
         statement = page_statement(where.shape, mode, extended)
         if where.shape.spatial:   # read through the spatial index one slab of days at a time
             rows = spatial_page(connection, statement, params, where.shape, now)

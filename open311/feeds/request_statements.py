@@ -23,13 +23,12 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
-    text,
     tuple_,
 )
 
 from open311.feeds.sla_sql import state_clause
 from open311.storage.models import ServiceRequest
-from open311.storage.spatial import RTREE, spatial_index
+from open311.storage.spatial import GRID_COLUMN, RTREE, cells_of_box, spatial_index
 
 METRES_PER_DEGREE_LAT = 110_574.0
 METRES_PER_DEGREE_LONG_AT_EQUATOR = 111_320.0
@@ -67,9 +66,9 @@ class Shape(NamedTuple):
     bbox: bool = False
     near: bool = False
     sla: bool = False               # sla_state= (open311.feeds.sla.state_clause)
-    # How a bbox or circle is narrowed (choose_spatial): "" the B-tree on lat/long; "rtree" SQLite's R*Tree;
-    # "postgis:<schema>" PostGIS's n-D GiST index. Both read a slab of days (s_day_low, s_day_high) whose
-    # start s_from is also tested exactly (open311.feeds.spatial_pages).
+    # How a bbox or circle is narrowed (choose_spatial): "" the B-tree on lat/long; "rtree" SQLite's R*Tree
+    # within a slab of days (s_day_low, s_day_high); "grid" PostgreSQL's cells (f_cells) in a B-tree with the
+    # date. Both read one slab at a time, whose start s_from is tested exactly (open311.feeds.spatial_pages).
     spatial: str = ""
 
 
@@ -128,15 +127,12 @@ def _narrowed(spatial: str, south: str, north: str, west: str, east: str) -> tup
     tests follow it."""
     if spatial == "rtree":
         return (_COL.id.in_(rtree_ids(south, north, west, east)),)
-    if spatial.startswith("postgis:"):
-        schema = spatial.removeprefix("postgis:")
-        corner = f'"{schema}".st_makepoint(:{{0}}, :{{1}}, :{{2}})'
-        return (text(f'service_requests.geom OPERATOR("{schema}".&&&) "{schema}".st_setsrid("{schema}".st_makeline('
-                     f'{corner.format(west, south, "s_day_low")}, {corner.format(east, north, "s_day_high")}), '
-                     "4326)"),)
+    if spatial == "grid":
+        return (_CELL.in_(bindparam("f_cells", expanding=True)),)
     return ()
 
 
+_CELL = literal_column(f"service_requests.{GRID_COLUMN}", Integer)   # not a model column: PostgreSQL only
 _RTREE = table(RTREE, *(column(name) for name in ("id", "min_lat", "max_lat", "min_long", "max_long", "min_day",
                                                   "max_day")))
 
@@ -151,16 +147,21 @@ def rtree_ids(south: str, north: str, west: str, east: str) -> Select[Any]:
 
 
 def choose_spatial(connection: Connection, where: Filtered) -> Filtered:
-    """A query with a box or circle narrowed by the database's spatial index (R*Tree or PostGIS), when it has
+    """A query with a box or circle narrowed by the database's spatial index (R*Tree or grid), when it has
     one; other queries, and every query where it has none, are returned unchanged."""
     shape = where.shape
     if not (shape.bbox or shape.near):
         return where
     index = spatial_index(connection)
-    if index.kind == "postgis":
-        return Filtered(shape._replace(spatial=f"postgis:{index.schema}"), where.params)
     if index.kind == "rtree":
         return Filtered(shape._replace(spatial="rtree"), where.params)
+    if index.kind == "grid":
+        p = where.params
+        edges = (p["f_south"], p["f_north"], p["f_west"], p["f_east"]) if shape.bbox else (
+            p["f_lat_low"], p["f_lat_high"], p["f_long_low"], p["f_long_high"])
+        cells = cells_of_box(*edges)
+        if cells is not None:   # a box of too many cells reads the date order (most of its points match)
+            return Filtered(shape._replace(spatial="grid"), {**p, "f_cells": cells})
     return where
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
-from sqlalchemy.exc import SAWarning
 
 from open311.storage.models import Base
-from open311.storage.spatial import GEOM_INDEX, RTREE
+from open311.storage.spatial import GRID_COLUMN, GRID_INDEX, RTREE
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -51,15 +49,13 @@ def _not_spatial(obj: Any, name: str | None, type_: str, reflected: bool, compar
     """Leave out the spatial index (storage/spatial.py): made by DDL of its own, not by the models."""
     if type_ == "table" and name is not None and name.startswith(RTREE):
         return False
-    return not (type_ == "column" and name == "geom") and not (type_ == "index" and name == GEOM_INDEX)
+    return not (type_ == "column" and name == GRID_COLUMN) and not (type_ == "index" and name == GRID_INDEX)
 
 
 def differences(engine: Engine) -> list[Any]:
     """What the models have that the migrated database lacks (or the reverse); empty when in sync. The spatial
-    index's own objects (R*Tree tables, the PostGIS column and index) are not the models' and are left out."""
-    with engine.connect() as connection, warnings.catch_warnings():
-        # the reflection does not know PostGIS's geometry type; the column is left out anyway
-        warnings.filterwarnings("ignore", message="Did not recognize type .*geometry", category=SAWarning)
+    index's own objects (R*Tree tables, the grid's column and index) are not the models' and are left out."""
+    with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True,
                                                                "include_object": _not_spatial})
         diffs: list[Any] = compare_metadata(context, Base.metadata)

@@ -1,28 +1,34 @@
 """The spatial index of requests' points, for the feed's `bbox` and `lat`/`long`/`radius`.
 
-Each request is indexed as a point in three dimensions: latitude, longitude and the day it was requested
-(`requested_datetime` as days since J2000, 2000-01-01 12:00 UTC), so that a box can be read one slab of time at
-a time, newest first (open311.feeds.spatial_pages): a page then reads about as many index entries as it shows,
-whatever the table holds.
+A page of a box is read one slab of time at a time, newest first (open311.feeds.spatial_pages), so each
+database indexes a request by its place and the moment it was requested, in a form that reads about as many
+entries as a slab holds, whatever the table holds:
 
-SQLite: the built-in R*Tree module, a virtual table `request_rtree` (id and a zero-size box in the three
-dimensions) kept by triggers on service_requests, so it changes in the same transaction as the row. PostgreSQL:
-PostGIS, a stored generated column `geom` (a PointZ in EPSG:4326 from long, lat and the day number, computed by
-the database itself) with an n-dimensional GiST index. Where PostGIS cannot be created the gateway says so at
-start-up and keeps the B-tree path (docs/feeds.md). The index only narrows candidates: the exact lat/long and
-date tests still decide, so results are identical either way (both store 32-bit floats rounded outwards; a
-box query on them returns a superset).
+- SQLite: the built-in R*Tree module, a virtual table `request_rtree` of points in three dimensions
+  (latitude, longitude and the day requested as days since J2000, 2000-01-01 12:00 UTC), kept by triggers on
+  service_requests, so it changes in the same transaction as the row.
+- PostgreSQL: a grid. A stored generated column `place_cell` numbers the cell of 0.05 by 0.05 degrees (about
+  5.5 by 4.6 km in the county) holding the point, computed by the database from lat and long, and a B-tree on
+  (jurisdiction_id, place_cell, requested_datetime) reads each cell of a box in time order. A slab of a box
+  then reads the slab's points of a few cells, not more. (PostGIS's n-dimensional GiST, used before, visited
+  about 190 index pages for the 17 points of one slab at a million rows: its nodes split a county of points
+  in space, not in time; docs/benchmarks.md, B6.) A box of more than MAX_CELLS cells (a large share of the
+  county) reads the feed's date order instead: there most points match.
+
+The index only narrows candidates: the exact lat/long and date tests still decide, so results are identical
+either way (the R*Tree stores 32-bit floats rounded outwards, a superset; a cell is computed by the same
+floor of the same sum in Python and in PostgreSQL).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +54,18 @@ SQLITE_DDL = (
 )
 SQLITE_DROP = ("DROP TRIGGER IF EXISTS request_rtree_insert", "DROP TRIGGER IF EXISTS request_rtree_update",
                "DROP TRIGGER IF EXISTS request_rtree_delete", "DROP TABLE IF EXISTS request_rtree")
-GEOM_INDEX = "ix_requests_geom"
+LEGACY_GEOM_INDEX = "ix_requests_geom"   # PostGIS's GiST of migration 2100's first form, dropped by install
+CELLS_PER_DEGREE = 20                    # cells of 0.05 degrees
+CELLS_PER_ROW = 360 * CELLS_PER_DEGREE
+MAX_CELLS = 256                          # more than this (about 1.4 by 0.7 degrees): the date order is read
+GRID_COLUMN = "place_cell"
+GRID_INDEX = "ix_requests_jur_cell_requested"
+GRID_COLUMN_DDL = (
+    f"ALTER TABLE service_requests ADD COLUMN {GRID_COLUMN} integer GENERATED ALWAYS AS (CASE WHEN lat IS NULL "
+    f"OR long IS NULL THEN NULL ELSE floor((lat + 90) * {CELLS_PER_DEGREE})::integer * {CELLS_PER_ROW} "
+    f"+ floor((long + 180) * {CELLS_PER_DEGREE})::integer END) STORED")
+GRID_INDEX_DDL = (f"CREATE INDEX IF NOT EXISTS {GRID_INDEX} ON service_requests "
+                  f"(jurisdiction_id, {GRID_COLUMN}, requested_datetime)")
 
 
 def day_number(moment: datetime) -> float:
@@ -60,10 +77,10 @@ def plan_for_values(connection: Connection) -> None:
     """PostgreSQL: plan the rest of this transaction's statements for their own values.
 
     psycopg prepares a statement run five times on a connection, and PostgreSQL may then switch to one generic
-    plan for every value. For a box or circle that plan cannot know how small the slab is and reads far more of
-    the GiST index (at 1M rows: 4 to 7 ms for the last slab of a 2 km circle, against 1 to 2 ms planned for its
-    values; B6's radius row went from 5.17 to 2.47). SET LOCAL ends with the transaction; SQLite plans every
-    statement for its values anyway.
+    plan for every value. For a box or circle that plan cannot know how thin the slab is or how few its cells,
+    and may read the slab's whole date range instead of its cells (with the GiST index of before, the last slab
+    of a 2 km circle at 1M rows took 4 to 7 ms generic against 1 to 2 ms planned for its values). SET LOCAL
+    ends with the transaction; SQLite plans every statement for its values anyway.
     """
     if connection.dialect.name == "postgresql" and connection.in_transaction():
         connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
@@ -71,42 +88,29 @@ def plan_for_values(connection: Connection) -> None:
 
 @dataclass(frozen=True)
 class SpatialIndex:
-    """Which index serves places on this database: rtree, postgis (with the extension's schema) or none."""
+    """Which index serves places on this database: rtree (SQLite), grid (PostgreSQL) or none."""
 
-    kind: str                  # rtree | postgis | none
-    schema: str = ""           # postgis: the schema holding the extension's functions and operators
+    kind: str                  # rtree | grid | none
     note: str = ""             # none: why
 
     def describe(self) -> str:
         """For start-up logs and /readyz."""
-        return {"rtree": "SQLite R*Tree", "postgis": f"PostGIS (n-D GiST) in schema {self.schema}"}.get(
+        return {"rtree": "SQLite R*Tree", "grid": f"grid of {1 / CELLS_PER_DEGREE} degree cells (B-tree)"}.get(
             self.kind, f"none ({self.note})")
 
 
-def postgis_schema(connection: Connection) -> str | None:
-    """The schema PostGIS is installed in, or None when it is not."""
-    found = connection.execute(text(
-        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
-        "WHERE e.extname = 'postgis'")).scalar()
-    return str(found) if found is not None else None
+def cell_of(lat: float, long: float) -> int:
+    """The grid cell of a point, exactly as the generated column computes it (floor of the same doubles)."""
+    return math.floor((lat + 90) * CELLS_PER_DEGREE) * CELLS_PER_ROW + math.floor((long + 180) * CELLS_PER_DEGREE)
 
 
-def _create_postgis(connection: Connection) -> str | None:
-    """Create the extension in public when the server offers it and we may; its schema, or None."""
-    schema = postgis_schema(connection)
-    if schema is not None:
-        return schema
-    if connection.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")).scalar() is None:
-        log.warning("PostGIS is not installed on the database server: bbox and radius feeds use the B-tree path")
+def cells_of_box(south: float, north: float, west: float, east: float) -> list[int] | None:
+    """Every cell a point of the box can lie in, or None when they are more than MAX_CELLS."""
+    rows = range(math.floor((south + 90) * CELLS_PER_DEGREE), math.floor((north + 90) * CELLS_PER_DEGREE) + 1)
+    columns = range(math.floor((west + 180) * CELLS_PER_DEGREE), math.floor((east + 180) * CELLS_PER_DEGREE) + 1)
+    if len(rows) * len(columns) > MAX_CELLS:
         return None
-    try:
-        with connection.begin_nested():
-            connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public"))
-    except DBAPIError as exc:
-        log.warning("PostGIS could not be created (%s): bbox and radius feeds use the B-tree path",
-                    str(exc.orig).strip().splitlines()[0])
-        return None
-    return postgis_schema(connection)
+    return [row * CELLS_PER_ROW + column for row in rows for column in columns]
 
 
 def install(connection: Connection) -> SpatialIndex:
@@ -117,35 +121,35 @@ def install(connection: Connection) -> SpatialIndex:
         return SpatialIndex("rtree")
     if connection.dialect.name != "postgresql":
         return SpatialIndex("none", note=f"no spatial index for {connection.dialect.name}")
-    schema = _create_postgis(connection)
-    if schema is None:
-        return SpatialIndex("none", note="PostGIS is not available")
-    if not _has_geom(connection):
-        connection.exec_driver_sql(
-            f'ALTER TABLE service_requests ADD COLUMN geom "{schema}".geometry(PointZ, 4326) GENERATED ALWAYS AS '
-            f'(CASE WHEN lat IS NULL OR long IS NULL THEN NULL ELSE "{schema}".st_setsrid("{schema}".st_makepoint('
-            "long, lat, extract(epoch FROM requested_datetime - TIMESTAMPTZ '2000-01-01 12:00:00+00') / 86400), "
-            "4326) END) STORED")
-    connection.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS {GEOM_INDEX} ON service_requests USING gist '
-                               f'(geom "{schema}".gist_geometry_ops_nd)')
-    return SpatialIndex("postgis", schema)
+    _drop_postgis(connection)
+    if not _has_column(connection, GRID_COLUMN):
+        connection.exec_driver_sql(GRID_COLUMN_DDL)
+    connection.exec_driver_sql(GRID_INDEX_DDL)
+    return SpatialIndex("grid")
+
+
+def _drop_postgis(connection: Connection) -> None:
+    """Drop the PostGIS column and its GiST index of migration 2100's first form (the extension stays)."""
+    connection.exec_driver_sql(f"DROP INDEX IF EXISTS {LEGACY_GEOM_INDEX}")
+    connection.exec_driver_sql("ALTER TABLE service_requests DROP COLUMN IF EXISTS geom")
 
 
 def uninstall(connection: Connection) -> None:
-    """Drop the spatial index (the extension stays: other databases' schemas may use it)."""
+    """Drop the spatial index."""
     if connection.dialect.name == "sqlite":
         for statement in SQLITE_DROP:
             connection.exec_driver_sql(statement)
     elif connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {GEOM_INDEX}")
-        connection.exec_driver_sql("ALTER TABLE service_requests DROP COLUMN IF EXISTS geom")
+        _drop_postgis(connection)
+        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {GRID_INDEX}")
+        connection.exec_driver_sql(f"ALTER TABLE service_requests DROP COLUMN IF EXISTS {GRID_COLUMN}")
 
 
-def _has_geom(connection: Connection) -> bool:
-    """Whether service_requests (in the current schema) has the geom column."""
+def _has_column(connection: Connection, name: str) -> bool:
+    """Whether service_requests (in the current schema) has the column."""
     return connection.execute(text(
         "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
-        "AND table_name = 'service_requests' AND column_name = 'geom'")).scalar() is not None
+        "AND table_name = 'service_requests' AND column_name = :name"), {"name": name}).scalar() is not None
 
 
 def detect(connection: Connection) -> SpatialIndex:
@@ -154,10 +158,9 @@ def detect(connection: Connection) -> SpatialIndex:
         found = connection.execute(text("SELECT 1 FROM sqlite_master WHERE name = :name"), {"name": RTREE}).scalar()
         return SpatialIndex("rtree") if found else SpatialIndex("none", note="no request_rtree table")
     if connection.dialect.name == "postgresql":
-        schema = postgis_schema(connection)
-        if schema is not None and _has_geom(connection):
-            return SpatialIndex("postgis", schema)
-        return SpatialIndex("none", note="PostGIS is not available" if schema is None else "no geom column")
+        if _has_column(connection, GRID_COLUMN):
+            return SpatialIndex("grid")
+        return SpatialIndex("none", note=f"no {GRID_COLUMN} column")
     return SpatialIndex("none", note=f"no spatial index for {connection.dialect.name}")
 
 

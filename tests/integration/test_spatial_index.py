@@ -1,11 +1,10 @@
-"""The feed's spatial index (SQLite R*Tree, PostGIS on PostgreSQL): bbox and radius results identical with and
+"""The feed's spatial index (SQLite R*Tree, a grid of cells in a B-tree on PostgreSQL): bbox and radius results identical with and
 without it over 100,000 random points in the county and the last 90 days (edges, touching boxes, zero-area boxes
 included), pages read slab by slab identical to the B-tree's, in order, through cursors and offsets, the index kept
 in step with the rows in the same transaction, the plans that use it, and the path without it."""
 
 from __future__ import annotations
 
-import os
 import random
 from datetime import timedelta
 from typing import Any
@@ -15,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection, delete, event, insert, select, text, update
 
 from open311.feeds.request_query import BBox, Near, RequestQuery, filtered, find_requests
-from open311.feeds.request_statements import Filtered, where_statement
+from open311.feeds.request_statements import Filtered, choose_spatial, where_statement
 from open311.feeds.spatial_pages import window_slab
 from open311.services import Services
 from open311.storage import spatial
@@ -55,17 +54,19 @@ def seed(gateway: Services, count: int, rng: random.Random) -> list[tuple[float,
 
 
 def matching(connection: Connection, where: Filtered, spatial_plan: str) -> set[int]:
-    """The ids a shape's filters select with the given spatial plan."""
-    stmt = where_statement(where.shape._replace(spatial=spatial_plan)).with_only_columns(ServiceRequest.id)
+    """The ids a shape's filters select with the given spatial plan (the grid's as the feed chooses it: a box of
+    more than MAX_CELLS cells reads the date order)."""
+    if spatial_plan == "grid":
+        where = choose_spatial(connection, where)
+    stmt = where_statement(where.shape._replace(spatial=spatial_plan if spatial_plan != "grid" else
+                                                where.shape.spatial)).with_only_columns(ServiceRequest.id)
     return set(connection.execute(stmt, {**where.params, **window_slab(where.shape, where.params)}).scalars())
 
 
 def plans(connection: Connection) -> list[str]:
     """Every plan this database can run (the B-tree one first)."""
     found = spatial.detect(connection)
-    if found.kind == "rtree":
-        return ["", "rtree"]
-    return ["", f"postgis:{found.schema}"] if found.kind == "postgis" else [""]
+    return [""] if found.kind == "none" else ["", found.kind]
 
 
 def boxes(rng: random.Random) -> list[BBox]:
@@ -114,13 +115,26 @@ def test_bbox_and_radius_are_identical_with_and_without_the_index(gateway: Servi
 
 
 def index_rows(connection: Connection, index: spatial.SpatialIndex) -> dict[int, tuple[float, float]]:
-    """What the spatial index holds: id -> (lat, long) as its storage gives them back (R*Tree: 32-bit floats)."""
+    """What the spatial index holds: id -> (lat, long) as its storage gives them back (R*Tree: 32-bit floats;
+    the grid: the cell's south-west corner)."""
     if index.kind == "rtree":
         rows = connection.execute(text("SELECT id, min_lat, min_long FROM request_rtree"))
-    else:
-        rows = connection.execute(text(f'SELECT id, "{index.schema}".st_y(geom), "{index.schema}".st_x(geom) '
-                                       "FROM service_requests WHERE geom IS NOT NULL"))
-    return {int(i): (float(a), float(b)) for i, a, b in rows}
+        return {int(i): (float(a), float(b)) for i, a, b in rows}
+    rows = connection.execute(text(f"SELECT id, {spatial.GRID_COLUMN} FROM service_requests "
+                                   f"WHERE {spatial.GRID_COLUMN} IS NOT NULL"))
+    return {int(i): corner(int(cell)) for i, cell in rows}
+
+
+def corner(cell: int) -> tuple[float, float]:
+    """The south-west corner of a grid cell."""
+    row, column = divmod(cell, spatial.CELLS_PER_ROW)
+    return row / spatial.CELLS_PER_DEGREE - 90, column / spatial.CELLS_PER_DEGREE - 180
+
+
+def as_index_holds(index: spatial.SpatialIndex, points: dict[int, tuple[float, float]]) -> dict[int, tuple[float,
+                                                                                                           float]]:
+    """Points as the index holds them: themselves (R*Tree), or their cell's corner, computed in Python (grid)."""
+    return points if index.kind == "rtree" else {i: corner(spatial.cell_of(*p)) for i, p in points.items()}
 
 
 def assert_same_points(held: dict[int, tuple[float, float]], want: dict[int, tuple[float, float]]) -> None:
@@ -145,7 +159,7 @@ def test_the_index_follows_inserts_moves_clearing_and_deletes(gateway: Services)
     with gateway.engine.connect() as connection:
         want = {int(i): (float(a), float(b)) for i, a, b in connection.execute(
             select(ServiceRequest.id, ServiceRequest.lat, ServiceRequest.long).where(ServiceRequest.lat.is_not(None)))}
-        assert_same_points(index_rows(connection, index), want)
+        assert_same_points(index_rows(connection, index), as_index_holds(index, want))
     assert want[3] == (34.5, -118.5) and len(want) == 48 and 4 not in want and 6 not in want
     with gateway.session() as s, s.begin():   # an insert rolled back leaves nothing in the index either
         s.execute(insert(ServiceRequest).values(
@@ -154,7 +168,7 @@ def test_the_index_follows_inserts_moves_clearing_and_deletes(gateway: Services)
             lat=34.1, long=-118.1))
         s.rollback()
     with gateway.engine.connect() as connection:
-        assert_same_points(index_rows(connection, index), want)
+        assert_same_points(index_rows(connection, index), as_index_holds(index, want))
 
 
 def test_box_queries_use_the_spatial_index(client: FlaskClient, gateway: Services) -> None:
@@ -170,9 +184,13 @@ def test_box_queries_use_the_spatial_index(client: FlaskClient, gateway: Service
         answer = client.get(url + "&page_size=1000")
     assert answer.status_code == 200
     feed = [(sql, p) for sql, p in statements if "FROM service_requests" in sql]
-    used = "request_rtree VIRTUAL TABLE INDEX" if index.kind == "rtree" else spatial.GEOM_INDEX
-    assert feed and all(any(used in line for line in plan_lines(gateway, sql, p)) for sql, p in feed), \
-        [plan_lines(gateway, sql, p) for sql, p in feed]
+    used = "request_rtree VIRTUAL TABLE INDEX" if index.kind == "rtree" else spatial.GRID_INDEX
+    found = [plan_lines(gateway, sql, p) for sql, p in feed]
+    if index.kind == "rtree":
+        assert feed and all(any(used in line for line in plan) for plan in found), found
+    else:   # PostgreSQL may read a thin first slab (an hour: a few rows here) by date; the wider ones by cell
+        assert feed and any(used in line for line in found[-1]), found
+        assert all(any(used in line or "ix_requests_jur_requested" in line for line in plan) for plan in found), found
     with gateway.session() as session:
         direct = find_requests(session, jurisdiction, RequestQuery(
             bbox=BBox(west=-118.3, south=34.0, east=-118.2, north=34.1), start=FIXED_NOW.replace(day=1),
@@ -181,7 +199,11 @@ def test_box_queries_use_the_spatial_index(client: FlaskClient, gateway: Service
     assert direct.rows
     # A box over the whole county holds every point (about 9 an hour here, and 1 in 7 on the hour of a day);
     # its first page is read from a slab of an hour, then from slabs widened to what a page needs: well under
-    # a day, not the 20,000 points of the window.
+    # a day, not the 20,000 points of the window. (The grid reads the date order for a box that large: there
+    # the first page's rows are the first rows of the window.)
+    if index.kind == "grid":
+        assert spatial.cells_of_box(SOUTH, NORTH, WEST, EAST) is None
+        return
     slabs: list[dict[str, Any]] = []
 
     def record(conn: Any, clause: Any, multiparams: Any, params: Any, options: Any) -> None:
@@ -266,14 +288,36 @@ def test_without_the_index_the_feed_answers_the_same(gateway: Services, client: 
 
 
 
-def test_postgis_serves_postgresql_when_required(gateway: Services) -> None:
+def test_the_grid_serves_postgresql(gateway: Services) -> None:
     with gateway.engine.connect() as connection:
         if connection.dialect.name != "postgresql":
             pytest.skip("PostgreSQL only")
         found = spatial.detect(connection)
-    if found.kind == "none" and not os.environ.get("OPEN311_TEST_POSTGIS"):
-        pytest.skip(f"PostGIS is not installed here ({found.note}); .ci/run installs it")
-    assert found.kind == "postgis", found.note
+    assert found.kind == "grid", found.note   # plain PostgreSQL: no extension needed
+
+
+def test_cells_are_computed_alike_in_python_and_in_the_database(gateway: Services) -> None:
+    with gateway.engine.connect() as connection:
+        if spatial.detect(connection).kind != "grid":
+            pytest.skip("PostgreSQL's grid only")
+    # on cell edges (multiples of 0.05, where a floor could differ by one), near them, and anywhere
+    rng = random.Random(8)
+    edges = [(round(34 + k * 0.05, 2), round(-118.5 + k * 0.05, 2)) for k in range(-20, 21)]
+    near = [(lat + d, lon - d) for lat, lon in edges for d in (1e-9, -1e-9, 1e-12)]
+    anywhere = [(rng.uniform(-89.9, 89.9), rng.uniform(-179.9, 179.9)) for _ in range(500)]
+    points = [*edges, *near, *anywhere, (0.0, 0.0), (-90.0, -180.0), (90.0, 180.0)]
+    with gateway.session() as s, s.begin():
+        s.execute(insert(ServiceRequest), [
+            {"jurisdiction_id": "lacounty.gov", "service_code": "DPW-GRAFFITI", "service_name": "x", "department": "DPW",
+             "status": "open", "requested_datetime": FIXED_NOW, "updated_datetime": FIXED_NOW, "token": f"c{i}",
+             "attributes": {}, "lat": lat, "long": lon} for i, (lat, lon) in enumerate(points)])
+    with gateway.engine.connect() as connection:
+        stored = connection.execute(text(f"SELECT lat, long, {spatial.GRID_COLUMN} FROM service_requests")).all()
+    assert len(stored) == len(points)
+    assert all(cell == spatial.cell_of(lat, lon) for lat, lon, cell in stored)
+    assert spatial.cells_of_box(34.0, 34.0, -118.5, -118.5) == [spatial.cell_of(34.0, -118.5)]
+    assert spatial.cells_of_box(33.98, 34.08, -118.30, -118.16) is not None
+    assert spatial.cells_of_box(33.7, 34.8, -118.9, -117.7) is None   # the whole county: the date order
 
 
 def test_a_moved_request_date_moves_it_in_the_index_and_windowless_boxes_reach_any_age(gateway: Services) -> None:
@@ -299,21 +343,19 @@ def test_a_moved_request_date_moves_it_in_the_index_and_windowless_boxes_reach_a
     assert recent.rows == [] and [r.id for r in anyage.rows] == [7]
     assert anyage.rows[0].requested_datetime == old
     with gateway.engine.connect() as connection:
-        index = spatial.detect(connection)
-        day = connection.execute(text(
-            "SELECT min_day FROM request_rtree WHERE id = 7" if index.kind == "rtree" else
-            f'SELECT "{index.schema}".st_z(geom) FROM service_requests WHERE id = 7')).scalar()
-    assert abs(float(day) - spatial.day_number(old)) < 0.01   # 32-bit floats: within a quarter of an hour
+        if spatial.detect(connection).kind == "rtree":
+            day = connection.execute(text("SELECT min_day FROM request_rtree WHERE id = 7")).scalar()
+            assert abs(float(day) - spatial.day_number(old)) < 0.01   # 32-bit floats: within a quarter of an hour
 
 
 def test_postgresql_plans_a_box_for_its_values(gateway: Services) -> None:
     with gateway.engine.connect() as connection:
-        if spatial.detect(connection).kind != "postgis":
-            pytest.skip("PostGIS only")
+        if spatial.detect(connection).kind != "grid":
+            pytest.skip("PostgreSQL only")
     seed(gateway, 200, random.Random(6))
     jurisdiction = gateway.config.jurisdictions["lacounty.gov"]
     with captured_sql(gateway) as statements, gateway.session() as session:
-        find_requests(session, jurisdiction, RequestQuery(bbox=BBox(west=WEST, south=SOUTH, east=EAST, north=NORTH),
+        find_requests(session, jurisdiction, RequestQuery(bbox=BBox(west=-118.5, south=34.0, east=-118.0, north=34.3),
                                                           page_size=10), FIXED_NOW)
     sent = [sql.strip() for sql, _ in statements]
     first_page = next(i for i, sql in enumerate(sent) if "FROM service_requests" in sql)

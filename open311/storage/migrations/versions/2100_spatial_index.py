@@ -1,5 +1,5 @@
-"""The spatial index of requests' points: SQLite's R*Tree (a virtual table kept by triggers), PostGIS on
-PostgreSQL (a generated geometry column with a GiST index; skipped, and said, when PostGIS cannot be created).
+"""The spatial index of requests' points: SQLite's R*Tree (a virtual table kept by triggers); on PostgreSQL
+what spatial.install makes today (since 2110 a grid-cell column in a B-tree; first a PostGIS GiST index).
 
 Revision ID: 2100
 Revises: 2010
