@@ -161,8 +161,12 @@ def filtered(jurisdiction: Jurisdiction, query: RequestQuery, now: datetime) -> 
         ids = parse_ids(query.service_request_ids)
         if not ids:
             return None
-        params["f_ids"] = list(ids)
-        shape = Shape(ids=True)
+        if len(ids) == 1:   # one id (GET requests/{id}): a plain equality, no IN list to expand per call
+            params["f_id"] = ids[0]
+            shape = Shape(one_id=True)
+        else:
+            params["f_ids"] = list(ids)
+            shape = Shape(ids=True)
     else:
         span = window(query, now)
         if span is not None:

@@ -53,11 +53,12 @@ PageMode = Literal["first", "after", "page"]
 class Shape(NamedTuple):
     """Which filters a query has (never their values): what its statements are built, and kept, for.
 
-    `ids` overrides every other filter. A new filter adds a field here, its clause in where_statement and
+    `ids` (or `one_id`) overrides every other filter. A new filter adds a field here, its clause in where_statement and
     its values in request_query.filtered.
     """
 
     ids: bool = False
+    one_id: bool = False            # a single id: `id = :f_id` (SQLAlchemy renders an IN list anew per call)
     span: bool = False              # the requested_datetime window
     updated_after: bool = False
     updated_before: bool = False
@@ -89,6 +90,8 @@ class Filtered:
 def where_statement(shape: Shape) -> Select[Any]:
     """The filtered selection of a shape, with a bind parameter for every value."""
     stmt = select(ServiceRequest).where(_COL.jurisdiction_id == bindparam("f_jurisdiction"))
+    if shape.one_id:
+        return stmt.where(_COL.id == bindparam("f_id"))
     if shape.ids:
         return stmt.where(_COL.id.in_(bindparam("f_ids", expanding=True)))
     if shape.span:

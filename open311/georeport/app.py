@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from inspect import iscoroutinefunction
 from typing import Any
 
 from flask import Flask, current_app
@@ -18,6 +19,28 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
 }  # the docs page (/docs) is georeport/apidocs.py: Swagger UI served from our own files
+
+
+class GatewayFlask(Flask):
+    """Flask, with ensure_sync's answer kept per function.
+
+    Flask asks inspect whether each hook and view is a coroutine function on every request (a dozen times per
+    request here, costing more than most of the hooks themselves); the answer never changes. Bound methods are
+    keyed by their function, since a view instance is made per request. ensure_sync is documented as the method
+    to override for how functions are run.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._coroutine: dict[Any, bool] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Plain functions as they are, `async def` ones wrapped (as Flask's own)."""
+        key = getattr(func, "__func__", func)
+        coroutine = self._coroutine.get(key)
+        if coroutine is None:
+            coroutine = self._coroutine[key] = iscoroutinefunction(func)
+        return self.async_to_sync(func) if coroutine else func
 
 
 def build_app(services: Services, test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -36,7 +59,7 @@ def build_app(services: Services, test_config: Mapping[str, Any] | None = None) 
         webapp,
     )
 
-    app = Flask("open311", instance_path=str(services.instance_path), instance_relative_config=True)
+    app = GatewayFlask("open311", instance_path=str(services.instance_path), instance_relative_config=True)
     # `//services.json` is a 404 error list like any unknown path, not werkzeug's HTML 308 to the merged URL.
     app.url_map.merge_slashes = False
     app.config.from_mapping(DEFAULTS)

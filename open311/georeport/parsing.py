@@ -7,12 +7,12 @@ import io
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
 from flask import Request, current_app, g
 from lxml import etree
-from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
 from open311.core.text import NOT_XML
@@ -70,9 +70,26 @@ def _scalar_text(value: Any, name: str) -> str:
     raise BadRequest(f"{name[:64]} must be a string or a number.")
 
 
+class QueryArgs(ImmutableMultiDict[str, str]):
+    """request.args and request.form, whose `get` of an absent key is a dict lookup.
+
+    werkzeug's MultiDict.get goes through __getitem__, which builds and raises a BadRequestKeyError (an
+    HTTPException) for every absent key; a feed page asks for about eighteen optional parameters a client left out.
+    """
+
+    def get(self, key: str, default: Any = None, type: Callable[[str], Any] | None = None) -> Any:
+        """As MultiDict.get, with a membership test first."""
+        if key not in self:
+            return default
+        return super().get(key, default, type)
+
+
 class GatewayRequest(Request):
     """Flask's request, keeping multipart files in memory (the whole body is bounded by MAX_CONTENT_LENGTH), so
-    an original upload, metadata and all, is never written to disk, not even as a temporary file."""
+    an original upload, metadata and all, is never written to disk, not even as a temporary file; its query and
+    form parameters are QueryArgs (Request.parameter_storage_class is werkzeug's documented hook for that)."""
+
+    parameter_storage_class = QueryArgs
 
     def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
                          filename: str | None = None, content_length: int | None = None) -> IO[bytes]:

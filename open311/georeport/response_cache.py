@@ -5,6 +5,9 @@ GET (no conditional or range header, no cookie set) is kept, headers and all, af
 (CORS, JSONP, ETag, Cache-Control), so a hit sends exactly what the app would send again:
 
 - static: catalog documents (discovery, services, definitions), fixed while the process runs.
+- record: one request by id (GET requests/{id} without extensions): valid while the database is unchanged
+  (the token below); its answer does not depend on the clock, so a Status screen polling its request is
+  answered from here until something is written.
 - data: feed pages. Valid while the database is unchanged (SQLite's `PRAGMA data_version`, read on a
   connection of our own, changes whenever any other connection commits) and within the clock second the
   page was computed in (the default 90-day window moves with the clock). A hide or unhide is such a
@@ -50,6 +53,11 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 def mark_static() -> None:
     """This GET's answer never changes while the process runs."""
     request.environ[MARK] = ("static",)
+
+
+def mark_record() -> None:
+    """This GET's answer depends on the stored data alone (not on the clock)."""
+    request.environ[MARK] = ("record",)
 
 
 def mark_data(now: datetime) -> None:
@@ -125,7 +133,9 @@ class ResponseCache:
     def _valid(self, entry: Entry, version: int | None) -> bool:
         if entry.mark[0] == "static":
             return True
-        return version is not None and entry.version == version and entry.mark[1] == self.clock()
+        if version is None or entry.version != version:
+            return False
+        return entry.mark[0] == "record" or entry.mark[1] == self.clock()
 
     def _miss(self, key: tuple[str, ...], version: int | None, environ: dict[str, Any],
               start_response: StartResponse) -> Iterable[bytes]:
@@ -138,7 +148,7 @@ class ResponseCache:
 
         result = self.app(environ, capture)
         mark = environ.get(MARK)
-        if mark is None or not sent or not str(sent[0]).startswith("200 ") or (mark[0] == "data" and version is None) \
+        if mark is None or not sent or not str(sent[0]).startswith("200 ") or (mark[0] != "static" and version is None) \
                 or any(name.lower() == "set-cookie" for name, _ in sent[1]):
             return result
         try:

@@ -29,7 +29,7 @@ from open311.georeport.notice_intake import notice_setup, status_url, wants_exte
 from open311.georeport.origin import production_root
 from open311.georeport.parsing import param, submission_of
 from open311.georeport.respond import raw_response, respond
-from open311.georeport.response_cache import mark_static
+from open311.georeport.response_cache import mark_record, mark_static
 from open311.georeport.sandbox import jurisdiction_of
 from open311.intake.dedup import check_idempotency_key, submit_once
 from open311.intake.keys import check_key
@@ -223,6 +223,7 @@ def _one_request(gateway: AppServices, jurisdiction: Jurisdiction, service_reque
         rows = find_requests(session, jurisdiction, query, gateway.clock(), extended=False).rows
     if not rows:
         raise NotFound(_("service_request_id %(id)r not found.", id=service_request_id[:64]))
+    mark_record()   # kept by the response cache until the next write (SQLite)
     response = raw_response(fmt, documents.render_requests(fmt, rows, jurisdiction.timezone))
     response.last_modified = rows[0].updated_datetime
     return response

@@ -9,6 +9,7 @@ from open311.georeport.response_cache import ResponseCache
 from open311.services import Services
 from open311.storage.models import ServiceRequest
 from tests.api.test_feed_paging import seed
+from tests.conftest import Clock
 from tests.helpers import json_of
 
 FEED = "/open311/v2/requests.json?page_size=5"
@@ -70,3 +71,27 @@ def test_varied_query_strings_cannot_grow_the_cache_beyond_its_byte_budget(
     assert 0 < cache.size <= 3 * services
     assert cache.size == sum(len(entry.body) for entry in cache.entries.values())
     assert len(cache.entries) == 3
+
+
+def test_one_request_by_id_is_kept_until_the_next_write_whatever_the_clock(
+        client: FlaskClient, gateway: Services, clock: Clock) -> None:
+    seed(gateway, 3)
+    url = "/open311/v2/requests/1.json"
+    first = client.get(url)
+    cache = _cache(client)
+    kept = {key[1]: entry.mark for key, entry in cache.entries.items()}
+    sqlite = gateway.engine.url.get_backend_name() == "sqlite"   # PostgreSQL: no data version, nothing kept
+    assert first.status_code == 200 and kept.get(url) == (("record",) if sqlite else None)
+    clock.advance(3 * 3600)   # a feed page would be recomputed in a new second; a record is not
+    again = client.get(url)
+    assert again.data == first.data and sorted(again.headers.items()) == sorted(first.headers.items())
+    with gateway.session() as session, session.begin():
+        session.execute(update(ServiceRequest).where(ServiceRequest.id == 1).values(status="open",
+                                                                                     status_notes="Reopened."))
+    after = client.get(url)
+    assert json_of(first)[0]["status"] == "closed"
+    assert json_of(after)[0]["status"] == "open" and json_of(after)[0]["status_notes"] == "Reopened."
+    assert after.headers["ETag"] != first.headers["ETag"]
+    # with extensions=true (notes, photos and SLA figures that depend on the clock) nothing is kept
+    client.get(url + "?extensions=true")
+    assert all(key[2] != "extensions=true" for key in cache.entries)
