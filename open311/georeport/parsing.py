@@ -77,11 +77,11 @@ class QueryArgs(ImmutableMultiDict[str, str]):
     HTTPException) for every absent key; a feed page asks for about eighteen optional parameters a client left out.
     """
 
-    def get(self, key: str, default: Any = None, type: Callable[[str], Any] | None = None) -> Any:
-        """As MultiDict.get, with a membership test first."""
+    def get(self, key: str, default: Any = None, type: Callable[[str], Any] | None = None) -> Any:  # type: ignore[override]
+        """As MultiDict.get (its overloads typed as one), with a membership test first."""
         if key not in self:
             return default
-        return super().get(key, default, type)
+        return super().get(key, default) if type is None else super().get(key, default, type)
 
 
 class GatewayRequest(Request):

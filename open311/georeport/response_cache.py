@@ -135,7 +135,7 @@ class ResponseCache:
             return True
         if version is None or entry.version != version:
             return False
-        return entry.mark[0] == "record" or entry.mark[1] == self.clock()
+        return entry.mark[0] == "record" or bool(entry.mark[1] == self.clock())
 
     def _miss(self, key: tuple[str, ...], version: int | None, environ: dict[str, Any],
               start_response: StartResponse) -> Iterable[bytes]:
@@ -148,7 +148,8 @@ class ResponseCache:
 
         result = self.app(environ, capture)
         mark = environ.get(MARK)
-        if mark is None or not sent or not str(sent[0]).startswith("200 ") or (mark[0] != "static" and version is None) \
+        if mark is None or not sent or not str(sent[0]).startswith("200 ") \
+                or (mark[0] != "static" and version is None) \
                 or any(name.lower() == "set-cookie" for name, _ in sent[1]):
             return result
         try:

@@ -1,7 +1,8 @@
-"""The feed's spatial index (SQLite R*Tree, a grid of cells in a B-tree on PostgreSQL): bbox and radius results identical with and
-without it over 100,000 random points in the county and the last 90 days (edges, touching boxes, zero-area boxes
-included), pages read slab by slab identical to the B-tree's, in order, through cursors and offsets, the index kept
-in step with the rows in the same transaction, the plans that use it, and the path without it."""
+"""The feed's spatial index (SQLite R*Tree, a grid of cells in a B-tree on PostgreSQL): bbox and radius results
+identical with and without it over 100,000 random points in the county and the last 90 days (edges, touching
+boxes, zero-area boxes included), pages read slab by slab identical to the B-tree's, in order, through cursors
+and offsets, the index kept in step with the rows in the same transaction, the plans that use it, and the path
+without it."""
 
 from __future__ import annotations
 
@@ -308,9 +309,9 @@ def test_cells_are_computed_alike_in_python_and_in_the_database(gateway: Service
     points = [*edges, *near, *anywhere, (0.0, 0.0), (-90.0, -180.0), (90.0, 180.0)]
     with gateway.session() as s, s.begin():
         s.execute(insert(ServiceRequest), [
-            {"jurisdiction_id": "lacounty.gov", "service_code": "DPW-GRAFFITI", "service_name": "x", "department": "DPW",
-             "status": "open", "requested_datetime": FIXED_NOW, "updated_datetime": FIXED_NOW, "token": f"c{i}",
-             "attributes": {}, "lat": lat, "long": lon} for i, (lat, lon) in enumerate(points)])
+            {"jurisdiction_id": "lacounty.gov", "service_code": "DPW-GRAFFITI", "service_name": "x",
+             "department": "DPW", "status": "open", "requested_datetime": FIXED_NOW, "updated_datetime": FIXED_NOW,
+             "token": f"c{i}", "attributes": {}, "lat": lat, "long": lon} for i, (lat, lon) in enumerate(points)])
     with gateway.engine.connect() as connection:
         stored = connection.execute(text(f"SELECT lat, long, {spatial.GRID_COLUMN} FROM service_requests")).all()
     assert len(stored) == len(points)
