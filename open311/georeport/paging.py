@@ -22,14 +22,24 @@ def _url_with(base: str, current: list[tuple[str, str]], changes: dict[str, str 
     return base + (f"?{query}" if query else "")
 
 
+# What a paging link sets; the rest of the query string is the same in every link of a page.
+_PAGING = ("after", "page", "page_size")
+
+
 def paging_headers(query: RequestQuery, page: RequestPage, count_cap: int) -> dict[str, str]:
     """Link rel=next (a cursor: stable while rows change), prev/first, and counts when known."""
     headers: dict[str, str] = {"X-Page-Size": str(query.page_size)}
     links: list[str] = []
-    base, current = public_request_url(), list(request.args.items(multi=True))  # once, for every link
+    base = public_request_url()
+    # The other parameters encoded once for every link (the same text _url_with gives: page and after are never
+    # both in a valid query, so every link drops all three).
+    kept = urlencode([(k, v) for k, v in request.args.items(multi=True) if k not in _PAGING])
 
     def url_with(**changes: str | int | None) -> str:
-        return _url_with(base, current, changes)
+        assert set(changes) <= set(_PAGING)
+        query = "&".join(part for part in (kept, urlencode([(k, str(v)) for k, v in changes.items()
+                                                            if v is not None])) if part)
+        return base + (f"?{query}" if query else "")
 
     if page.next is not None:
         nxt = url_with(after=page.next.encode(), page=None, page_size=query.page_size)
