@@ -379,14 +379,13 @@ def postgres_databases(slots: list[tuple[int, str, str, str]]) -> Iterator[tuple
 # ---------------------------------------------------------------------------------------------- report
 
 def postgres_label(engine: Engine) -> str:
-    """'PostgreSQL <version> + PostGIS <version>' (or 'without PostGIS': the B-tree fallback measured)."""
-    from open311.storage.spatial import postgis_schema
+    """'PostgreSQL <version>, <the spatial index it has>' (none: the B-tree fallback measured)."""
+    from open311.storage.spatial import detect
 
     with engine.connect() as connection:
         server = str(connection.execute(text("SHOW server_version")).scalar()).split()[0]
-        schema = postgis_schema(connection)
-        postgis = connection.execute(text(f'SELECT "{schema}".postgis_lib_version()')).scalar() if schema else None
-    return f"PostgreSQL {server} + PostGIS {postgis}" if postgis else f"PostgreSQL {server} without PostGIS"
+        index = detect(connection)
+    return f"PostgreSQL {server}, {'grid index' if index.kind == 'grid' else 'no spatial index'}"
 
 
 READING = """\
