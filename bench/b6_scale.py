@@ -1,13 +1,14 @@
 """B6 scale: the feed's filtered queries at 1,000,000 stored requests (A) against the same at 10,000 (B).
 
-A and B are two databases of the same shape, migrated by Alembic (the real indexes) and seeded with the
-same distribution (81 catalog service codes with a skewed volume, statuses mixed, two years of requests
-with about a third inside the default 90-day window, points in Los Angeles County). Each query is
-`find_requests` (open311/feeds/request_query.py, counting only where the URL says count=true) on a fresh
-session, which is what `GET requests.json` runs. In each of the rounds every query runs many times on each database,
-alternating execution by execution (A B A B ...), and the figure of a round is the p50 of its executions
-on each side; the ratio is the median over rounds of each round's p50(A) / p50(B). Runs on SQLite
-(embedded default) and, when it answers, on PostgreSQL (127.0.0.1:5432 db test, in a fresh schema of its own).
+A and B are two databases of the same shape, migrated by Alembic (the real indexes) and seeded with the same
+distribution (81 catalog service codes with a skewed volume, statuses mixed, two years of requests with about
+a third inside the default 90-day window, points in Los Angeles County). Each query is `find_requests`
+(open311/feeds/request_query.py, counting only where the URL says count=true, the spec's columns:
+extended=False) on a fresh session, which is what `GET requests.json` runs without extensions=true. In each of
+the rounds every query runs many times on each database, alternating execution by execution (A B A B ...), and
+the figure of a round is the p50 of its executions on each side; the ratio is the median over rounds of each
+round's p50(A) / p50(B). Runs on SQLite (embedded default) and, when it answers, on PostgreSQL (127.0.0.1:5432
+db test, in a fresh schema of its own).
 """
 
 from __future__ import annotations
@@ -224,7 +225,7 @@ def cursor_case(db: Database, jurisdiction: Jurisdiction, case: Case) -> Case:
     if not case.cursor:
         return case
     with db.sessions() as session:
-        first = find_requests(session, jurisdiction, case.query, NOW, count_cap=case.cap)
+        first = find_requests(session, jurisdiction, case.query, NOW, count_cap=case.cap, extended=False)
     return Case(case.label, case.url, replace(case.query, after=first.next))
 
 
@@ -232,7 +233,7 @@ def timed_ms(db: Database, jurisdiction: Jurisdiction, case: Case) -> float:
     """One execution as the view runs it: a fresh session, the page and its capped count; in ms."""
     started = time.perf_counter()
     with db.sessions() as session:
-        find_requests(session, jurisdiction, case.query, NOW, count_cap=case.cap)
+        find_requests(session, jurisdiction, case.query, NOW, count_cap=case.cap, extended=False)
     return (time.perf_counter() - started) * 1000
 
 
@@ -253,7 +254,7 @@ def paired_round(large: tuple[Database, Case], small: tuple[Database, Case],
 def facts(db: Database, jurisdiction: Jurisdiction, case: Case) -> tuple[int, int | None]:
     """Rows on the page and the capped total, for the table."""
     with db.sessions() as session:
-        page = find_requests(session, jurisdiction, case.query, NOW, count_cap=case.cap)
+        page = find_requests(session, jurisdiction, case.query, NOW, count_cap=case.cap, extended=False)
     return len(page.rows), page.total
 
 
@@ -269,7 +270,7 @@ def plans(db: Database, jurisdiction: Jurisdiction, case: Case) -> list[str]:
     event.listen(db.engine, "before_cursor_execute", record)
     try:
         with db.sessions() as session:
-            find_requests(session, jurisdiction, case.query, NOW, count_cap=case.cap)
+            find_requests(session, jurisdiction, case.query, NOW, count_cap=case.cap, extended=False)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     out = []
@@ -397,35 +398,39 @@ Reading it / what was tried:
   14-day range 1.57 / 1.92, updated_after 1.47 / 1.71). A page alone reads page_size + 1 index entries (plus
   a `page=` offset) at any size: those rows now measure 0.97 to 1.31. The counted rows stay in the table,
   not as goals: they grow up to the cap, as documented.
-- **Boxes and circles** read a spatial index in three dimensions, latitude, longitude and the day requested
-  (SQLite R*Tree; PostGIS PointZ with an n-D GiST index), one slab of time at a time
+- **Boxes and circles** read a spatial index by place and time (SQLite: an R*Tree in three dimensions,
+  latitude, longitude and the day requested; PostgreSQL: grid cells in a B-tree with the date), one slab of
+  time at a time
   (open311/feeds/spatial_pages.py): an hour first, then widened by how far the slab fell short of a page (2
   to 64 times) until the window's start. Before (B-tree on lat, long): bbox 20.55 (SQLite) and 22.06
   (PostgreSQL), since a B-tree reads a box as a latitude band. A first version kept a 2-D R*Tree and walked
   the feed's date order for boxes holding more than 4,000 points: bbox 1.47 but the 2 km radius 8.98 and
   bbox + 14 days 3.08 on SQLite, and the counted box 257 ms at 1M (it walked the window).
-- **Short, SQLite: bbox + 14-day window** (about 1.8). At 10k the box holds 12 matches in those 14 days, fewer
-  than a page: three slabs are read (an hour, 64 hours, the window) and 12 rows come back. At 1M two slabs
-  give the 50 rows of a full page. What differs is the rows returned (50 against 12, ~15 us each through
-  SQLAlchemy), not what the index reads; a box holding a page at both sizes (central LA over 90 days)
-  measures 1.1.
+- **SQLite: bbox + 14-day window** (about 1.8 until 2026-12-07). At 10k the box holds 12 matches in those 14
+  days, fewer than a page: three slabs are read (an hour, 64 hours, the window) and 12 rows come back. At 1M
+  two slabs give the 50 rows of a full page. What differs is the rows returned (50 against 12, ~13 us each),
+  not what the index reads; a box holding a page at both sizes (central LA over 90 days) measures 1.1. Until
+  2026-12-07 this benchmark read the extensions=true columns (find_requests' default: the JSON attributes
+  and routing parsed and three more dates per row), which the plain GET does not; it now reads what the
+  plain GET reads, and SQLite's dates are parsed in one function (storage/column_types.py).
 - **PostgreSQL plans a slab for its values**: psycopg prepares a statement run five times on a connection,
   and PostgreSQL may then switch to one generic plan, which cannot know how thin the slab is; the page
   sets `plan_cache_mode = force_custom_plan` for its own transaction (storage/spatial.py:plan_for_values,
   one more round trip). The 2 km radius went from 5.17 to 2.39 (its last slab at 1M from 4-7 ms to 1-2
   ms), bbox + 14 days from 3.87 to 2.72, the central bbox from 8.9 to 8.2 ms at 1M (and 5.9 to 5.0 ms at
   10k, so its ratio rose from 1.35 to 1.66).
-- **Short, PostgreSQL: bbox, radius and bbox + 14 days** (1.66 to 2.72). EXPLAIN (ANALYZE, BUFFERS) of one slab
-  at 1M: the n-D GiST index visits 60 to 160 pages to return 50 to 200 candidates (1 to 4 ms of CPU in its
-  consistent checks), where the R*Tree reads a few; PostGIS has no sorted build for gist_geometry_ops_nd,
-  and the tree's nodes follow the order rows came in, so a slab of a small place still crosses many of
-  them. Tried and dropped: time in thousands of days (nodes about as long in time as wide in space): 122
-  pages instead of 156 for one slab, 2.4 ms instead of 3.7; the index built with `buffering = off`: 0.9
-  instead of 1.5 ms for one slab in psql, no change in B6's ratios; SP-GiST (spgist_geometry_ops_nd) scans
-  34,000 pages for the same slab (220 ms); hiding the date tests from the B-tree (so PostgreSQL stops ANDing
-  a bitmap of the whole slab from ix_requests_jur_requested): the central bbox went from 6.6 to 43 ms at 1M,
-  reverted. Left for a next step: a grid-cell column in a B-tree (cell, requested_datetime), read per cell of
-  the box and merged, which would read about a page per cell on both databases.
+- **PostgreSQL: a grid instead of PostGIS** (2026-12-07). With PostGIS's n-D GiST index bbox, radius and bbox
+  + 14 days measured 1.66, 2.39 and 2.72. EXPLAIN (ANALYZE, BUFFERS) of one 5-hour slab of the central box at
+  1M: the GiST index visited 186 pages (4 ms) for 17 points, and 150 to 460 with time scaled by 0.001 or
+  1000 or put first in the point: PostGIS's n-D picksplit splits a county of points in space, so a thin
+  slab of a small box still crosses a node per cell of space. (Tried before: `buffering = off`, SP-GiST,
+  hiding the date tests from the B-tree; docs/benchmarks.md history.) A stored generated column of 0.05
+  degree cells in a B-tree on (jurisdiction_id, place_cell, requested_datetime) reads the same slab's rows
+  of the box's 9 cells: 61 pages, 0.27 ms. First run: bbox 0.89, bbox + 14 days 1.04, the radius 1.53;
+  the radius at 10k holds no match (three slabs, no rows) against a full page of 50 rows at 1M, and the
+  database's share of those 3.5 ms is about 1 ms (three statements of 0.03 to 0.45 ms and their planning):
+  the rest is the round trips and the 50 rows in Python. No extension is needed any more: .ci/run no longer
+  installs PostGIS, and a managed PostgreSQL without it gets the same index.
 - Not measured: several service codes or both statuses in one query. No index then gives the order, so the
   page sorts all matches (grows with the table).
 - PostgreSQL's absolute times include a loopback round trip per statement (a box takes two or three) and
