@@ -116,8 +116,9 @@ def _read_geojson(path: Path, geometry_types: Sequence[str] | None) -> Features 
             or not isinstance(document.get("features"), list):
         raise LayerError(f"{path}: cannot read as a vector layer: not a GeoJSON FeatureCollection.")
     crs = document.get("crs")
-    if crs is not None and (crs.get("properties") or {}).get("name") not in WGS84_NAMES:
-        return None
+    if crs is not None and not (isinstance(crs, dict) and isinstance(crs.get("properties"), dict)
+                                and crs["properties"].get("name") in WGS84_NAMES):
+        return None   # another (or an unreadable) CRS: GDAL decides
     geoms: list[Any] = []
     rows: list[dict[str, Any]] = []
     for feature in document["features"]:
@@ -131,7 +132,8 @@ def _read_geojson(path: Path, geometry_types: Sequence[str] | None) -> Features 
         if geom.is_empty:
             continue
         geoms.append(geom)
-        rows.append(feature.get("properties") or {})
+        properties = feature.get("properties")
+        rows.append(properties if isinstance(properties, dict) else {})
     if not geoms:
         raise LayerError(f"{path}: the layer has no features with a geometry.")
     if geometry_types is not None:
