@@ -135,3 +135,12 @@ def test_a_serving_worker_loads_no_dataframe_library(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_odd_crs_members_and_properties_do_not_break_the_reader(tmp_path: Path) -> None:
+    feature = {"type": "Feature", "geometry": SQUARE, "properties": ["not", "an", "object"]}
+    odd = _write(tmp_path, {"type": "FeatureCollection", "crs": "EPSG:4326", "features": [feature]})
+    assert _read_geojson(odd, None) is None   # a crs member we cannot read: GDAL decides
+    plain = _write(tmp_path, {"type": "FeatureCollection", "features": [feature]}, "plain.geojson")
+    found = read_features(plain, POLYGONAL)
+    assert found.columns == {} and len(found.geoms) == 1
