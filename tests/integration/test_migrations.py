@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
@@ -134,3 +135,36 @@ def test_requests_hidden_by_an_older_version_lose_their_address_and_answers(
         assert row is not None and row.address == "canary-address 12 Main St"
         assert row.attributes == {"vehicle_description": "canary-answer"}
         assert row.description == "canary-description"
+
+
+def test_a_postgis_era_database_gets_the_grid(database_url: str) -> None:
+    """PostgreSQL at 2100 as it was first shipped (a geometry column `geom` and its GiST index, no grid) is
+    converted by 2110: the old column and index gone, every row's cell computed by the database."""
+    from open311.storage import spatial
+
+    engine = make_engine(database_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        pytest.skip("PostgreSQL only: nothing changes on SQLite (its R*Tree stays)")
+    upgrade(engine, "2100")
+    with engine.begin() as connection:   # 2100's first form, without needing PostGIS for the test
+        spatial.uninstall(connection)
+        connection.exec_driver_sql("ALTER TABLE service_requests ADD COLUMN geom double precision")
+        connection.exec_driver_sql(f"CREATE INDEX {spatial.LEGACY_GEOM_INDEX} ON service_requests (geom)")
+        connection.execute(sa.text(
+            "INSERT INTO service_requests (jurisdiction_id, service_code, service_name, department, status, "
+            "requested_datetime, updated_datetime, token, attributes, lat, long) VALUES ('lacounty.gov', "
+            "'DPW-GRAFFITI', 'Graffiti', 'DPW', 'open', :at, :at, 'legacy', '{}', 34.05, -118.25), "
+            "('lacounty.gov', 'DPW-GRAFFITI', 'Graffiti', 'DPW', 'open', :at, :at, 'nowhere', '{}', NULL, NULL)"),
+            {"at": EARLY})
+    upgrade(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns("service_requests")}
+    indexes = {i["name"] for i in inspect(engine).get_indexes("service_requests")}
+    assert "geom" not in columns and spatial.LEGACY_GEOM_INDEX not in indexes
+    assert spatial.GRID_COLUMN in columns and spatial.GRID_INDEX in indexes
+    with engine.connect() as connection:
+        cells = dict(connection.execute(sa.text(f"SELECT token, {spatial.GRID_COLUMN} FROM service_requests")).all())
+        assert spatial.detect(connection).kind == "grid"
+    assert cells == {"legacy": spatial.cell_of(34.05, -118.25), "nowhere": None}
+    assert differences(engine) == []
+    engine.dispose()
