@@ -84,6 +84,10 @@ def flag(args: Any, name: str, problems: Problems) -> bool:
     return bool(noted(problems, params.flag, param(args, name), name))
 
 
+# The most rows a page may skip: the databases bind OFFSET as a 32-bit integer (PostgreSQL refuses more).
+MAX_OFFSET = 2**31 - 1
+
+
 def _paging(args: Any, problems: Problems) -> tuple[int | None, int, Cursor | None]:
     largest: int = current_app.config["OPEN311_MAX_PAGE_SIZE"]
     default = min(int(current_app.config["OPEN311_PAGE_SIZE"]), largest)
@@ -99,7 +103,11 @@ def _paging(args: Any, problems: Problems) -> tuple[int | None, int, Cursor | No
         page = 1  # Bloomington and others treat page=0 as the first page
     if page is None and size is not None and after is None:
         page = 1
-    return page, size if size is not None else default, after
+    size = size if size is not None else default
+    if page is not None and (page - 1) * size > MAX_OFFSET:
+        problems.append(f"page {page} of {size} skips more than {MAX_OFFSET:,} requests, the most a page can skip; "
+                        "follow the after= cursors of the Link header instead.")
+    return page, size, after
 
 
 def request_query(tz: tzinfo) -> tuple[RequestQuery, bool]:
