@@ -76,6 +76,12 @@ READING = """\
   Under gunicorn both servers pay about 3.5 times their in-process CPU per request (ours by id 1.62 ms against
   0.40 in-process, naive 0.67 against 0.11): four threads contend for the GIL, which sqlite3 releases at
   every row; the ratio between them is the in-process one.
+- **Warm rows against bare: the access line is the gap** (2026-12-07, services.json warm, wrk as above, 3
+  rounds of 2 s, this machine). The same app under plain gunicorn (no access log, its own gthread worker)
+  used 0.27-0.30 ms of CPU per request, as bare does; `open311 serve` 0.35-0.41 ms (0.35-0.37 without the
+  in-process relay and sync). Plain gunicorn with `--access-logfile -` used 0.35-0.37 ms: gunicorn's access
+  line costs about 0.08 ms per request, a quarter of a warm hit, and the bare callable runs without one.
+  The response cache's own hit is 5.7 us in-process. Not changed: operators read those lines.
 - **One request by id against 2x naive** cannot be met by any Flask view here: a Flask app answering
   `jsonify(status="ok")` costs 0.069 ms of CPU in-process (ours, every hook included, 0.127 ms), and the
   naive by-id read 0.105 ms, so twice naive (0.053 ms) is below Flask's own floor. What a Status screen does
