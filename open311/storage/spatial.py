@@ -99,15 +99,24 @@ class SpatialIndex:
             self.kind, f"none ({self.note})")
 
 
+def _row(lat: float) -> int:
+    """A latitude's grid row, as GRID_COLUMN_DDL computes it (floor of the same doubles)."""
+    return math.floor((lat + 90) * CELLS_PER_DEGREE)
+
+
+def _column(long: float) -> int:
+    """A longitude's grid column, as GRID_COLUMN_DDL computes it."""
+    return math.floor((long + 180) * CELLS_PER_DEGREE)
+
+
 def cell_of(lat: float, long: float) -> int:
-    """The grid cell of a point, exactly as the generated column computes it (floor of the same doubles)."""
-    return math.floor((lat + 90) * CELLS_PER_DEGREE) * CELLS_PER_ROW + math.floor((long + 180) * CELLS_PER_DEGREE)
+    """The grid cell of a point, exactly as the generated column computes it."""
+    return _row(lat) * CELLS_PER_ROW + _column(long)
 
 
 def cells_of_box(south: float, north: float, west: float, east: float) -> list[int] | None:
     """Every cell a point of the box can lie in, or None when they are more than MAX_CELLS."""
-    rows = range(math.floor((south + 90) * CELLS_PER_DEGREE), math.floor((north + 90) * CELLS_PER_DEGREE) + 1)
-    columns = range(math.floor((west + 180) * CELLS_PER_DEGREE), math.floor((east + 180) * CELLS_PER_DEGREE) + 1)
+    rows, columns = range(_row(south), _row(north) + 1), range(_column(west), _column(east) + 1)
     if len(rows) * len(columns) > MAX_CELLS:
         return None
     return [row * CELLS_PER_ROW + column for row in rows for column in columns]
