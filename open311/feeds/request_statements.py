@@ -69,7 +69,8 @@ class Shape(NamedTuple):
     sla: bool = False               # sla_state= (open311.feeds.sla.state_clause)
     # How a bbox or circle is narrowed (choose_spatial): "" the B-tree on lat/long; "rtree" SQLite's R*Tree
     # within a slab of days (s_day_low, s_day_high); "grid" PostgreSQL's cells (f_cells) in a B-tree with the
-    # date. Both read one slab at a time, whose start s_from is tested exactly (open311.feeds.spatial_pages).
+    # date. Both read one slab at a time, whose edges s_from and s_to are tested exactly
+    # (open311.feeds.spatial_pages).
     spatial: str = ""
 
 
@@ -109,8 +110,9 @@ def where_statement(shape: Shape) -> Select[Any]:
         stmt = stmt.where(state_clause())
     lat: Any = _COL.lat
     lon: Any = _COL.long
-    if shape.spatial:
-        stmt = stmt.where(_COL.requested_datetime >= bindparam("s_from"))
+    if shape.spatial:   # the slab [s_from, s_to) of open311.feeds.spatial_pages, tested exactly
+        stmt = stmt.where(_COL.requested_datetime >= bindparam("s_from"),
+                          _COL.requested_datetime < bindparam("s_to"))
     if shape.bbox:
         stmt = stmt.where(*_narrowed(shape.spatial, "f_south", "f_north", "f_west", "f_east"),
                           lat >= bindparam("f_south"), lat <= bindparam("f_north"), lon >= bindparam("f_west"),

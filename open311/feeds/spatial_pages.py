@@ -5,9 +5,11 @@ newest `p_limit` matches after its offset. Reading every point of the box since 
 table; walking the feed's date order and testing each row's place grows with the table divided by the box's
 share of it. Instead the page is read from a thin slab of time ending at the newest moment the query allows;
 when the slab holds fewer matches than the page needs it is widened (by how far it fell short, 2 to 64 times)
-and read again. Every match inside a slab is newer than every match below it, so a slab holding enough matches
-gives exactly the page the whole window would. A slab thus holds one to a few pages of matches whether the table
-holds ten thousand requests or a million: the cost follows the page, not the table (docs/benchmarks.md, B6).
+and the slab below it is read for the rest of the page. Every match inside a slab is newer than every match below
+it, so the slabs' matches in turn give exactly the page the whole window would, and each is read once. A page at
+an offset (page=) cannot tell how many matches its offset skipped in a slab, so it reads from the top again,
+wider. A slab thus holds one to a few pages of matches whether the table holds ten thousand requests or a
+million: the cost follows the page, not the table (docs/benchmarks.md, B6).
 """
 
 from __future__ import annotations
@@ -26,19 +28,21 @@ UNPAGED_GROWTH = 4.0            # when an offset page came back empty (how many 
 EDGE = 1e-6                     # days (~0.1 s) added outside a slab's edges: both sides compute day numbers
 UNBOUNDED = 1e30                # a day number beyond any stored one (32-bit floats go to 3.4e38)
 EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+STEP = timedelta(microseconds=1)   # moments are stored to the microsecond: t <= end exactly when t < end + STEP
 
 
-def slab(low: datetime | None, high: datetime | None) -> dict[str, Any]:
-    """Bind values of a slab [low, high] (None: unbounded): the index's day range and the exact start."""
-    return {"s_from": low or EARLIEST,
+def slab(low: datetime | None, below: datetime | None) -> dict[str, Any]:
+    """Bind values of the slab [low, below) (None: unbounded): the index's day range and the exact edges."""
+    return {"s_from": low or EARLIEST, "s_to": below or LATEST,
             "s_day_low": day_number(low) - EDGE if low else -UNBOUNDED,
-            "s_day_high": day_number(high) + EDGE if high else UNBOUNDED}
+            "s_day_high": day_number(below) + EDGE if below else UNBOUNDED}
 
 
 def window_slab(shape: Shape, params: dict[str, Any]) -> dict[str, Any]:
     """The slab of the whole date window (what a count reads), or an unbounded one without a window."""
     if shape.span:
-        return slab(params["f_start"], params["f_end"])
+        return slab(params["f_start"], params["f_end"] + STEP)
     return slab(None, None)
 
 
@@ -53,14 +57,20 @@ def spatial_page(connection: Connection, statement: Select[Any], params: dict[st
     limit, offset = int(params["p_limit"]), int(params.get("p_offset") or 0)
     top, width = ceiling or now, FIRST_SLAB
     reach = top - (floor or EARLIEST)   # the widest slab the query allows
+    below = ceiling + STEP if ceiling else None   # the upper edge of the slab read next (excluded)
+    rows: list[Any] = []
     while True:
         last = width >= reach
         low = floor if last else top - width
-        rows = list(connection.execute(statement, {**params, **slab(low, ceiling)}).all())
+        if offset:   # the page skips matches: read from the ceiling down again, wider (see the module)
+            rows = list(connection.execute(statement, {**params, **slab(low, below)}).all())
+            found = offset + len(rows)
+        else:        # the matches of the slab below the last one follow those already read
+            rows += connection.execute(statement, {**params, "p_limit": limit - len(rows), **slab(low, below)}).all()
+            below, found = low, len(rows)
         if last or len(rows) >= limit:
             return rows
-        if rows or not offset:   # the slab held offset + len(rows) matches: widen by how far that fell short
-            found = offset + len(rows)
+        if rows or not offset:   # the slabs held `found` matches: widen by how far that fell short
             width *= min(GROWTH[1], max(GROWTH[0], 2 * (offset + limit) / max(found, 1)))
         else:
             width *= UNPAGED_GROWTH

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, event, insert, select, text, update
 
 from open311.feeds.request_query import BBox, Near, RequestQuery, filtered, find_requests
 from open311.feeds.request_statements import Filtered, choose_spatial, where_statement
-from open311.feeds.spatial_pages import window_slab
+from open311.feeds.spatial_pages import FIRST_SLAB, STEP, window_slab
 from open311.services import Services
 from open311.storage import spatial
 from open311.storage.models import ServiceRequest
@@ -269,6 +269,46 @@ def test_pages_read_slab_by_slab_are_the_b_tree_pages(gateway: Services) -> None
                 assert counted.total == len(want)
             checked += len(want)
     assert checked > 30_000
+
+
+@pytest.mark.parametrize("size", [5, 25])
+def test_moments_on_a_slab_edge_are_read_once(gateway: Services, size: int) -> None:
+    """Requests at the window's end, exactly on the first slab's lower edge (end - FIRST_SLAB) and a microsecond
+    either side of it, each moment shared by several requests: the slabs read below one another give every match
+    once, in the B-tree's order, through cursors and offsets (25 a row: the first slab holds 21, so the next one
+    starts right below the edge)."""
+    end = FIXED_NOW - timedelta(days=2)
+    edge = end - FIRST_SLAB
+    moments = [end, edge + STEP, edge, edge - STEP, edge - timedelta(hours=3), end - timedelta(days=5)]
+    with gateway.session() as s, s.begin():
+        s.execute(insert(ServiceRequest), [
+            {"jurisdiction_id": "lacounty.gov", "service_code": "DPW-GRAFFITI", "service_name": "x",
+             "department": "DPW", "status": "open", "requested_datetime": moment, "updated_datetime": FIXED_NOW,
+             "token": f"e{i}-{n}", "attributes": {}, "lat": 34.05 + n * 1e-4, "long": -118.25}
+            for i, moment in enumerate(moments) for n in range(7)])
+    jurisdiction = gateway.config.jurisdictions["lacounty.gov"]
+    box = BBox(west=-118.3, south=34.0, east=-118.2, north=34.1)
+    base = RequestQuery(start=end - timedelta(days=10), end=end, page_size=size, bbox=box)
+    where = filtered(jurisdiction, base, FIXED_NOW)
+    assert where is not None
+    with gateway.engine.connect() as connection:
+        want = ordered_matches(connection, where)
+    assert len(want) == len(moments) * 7
+    with gateway.session() as session:
+        got: list[int] = []
+        after = None
+        while True:
+            page = find_requests(session, jurisdiction, RequestQuery(
+                start=base.start, end=end, page_size=size, bbox=box, after=after), FIXED_NOW)
+            got += [r.id for r in page.rows]
+            after = page.next
+            if after is None:
+                break
+        assert got == want
+        for number in range(1, len(want) // size + 2):
+            page = find_requests(session, jurisdiction, RequestQuery(
+                start=base.start, end=end, page=number, page_size=size, bbox=box), FIXED_NOW)
+            assert [r.id for r in page.rows] == want[(number - 1) * size:number * size], number
 
 
 def test_without_the_index_the_feed_answers_the_same(gateway: Services, client: FlaskClient) -> None:
