@@ -32,7 +32,7 @@ from open311.feeds.request_statements import (
 )
 from open311.feeds.sla_sql import state_params
 from open311.feeds.spatial_pages import spatial_page, window_slab
-from open311.storage.db import reading
+from open311.storage.db import padded_values, reading
 
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_RESULTS = 1000
@@ -165,8 +165,7 @@ def filtered(jurisdiction: Jurisdiction, query: RequestQuery, now: datetime) -> 
             params["f_id"] = ids[0]
             shape = Shape(one_id=True)
         else:
-            params["f_ids"] = list(ids)
-            shape = Shape(ids=True)
+            shape = Shape(ids=padded_values(params, "f_ids", ids))
     else:
         span = window(query, now)
         if span is not None:
@@ -175,16 +174,14 @@ def filtered(jurisdiction: Jurisdiction, query: RequestQuery, now: datetime) -> 
             params["f_updated_after"] = query.updated_after
         if query.updated_before is not None:
             params["f_updated_before"] = query.updated_before
-        if query.service_codes:
-            params["f_codes"] = list(query.service_codes)
-        if query.statuses:
-            params["f_statuses"] = list(query.statuses)
+        codes = padded_values(params, "f_codes", query.service_codes) if query.service_codes else 0
+        statuses = padded_values(params, "f_statuses", query.statuses) if query.statuses else 0
         _place(params, query.near, query.bbox)
         if query.sla_states:
             params.update(state_params(query.sla_states, now))
         shape = Shape(span=span is not None, updated_after=query.updated_after is not None,
-                      updated_before=query.updated_before is not None, codes=bool(query.service_codes),
-                      statuses=bool(query.statuses), bbox=query.bbox is not None, near=query.near is not None,
+                      updated_before=query.updated_before is not None, codes=codes,
+                      statuses=statuses, bbox=query.bbox is not None, near=query.near is not None,
                       sla=bool(query.sla_states))
     return Filtered(shape, params)
 

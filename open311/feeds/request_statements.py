@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from open311.feeds.sla_sql import state_clause
+from open311.storage.db import padded_values, placeholders
 from open311.storage.models import ServiceRequest
 from open311.storage.spatial import GRID_COLUMN, RTREE, cells_of_box, spatial_index
 
@@ -54,24 +55,27 @@ class Shape(NamedTuple):
     """Which filters a query has (never their values): what its statements are built, and kept, for.
 
     `ids` (or `one_id`) overrides every other filter. A new filter adds a field here, its clause in where_statement and
-    its values in request_query.filtered.
+    its values in request_query.filtered. A list (ids, codes, statuses, cells) is an IN list of plain placeholders,
+    its size the list's length padded to a power of two (open311.storage.db.padded_chunks; 0: no such filter):
+    SQLAlchemy would render an expanding IN list anew on every call.
     """
 
-    ids: bool = False
-    one_id: bool = False            # a single id: `id = :f_id` (SQLAlchemy renders an IN list anew per call)
+    ids: int = 0
+    one_id: bool = False            # a single id: `id = :f_id`
     span: bool = False              # the requested_datetime window
     updated_after: bool = False
     updated_before: bool = False
-    codes: bool = False
-    statuses: bool = False
+    codes: int = 0
+    statuses: int = 0
     bbox: bool = False
     near: bool = False
     sla: bool = False               # sla_state= (open311.feeds.sla.state_clause)
     # How a bbox or circle is narrowed (choose_spatial): "" the B-tree on lat/long; "rtree" SQLite's R*Tree
-    # within a slab of days (s_day_low, s_day_high); "grid" PostgreSQL's cells (f_cells) in a B-tree with the
-    # date. Both read one slab at a time, whose edges s_from and s_to are tested exactly
+    # within a slab of days (s_day_low, s_day_high); "grid" PostgreSQL's `cells` cells (f_cells0 ...) in a B-tree
+    # with the date. Both read one slab at a time, whose edges s_from and s_to are tested exactly
     # (open311.feeds.spatial_pages).
     spatial: str = ""
+    cells: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ def where_statement(shape: Shape) -> Select[Any]:
     if shape.one_id:
         return stmt.where(_COL.id == bindparam("f_id"))
     if shape.ids:
-        return stmt.where(_COL.id.in_(bindparam("f_ids", expanding=True)))
+        return stmt.where(_COL.id.in_(placeholders(shape.ids, "f_ids")))
     if shape.span:
         stmt = stmt.where(_COL.requested_datetime >= bindparam("f_start"),
                           _COL.requested_datetime <= bindparam("f_end"))
@@ -103,9 +107,9 @@ def where_statement(shape: Shape) -> Select[Any]:
     if shape.updated_before:
         stmt = stmt.where(_COL.updated_datetime <= bindparam("f_updated_before"))
     if shape.codes:
-        stmt = stmt.where(_COL.service_code.in_(bindparam("f_codes", expanding=True)))
+        stmt = stmt.where(_COL.service_code.in_(placeholders(shape.codes, "f_codes")))
     if shape.statuses:
-        stmt = stmt.where(_COL.status.in_(bindparam("f_statuses", expanding=True)))
+        stmt = stmt.where(_COL.status.in_(placeholders(shape.statuses, "f_statuses")))
     if shape.sla:
         stmt = stmt.where(state_clause())
     lat: Any = _COL.lat
@@ -114,26 +118,26 @@ def where_statement(shape: Shape) -> Select[Any]:
         stmt = stmt.where(_COL.requested_datetime >= bindparam("s_from"),
                           _COL.requested_datetime < bindparam("s_to"))
     if shape.bbox:
-        stmt = stmt.where(*_narrowed(shape.spatial, "f_south", "f_north", "f_west", "f_east"),
+        stmt = stmt.where(*_narrowed(shape, "f_south", "f_north", "f_west", "f_east"),
                           lat >= bindparam("f_south"), lat <= bindparam("f_north"), lon >= bindparam("f_west"),
                           lon <= bindparam("f_east"))
     if shape.near:
         dy = (lat - bindparam("f_lat")) * METRES_PER_DEGREE_LAT
         dx = (lon - bindparam("f_long")) * bindparam("f_x_scale")
-        stmt = stmt.where(*_narrowed(shape.spatial, "f_lat_low", "f_lat_high", "f_long_low", "f_long_high"),
+        stmt = stmt.where(*_narrowed(shape, "f_lat_low", "f_lat_high", "f_long_low", "f_long_high"),
                           lat.between(bindparam("f_lat_low"), bindparam("f_lat_high")),
                           lon.between(bindparam("f_long_low"), bindparam("f_long_high")),
                           dx * dx + dy * dy <= bindparam("f_radius2"))
     return stmt
 
 
-def _narrowed(spatial: str, south: str, north: str, west: str, east: str) -> tuple[Any, ...]:
+def _narrowed(shape: Shape, south: str, north: str, west: str, east: str) -> tuple[Any, ...]:
     """The spatial index's candidates for a box (bind names of its edges) within the slab of days; the exact
     tests follow it."""
-    if spatial == "rtree":
+    if shape.spatial == "rtree":
         return (_COL.id.in_(rtree_ids(south, north, west, east)),)
-    if spatial == "grid":
-        return (_CELL.in_(bindparam("f_cells", expanding=True)),)
+    if shape.spatial == "grid":
+        return (_CELL.in_(placeholders(shape.cells, "f_cells")),)
     return ()
 
 
@@ -166,7 +170,8 @@ def choose_spatial(connection: Connection, where: Filtered) -> Filtered:
             p["f_lat_low"], p["f_lat_high"], p["f_long_low"], p["f_long_high"])
         cells = cells_of_box(*edges)
         if cells is not None:   # a box of too many cells reads the date order (most of its points match)
-            return Filtered(shape._replace(spatial="grid"), {**p, "f_cells": cells})
+            params = dict(p)
+            return Filtered(shape._replace(spatial="grid", cells=padded_values(params, "f_cells", cells)), params)
     return where
 
 

@@ -142,6 +142,18 @@ def padded_chunks(values: Sequence[T], limit: int = MAX_IN) -> Iterator[tuple[in
         yield size, chunk + chunk[-1:] * (size - len(chunk))
 
 
+def padded_values(params: dict[str, Any], prefix: str, values: Sequence[Any]) -> int:
+    """Put `values` (at least one) in `params` as `<prefix>0` ... padded to a power of two; return that size.
+
+    One list, however long, for the placeholders of in_placeholders/placeholders: a padding value repeats the last
+    one, which matches nothing more.
+    """
+    size = 1 << (len(values) - 1).bit_length()
+    params.update({f"{prefix}{i}": value for i, value in enumerate(values)})
+    params.update({f"{prefix}{i}": values[-1] for i in range(len(values), size)})
+    return size
+
+
 def has_tables(engine: Engine) -> bool:
     """True when the database already holds our tables (`open311 db upgrade` has run)."""
     return "service_requests" in inspect(engine).get_table_names()

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from open311.core.numbers import BETWEEN, FROM_TO, Wording, number_in
-from open311.storage.db import make_engine, make_session_factory, padded_chunks, reading, writing
+from open311.storage.db import make_engine, make_session_factory, padded_chunks, padded_values, reading, writing
 
 
 @pytest.fixture
@@ -62,6 +62,21 @@ def test_padded_chunks_are_powers_of_two_padded_with_the_last_value() -> None:
     assert [size for size, _ in chunks] == [256, 64]
     assert chunks[1][1][-21:] == [299] * 21 and len(chunks[1][1]) == 64
 
+
+
+def test_padded_values_fill_named_placeholders_up_to_a_power_of_two(engine: Engine) -> None:
+    params: dict[str, object] = {"other": 1}
+    assert padded_values(params, "f_x", ["a"]) == 1 and params == {"other": 1, "f_x0": "a"}
+    assert padded_values(params, "f_y", ["a", "b", "c"]) == 4
+    assert [params[f"f_y{i}"] for i in range(4)] == ["a", "b", "c", "c"]
+    assert padded_values(params, "f_z", list(range(1000))) == 1024 and params["f_z1023"] == 999
+    with engine.begin() as connection:   # the padding matches nothing more than the values do
+        connection.execute(text("INSERT INTO t VALUES (1), (2), (3), (4)"))
+        values: dict[str, object] = {}
+        size = padded_values(values, "f_v", [3, 1, 5])
+        listed = ", ".join(f":f_v{i}" for i in range(size))
+        found = connection.execute(text(f"SELECT v FROM t WHERE v IN ({listed}) ORDER BY v"), values).scalars().all()
+    assert size == 4 and found == [1, 3]
 
 @pytest.mark.parametrize(("raw", "wording", "value", "problem"), [
     (None, BETWEEN, None, None),
