@@ -39,9 +39,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         """On SQLite, the stored text straight to an aware datetime, in one function.
 
         A feed page reads three or four of these per row; the default chain (SQLAlchemy's text parser, then
-        process_result_value) costs about 1.5 us more per value, a fifth of a 50-row page's reading. The
-        text is what process_bind_param stored through SQLAlchemy's SQLite DateTime (ISO 8601 with a space); a
-        text with an offset (written by hand) is converted like any aware value.
+        process_result_value) costs about 1.5 us more per value. The text is what process_bind_param stored
+        through SQLAlchemy's SQLite DateTime: ISO 8601 with a space and always six digits of microseconds
+        (26 characters, a dot at 19), read as UTC by parsing it with "+00:00" appended: 0.16 us, where parsing
+        and then `replace(tzinfo=UTC)` costs 1.1 us (replace alone 0.8 us, on CPython 3.11). Any other text
+        (written by hand, with an offset or without microseconds) is parsed and converted like any value.
         """
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
@@ -50,6 +52,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         def to_utc(value: str | None) -> datetime | None:
             if value is None:
                 return None
+            if len(value) == 26 and value[19] == ".":   # six digits end the text (else parsing fails: an offset)
+                try:
+                    return parse(value + "+00:00")
+                except ValueError:
+                    pass
             moment = parse(value)
             return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
         return to_utc

@@ -26,13 +26,15 @@ def test_round_trip_and_hand_written_texts() -> None:
         assert stored == "2026-03-01 17:30:00.000000"   # UTC, naive, as SQLAlchemy's SQLite DateTime writes it
         # what raw SQL or an older writer may have left: no fraction, a T, an explicit offset
         connection.execute(text("INSERT INTO moments VALUES (10, '2026-12-07 15:04:05'), "
-                                "(11, '2026-12-07T15:04:05'), (12, '2026-12-07 07:04:05-08:00')"))
+                                "(11, '2026-12-07T15:04:05'), (12, '2026-12-07 07:04:05-08:00'), "
+                                "(13, '2026-12-07T15:04:05.000000'), (14, '2026-12-07 07:04:05.0-0800')"))
     with engine.connect() as connection:
         back = dict(connection.execute(select(MOMENTS.c.id, MOMENTS.c.at)).all())
     assert [back[i] for i in range(4)] == given
     assert all(back[i].tzinfo is UTC for i in range(3))
-    assert back[10] == back[11] == back[12] == datetime(2026, 12, 7, 15, 4, 5, tzinfo=UTC)
-    assert all(back[i].tzinfo is UTC for i in (10, 11, 12))
+    # 13 and 14 have the stored form's length and dot (26 characters, "." at 19); 14 ends in an offset
+    assert back[10] == back[11] == back[12] == back[13] == back[14] == datetime(2026, 12, 7, 15, 4, 5, tzinfo=UTC)
+    assert all(back[i].tzinfo is UTC for i in (10, 11, 12, 13, 14))
 
 
 def test_naive_datetimes_are_refused() -> None:
