@@ -59,6 +59,24 @@ POLLED = "requests/151.json"   # the request a Status screen keeps asking for (i
 READING = """\
 ### Reading it / what was tried
 
+- **2026-12-07, later session (issues 21 and 24)**. In-process (the WSGI app called directly over the same
+  pools, interleaved with naive): a cold JSON page cost ours 1.0-1.2 ms of CPU against naive's 0.62-0.67
+  (0.57 -> 0.64 of naive), XML 1.15 of naive, by id 0.42 ms against 0.10. Done: SQLite's stored dates are
+  parsed with "+00:00" appended instead of parsed and then `replace(tzinfo=UTC)`, which alone cost 0.8 us a
+  value on CPython 3.11 (three a row: storage/column_types.py); the feed's cached entries are found by
+  (format, zone, id) and used when the row's fields are equal, instead of hashing every field of each
+  freshly read row (a 35-row page of hits 83 -> 60 us: georeport/documents.py); IN lists of codes,
+  statuses, ids and cells are plain placeholders padded to a power of two (about 17 us less per execute:
+  SQLAlchemy rendered an expanding IN on every call). Where a cold JSON page goes now (wrapped timers,
+  in-process): find_requests 0.42-0.51 ms, of which the driver's own execute and fetch of the same SQL take
+  0.25 (a page averages 20 rows), rendering from cached entries 0.11, paging headers 0.07, parameters 0.06,
+  and Flask with our hooks about 0.24. **Threads**: with `--threads 1` (gunicorn's sync worker) for all
+  three servers, each answers about twice the requests per CPU second (bare 0.24 -> 0.19 ms, naive cold
+  JSON 1.7 -> 0.81, ours 2.6 -> 1.4; 3 rounds of 2 s) and the ratios stay (ours / naive 0.6 either way):
+  under four threads about 38 % of the CPU is the kernel's (GIL handoffs: sqlite3 releases the GIL for every
+  row it steps), and the naive reference pays it as ours does. So the cold goals are decided in-process:
+  ours would need naive's 0.62 ms for a page, where its database read alone (SQLAlchemy, 20 rows) costs
+  0.42 and Flask with our hooks 0.24.
 - **2026-12-07 (issues 21 and 24)**. Measured in-process first (the WSGI app called directly over the same
   pools, ours and naive alternated in one process, 5 rounds; py-spy at 250 Hz for where the time goes),
   then here. Done: SQLite's datetime text is parsed in one function (fromisoformat, then UTC: a 50-row

@@ -401,18 +401,31 @@ Reading it / what was tried:
 - **Boxes and circles** read a spatial index by place and time (SQLite: an R*Tree in three dimensions,
   latitude, longitude and the day requested; PostgreSQL: grid cells in a B-tree with the date), one slab of
   time at a time
-  (open311/feeds/spatial_pages.py): an hour first, then widened by how far the slab fell short of a page (2
-  to 64 times) until the window's start. Before (B-tree on lat, long): bbox 20.55 (SQLite) and 22.06
-  (PostgreSQL), since a B-tree reads a box as a latitude band. A first version kept a 2-D R*Tree and walked
-  the feed's date order for boxes holding more than 4,000 points: bbox 1.47 but the 2 km radius 8.98 and
-  bbox + 14 days 3.08 on SQLite, and the counted box 257 ms at 1M (it walked the window).
-- **SQLite: bbox + 14-day window** (about 1.8 until 2026-12-07). At 10k the box holds 12 matches in those 14
-  days, fewer than a page: three slabs are read (an hour, 64 hours, the window) and 12 rows come back. At 1M
-  two slabs give the 50 rows of a full page. What differs is the rows returned (50 against 12, ~13 us each),
-  not what the index reads; a box holding a page at both sizes (central LA over 90 days) measures 1.1. Until
-  2026-12-07 this benchmark read the extensions=true columns (find_requests' default: the JSON attributes
-  and routing parsed and three more dates per row), which the plain GET does not; it now reads what the
-  plain GET reads, and SQLite's dates are parsed in one function (storage/column_types.py).
+  (open311/feeds/spatial_pages.py): an hour first, then the slab below it, as wide as the density seen says
+  the rest of the page needs, until the window's start (until 2026-12-07 the slab was read again from the
+  top, widened 2 to 64 times: every row of a short slab was read again). Before (B-tree on lat, long): bbox
+  20.55 (SQLite) and 22.06 (PostgreSQL), since a B-tree reads a box as a latitude band. A first version
+  kept a 2-D R*Tree and walked the feed's date order for boxes holding more than 4,000 points: bbox 1.47 but
+  the 2 km radius 8.98 and bbox + 14 days 3.08 on SQLite, and the counted box 257 ms at 1M (it walked the
+  window).
+- **SQLite: bbox + 14-day window** (about 1.8 until 2026-12-07, then 1.27 to 1.46). At 10k the box holds 12
+  matches in those 14 days, fewer than a page: three slabs are read and 12 rows come back. At 1M two slabs
+  give the 50 rows of a full page. What differs is the rows returned (50 against 12), not what the index
+  reads; a box holding a page at both sizes (central LA over 90 days) measures about 1.0. Three changes of
+  2026-12-07 (later session) cut the cost of a row, which is what this ratio measures: a short slab is
+  followed by the slab below it instead of being read again wider (1.66 -> 1.65 by itself: the rows were
+  read twice, but the 10k side gained as much); the slab below aims at 1.1 times the page, not 2 (an
+  overshoot looks up, tests and sorts candidates for nothing: 1.65 -> 1.38-1.46, and the 2 km radius at 1M
+  0.7 ms aiming at 1.1, 1.2 at 2 and 3.5 at 4); SQLite's stored dates are read without
+  `replace(tzinfo=UTC)` (0.8 us a value on CPython 3.11: 1.46 -> 1.27, radius 1.75 -> 1.53, interleaved
+  runs of this benchmark's cases). Until 2026-12-07 this benchmark read the extensions=true columns
+  (find_requests' default: the JSON attributes and routing parsed and three more dates per row), which the
+  plain GET does not; it now reads what the plain GET reads, and SQLite's dates are parsed in one function
+  (storage/column_types.py).
+- **SQLite: 2 km radius** (0.60 until 2026-12-07). At 10k the circle holds no match: three or four slabs are
+  read and no row comes back, against 50 rows at 1M; the 10k side cost 2.0 ms before the slab-below change
+  and 0.4 ms after it, so the ratio rose to 1.5-2.1, and the cost of 50 rows (about 0.2 ms: their lookups,
+  tests and sorting in SQLite, the rows in Python) is what it measures.
 - **PostgreSQL plans a slab for its values**: psycopg prepares a statement run five times on a connection,
   and PostgreSQL may then switch to one generic plan, which cannot know how thin the slab is; the page
   sets `plan_cache_mode = force_custom_plan` for its own transaction (storage/spatial.py:plan_for_values,
