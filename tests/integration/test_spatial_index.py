@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -222,7 +223,7 @@ def test_box_queries_use_the_spatial_index(client: FlaskClient, gateway: Service
     assert len(whole.rows) == 50
     widths = [p["s_day_high"] - p["s_day_low"] for p in slabs]   # days
     assert 2 <= len(slabs) <= 6 and 0.04 < widths[0] < 0.05 and sum(widths) < 1.0, widths
-    assert all(a["s_from"] == b["s_to"] for a, b in zip(slabs, slabs[1:])), slabs   # each right below the last
+    assert all(a["s_from"] == b["s_to"] for a, b in pairwise(slabs)), slabs   # each right below the last
 
 
 def ordered_matches(connection: Connection, where: Filtered) -> list[int]:
