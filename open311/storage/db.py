@@ -42,6 +42,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _postgresql_utc(dbapi_connection: Any, _record: Any) -> None:
+    """Every PostgreSQL session in UTC: psycopg then returns timestamptz values in `timezone.utc`, which
+    UTCDateTime passes through (astimezone to the zone a value already has is free), instead of in the server's
+    zone (`Etc/UTC` here, as a ZoneInfo: 0.4 us a value to convert). No SQL of ours depends on the session's
+    zone: every column is timestamptz and every date is computed in Python in the jurisdiction's zone."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True   # a SET outside any transaction, as SQLAlchemy documents for search_path
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    dbapi_connection.autocommit = autocommit
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     """Create an engine for the URL, with SQLite tuned and its parent folder created.
 
@@ -55,7 +68,10 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=max(pool_size, 1), max_overflow=max(pool_size, 1))
+    engine = create_engine(url, pool_pre_ping=True, pool_size=max(pool_size, 1), max_overflow=max(pool_size, 1))
+    if parsed.get_backend_name() == "postgresql":
+        event.listen(engine, "connect", _postgresql_utc)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
