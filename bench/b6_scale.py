@@ -444,6 +444,11 @@ Reading it / what was tried:
   database's share of those 3.5 ms is about 1 ms (three statements of 0.03 to 0.45 ms and their planning):
   the rest is the round trips and the 50 rows in Python. No extension is needed any more: .ci/run no longer
   installs PostGIS, and a managed PostgreSQL without it gets the same index.
+- **PostgreSQL's date range and code + status** measured 1.13 and 1.01 in the morning of 2026-12-07 and
+  1.46 to 1.64 and 1.24 to 1.41 in its evening, with the morning's commit (950782a) as with the evening's
+  on the same machine. EXPLAIN (ANALYZE, BUFFERS) of the date range page reads 6 buffers at 10k and 7 at
+  1M and executes in 0.05 to 0.07 ms on both, its plan the same with psycopg's prepared statements off; the
+  rest of the 0.8 to 1.4 ms is round trips and Python, and it moved with the machine, not the table.
 - Not measured: several service codes or both statuses in one query. No index then gives the order, so the
   page sorts all matches (grows with the table).
 - PostgreSQL's absolute times include a loopback round trip per statement (a box takes two or three) and
