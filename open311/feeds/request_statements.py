@@ -56,8 +56,8 @@ class Shape(NamedTuple):
 
     `ids` (or `one_id`) overrides every other filter. A new filter adds a field here, its clause in where_statement and
     its values in request_query.filtered. A list (ids, codes, statuses, cells) is an IN list of plain placeholders,
-    its size the list's length padded to a power of two (open311.storage.db.padded_chunks; 0: no such filter):
-    SQLAlchemy would render an expanding IN list anew on every call.
+    its size the list's length padded (open311.storage.db.padded_values; 0: no such filter): SQLAlchemy would
+    render an expanding IN list anew on every call.
     """
 
     ids: int = 0

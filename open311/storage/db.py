@@ -159,12 +159,14 @@ def padded_chunks(values: Sequence[T], limit: int = MAX_IN) -> Iterator[tuple[in
 
 
 def padded_values(params: dict[str, Any], prefix: str, values: Sequence[Any]) -> int:
-    """Put `values` (at least one) in `params` as `<prefix>0` ... padded to a power of two; return that size.
+    """Put `values` (at least one) in `params` as `<prefix>0` ... padded; return the padded size.
 
-    One list, however long, for the placeholders of in_placeholders/placeholders: a padding value repeats the last
-    one, which matches nothing more.
+    One list, however long, for the placeholders of in_placeholders/placeholders: up to MAX_IN values padded to a
+    power of two, beyond it to a multiple of MAX_IN (so a long list gains fewer than MAX_IN placeholders: SQLite
+    allows 32,766 in a statement). A padding value repeats the last one, which matches nothing more.
     """
-    size = 1 << (len(values) - 1).bit_length()
+    count = len(values)
+    size = 1 << (count - 1).bit_length() if count <= MAX_IN else -(-count // MAX_IN) * MAX_IN
     params.update({f"{prefix}{i}": value for i, value in enumerate(values)})
     params.update({f"{prefix}{i}": values[-1] for i in range(len(values), size)})
     return size

@@ -70,6 +70,16 @@ def test_service_request_id_overrides_everything(client: FlaskClient, seeded: Se
     assert ids(client, "service_request_id=abc,999") == []
 
 
+def test_long_lists_of_ids_codes_and_statuses(client: FlaskClient, seeded: Services) -> None:
+    """Lists of every length are padded IN lists (storage/db.py:padded_values: powers of two, then multiples of
+    256): the padding never adds a match, whatever the length."""
+    for count in (1, 2, 3, 5, 255, 256, 257, 600, 1000):   # 1000: the most a query may name
+        listed = ",".join(str(i) for i in range(count, 0, -1))
+        assert ids(client, f"service_request_id={listed}") == [str(i) for i in range(1, min(count, 5) + 1)], count
+    codes = ",".join(["DRP-INOPERABLE", *(f"X-{i}" for i in range(300))])
+    assert ids(client, f"service_code={codes}&status=closed,open") == ["3"]
+
+
 def test_cap_of_1000(client: FlaskClient, gateway: Services) -> None:
     seed(gateway, [("DPW-GRAFFITI", "open", FIXED_NOW - timedelta(minutes=i)) for i in range(1005)])
     found = ids(client, "")

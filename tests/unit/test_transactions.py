@@ -70,6 +70,8 @@ def test_padded_values_fill_named_placeholders_up_to_a_power_of_two(engine: Engi
     assert padded_values(params, "f_y", ["a", "b", "c"]) == 4
     assert [params[f"f_y{i}"] for i in range(4)] == ["a", "b", "c", "c"]
     assert padded_values(params, "f_z", list(range(1000))) == 1024 and params["f_z1023"] == 999
+    assert padded_values(params, "f_w", list(range(600))) == 768 and params["f_w767"] == 599   # 3 x MAX_IN
+    assert "f_w768" not in params
     with engine.begin() as connection:   # the padding matches nothing more than the values do
         connection.execute(text("INSERT INTO t VALUES (1), (2), (3), (4)"))
         values: dict[str, object] = {}
