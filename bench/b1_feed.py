@@ -73,8 +73,9 @@ READING = """\
   and Flask with our hooks about 0.24. **Threads**: with `--threads 1` (gunicorn's sync worker) for all
   three servers, each answers about twice the requests per CPU second (bare 0.24 -> 0.19 ms, naive cold
   JSON 1.7 -> 0.81, ours 2.6 -> 1.4; 3 rounds of 2 s) and the ratios stay (ours / naive 0.6 either way):
-  under four threads about 38 % of the CPU is the kernel's (GIL handoffs: sqlite3 releases the GIL for every
-  row it steps), and the naive reference pays it as ours does. So the cold goals are decided in-process:
+  under four threads 38 % of the whole run's CPU (servers and wrk) was system time, most likely GIL handoffs
+  (sqlite3 releases the GIL for every row it steps), and the naive reference pays them as ours does. So the
+  cold goals are decided in-process:
   ours would need naive's 0.62 ms for a page, where its database read alone (SQLAlchemy, 20 rows) costs
   0.42 and Flask with our hooks 0.24.
 - **2026-12-07 (issues 21 and 24)**. Measured in-process first (the WSGI app called directly over the same
