@@ -202,8 +202,8 @@ def test_box_queries_use_the_spatial_index(client: FlaskClient, gateway: Service
     # A box over the whole county holds every point (about 9 an hour here, and 1 in 7 on the hour of a day);
     # its first page is read from a slab of an hour, then from the slabs below it, each as wide as the density
     # seen so far says the rest of the page needs: a few slabs, well under a day together, not the 20,000
-    # points of the window. (The grid reads the date order for a box that large: there
-    # the first page's rows are the first rows of the window.)
+    # points of the window. (The grid reads the date order for a box that large: there the first page's rows
+    # are the first rows of the window.)
     if index.kind == "grid":
         assert spatial.cells_of_box(SOUTH, NORTH, WEST, EAST) is None
         return
@@ -278,7 +278,7 @@ def test_pages_read_slab_by_slab_are_the_b_tree_pages(gateway: Services) -> None
 def test_moments_on_a_slab_edge_are_read_once(gateway: Services, size: int) -> None:
     """Requests at the window's end, exactly on the first slab's lower edge (end - FIRST_SLAB) and a microsecond
     either side of it, each moment shared by several requests: the slabs read below one another give every match
-    once, in the B-tree's order, through cursors and offsets (25 a row: the first slab holds 21, so the next one
+    once, in the B-tree's order, through cursors and offsets (25 a page: the first slab holds 21, so the next one
     starts right below the edge)."""
     end = FIXED_NOW - timedelta(days=2)
     edge = end - FIRST_SLAB

@@ -63,8 +63,7 @@ def test_padded_chunks_are_powers_of_two_padded_with_the_last_value() -> None:
     assert chunks[1][1][-21:] == [299] * 21 and len(chunks[1][1]) == 64
 
 
-
-def test_padded_values_fill_named_placeholders_up_to_a_power_of_two(engine: Engine) -> None:
+def test_padded_values_fill_named_placeholders_up_to_a_padded_size(engine: Engine) -> None:
     params: dict[str, object] = {"other": 1}
     assert padded_values(params, "f_x", ["a"]) == 1 and params == {"other": 1, "f_x0": "a"}
     assert padded_values(params, "f_y", ["a", "b", "c"]) == 4
