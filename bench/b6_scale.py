@@ -413,8 +413,8 @@ Reading it / what was tried:
   give the 50 rows of a full page. What differs is the rows returned (50 against 12), not what the index
   reads; a box holding a page at both sizes (central LA over 90 days) measures about 1.0. Three changes of
   2026-12-07 (later session) cut the cost of a row, which is what this ratio measures: a short slab is
-  followed by the slab below it instead of being read again wider (1.66 -> 1.65 by itself: the rows were
-  read twice, but the 10k side gained as much); the slab below aims at 1.1 times the page, not 2 (an
+  followed by the slab below it instead of being read again wider (1.66 -> 1.65 by itself: both sizes got
+  cheaper alike); the slab below aims at 1.1 times the page, not 2 (an
   overshoot looks up, tests and sorts candidates for nothing: 1.65 -> 1.38-1.46, and the 2 km radius at 1M
   0.7 ms aiming at 1.1, 1.2 at 2 and 3.5 at 4); SQLite's stored dates are read without
   `replace(tzinfo=UTC)` (0.8 us a value on CPython 3.11: 1.46 -> 1.27, radius 1.75 -> 1.53, interleaved
