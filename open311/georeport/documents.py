@@ -23,8 +23,8 @@ from open311.storage.models import RequestMedia, ServiceRequest, StatusUpdate
 # Rendered <request> entries of the feed by (format, zone, id), each with the spec's fields it was rendered from:
 # an entry is used only when the row's fields are equal to those (a changed row is rendered again and replaces it),
 # so a page is a join of cached bytes. The key is small on purpose: hashing every field of a freshly read row
-# (new strings, new datetimes) cost about 3 us a row, comparing them on a hit well under one. Bounded: emptied
-# when full.
+# (new strings, new datetimes) costs more than comparing them on a hit (a 35-row page of hits: 83 -> 60 us).
+# Bounded: emptied when full.
 FRAGMENT_LIMIT = 50_000
 _fragments: dict[tuple[str, tzinfo, int], tuple[tuple[Any, ...], bytes]] = {}
 _fragments_lock = threading.Lock()
