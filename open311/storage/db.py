@@ -154,7 +154,7 @@ def padded_chunks(values: Sequence[T], limit: int = MAX_IN) -> Iterator[tuple[in
     """
     for start in range(0, len(values), limit):
         chunk = list(values[start:start + limit])
-        size = 1 << (len(chunk) - 1).bit_length()
+        size = _power_of_two(len(chunk))
         yield size, chunk + chunk[-1:] * (size - len(chunk))
 
 
@@ -166,10 +166,15 @@ def padded_values(params: dict[str, Any], prefix: str, values: Sequence[Any]) ->
     allows 32,766 in a statement). A padding value repeats the last one, which matches nothing more.
     """
     count = len(values)
-    size = 1 << (count - 1).bit_length() if count <= MAX_IN else -(-count // MAX_IN) * MAX_IN
+    size = _power_of_two(count) if count <= MAX_IN else -(-count // MAX_IN) * MAX_IN
     params.update({f"{prefix}{i}": value for i, value in enumerate(values)})
-    params.update({f"{prefix}{i}": values[-1] for i in range(len(values), size)})
+    params.update({f"{prefix}{i}": values[-1] for i in range(count, size)})
     return size
+
+
+def _power_of_two(count: int) -> int:
+    """The least power of two holding `count` (at least 1) values."""
+    return 1 << (count - 1).bit_length()
 
 
 def has_tables(engine: Engine) -> bool:
