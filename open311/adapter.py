@@ -7,7 +7,8 @@ import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from importlib.metadata import entry_points
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar, cast
 
 import marshmallow
@@ -274,9 +275,22 @@ def make_http_session() -> requests.Session:
     return session
 
 
+@cache
+def _installed(group: str) -> tuple[EntryPoint, ...]:
+    # Scanning every installed distribution's metadata costs about 5 ms (155 of them here), and create_app
+    # asks about twenty times (each department's adapter, in the jurisdiction and its sandbox): what is installed
+    # does not change while a process runs, so it is read once.
+    return tuple(entry_points(group=group))
+
+
+def installed_plugins(group: str) -> dict[str, EntryPoint]:
+    """The entry points of an `open311.*` plugin group by name, read once per process."""
+    return {ep.name: ep for ep in _installed(group)}
+
+
 def available_adapters() -> dict[str, Any]:
     """Return the installed adapter entry points by name."""
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return installed_plugins(ENTRY_POINT_GROUP)
 
 
 def load_plugin(kind: str, name: str, found: Mapping[str, Any], base: type) -> type:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Any, ClassVar, cast
 
 import marshmallow
 
-from open311.adapter import EmptyOptions, PermanentError, TemporaryError, load_plugin
+from open311.adapter import EmptyOptions, PermanentError, TemporaryError, installed_plugins, load_plugin
 
 ENTRY_POINT_GROUP = "open311.notifiers"
 __all__ = ["ENTRY_POINT_GROUP", "GoneError", "Notice", "Notifier", "PermanentError", "PushTarget", "TemporaryError",
@@ -78,7 +77,7 @@ class Notifier(abc.ABC):
 
 def available_notifiers() -> dict[str, Any]:
     """The installed notifier entry points by channel name."""
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return installed_plugins(ENTRY_POINT_GROUP)
 
 
 def load_notifier_class(name: str, registry: Mapping[str, Any] | None = None) -> type[Notifier]:

@@ -80,8 +80,17 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet."""
-    Base.metadata.create_all(engine)
+    """Create every table that does not exist yet, all in one transaction."""
+    if engine.dialect.name != "sqlite":
+        Base.metadata.create_all(engine)   # PostgreSQL's DDL is transactional as SQLAlchemy runs it
+        return
+    with engine.connect() as connection:
+        # Python's sqlite3 begins no transaction for DDL, so each CREATE would commit (and, with synchronous=FULL,
+        # sync the file) on its own: about 70 of them, 65 ms on this machine. One BEGIN makes it one commit, and
+        # a failure leaves no half-made schema behind.
+        connection.exec_driver_sql("BEGIN")
+        Base.metadata.create_all(connection)
+        connection.commit()
 
 
 @contextmanager
