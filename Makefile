@@ -98,11 +98,12 @@ typecheck: install-test
 pytest: pytest-sqlite pytest-postgresql
 
 # The SQLite pass runs on PYTEST_WORKERS processes (pytest-xdist; each test has its own files and free ports):
-# 459 s serial, 236 s on 2 workers on the 2-core CI machine. The PostgreSQL pass stays serial: the update
-# feed shows an update only once every older transaction of the whole server has ended (its horizon is
-# pg_snapshot_xmin, open311/feeds/update_query.py), so a transaction open in another worker's schema holds
-# back the updates a test has just written (test_update_ids, test_actions failed so on 2 workers).
+# 459 s serial, 236 s on 2 workers on the 2-core CI machine. The PostgreSQL pass runs on PG_WORKERS: the
+# first on the named server, each other one on a server of its own (tests/pg_cluster.py: initdb of the same
+# version), because the update feed shows an update only once every older transaction of the whole server
+# has ended, so two workers on one server hold back each other's updates. PG_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 2
+PG_WORKERS ?= $(PYTEST_WORKERS)
 pytest-sqlite: install-test webapp messages-compile
 	env -u OPEN311_TEST_DATABASE_URL $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
@@ -111,11 +112,11 @@ pytest-sqlite: install-test webapp messages-compile
 # the Redis tests) are skipped, saying so, when nothing listens there.
 pytest-postgresql: install-test messages-compile
 	@if [ -n "$$OPEN311_TEST_DATABASE_URL" ]; then \
-		echo "$(BIN)/python -m pytest  # on $$OPEN311_TEST_DATABASE_URL"; \
-		$(BIN)/python -m pytest; \
+		echo "$(BIN)/python -m pytest -n $(PG_WORKERS)  # on $$OPEN311_TEST_DATABASE_URL"; \
+		$(BIN)/python -m pytest -n $(PG_WORKERS); \
 	else \
-		echo "OPEN311_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest"; \
-		OPEN311_TEST_DATABASE_URL='$(PG_TEST_URL)' OPEN311_TEST_DATABASE_OPTIONAL=1 $(BIN)/python -m pytest; \
+		echo "OPEN311_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n $(PG_WORKERS)"; \
+		OPEN311_TEST_DATABASE_URL='$(PG_TEST_URL)' OPEN311_TEST_DATABASE_OPTIONAL=1 $(BIN)/python -m pytest -n $(PG_WORKERS); \
 	fi
 
 # Benchmarks (not tests): B1-B7 and photos, each rewriting its section of docs/benchmarks.md.

@@ -23,7 +23,7 @@ from open311 import create_app
 from open311.intake.keys import create_key
 from open311.services import Services
 from open311.storage.db import create_schema
-from tests import databases
+from tests import databases, pg_cluster
 from tests.fuzz.tally import CASES, EXAMPLES, RANDOM, SERVER_ERRORS, STATUSES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +62,22 @@ def clock() -> Clock:
 def pytest_report_header(config: pytest.Config) -> str:
     url = databases.postgres_url()
     return f"database: {'PostgreSQL ' + url if url else 'SQLite'}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On PostgreSQL, every xdist worker after the first runs on a server of its own (tests/pg_cluster.py)."""
+    url = databases.postgres_url()
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url is None or worker in (None, "gw0"):
+        return
+    try:
+        cluster = pg_cluster.start_beside(url)
+    except pg_cluster.ClusterError as exc:
+        raise pytest.UsageError(f"worker {worker} cannot start a PostgreSQL server of its own ({exc}); "
+                                "run the PostgreSQL pass on one worker: make pytest-postgresql PG_WORKERS=0") from exc
+    if cluster is not None:
+        os.environ[databases.ENV] = cluster.url
+        config.add_cleanup(cluster.stop)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
