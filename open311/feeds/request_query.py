@@ -209,7 +209,10 @@ def find_requests(session: Session, jurisdiction: Jurisdiction, query: RequestQu
     if where is None:
         return RequestPage([], 0 if count_cap else None, None)
     mode: PageMode = "after" if query.after is not None else "page" if query.page is not None else "first"
-    with reading(session) as connection:
+    # Without a count or a place the page is one statement: no transaction around it (on PostgreSQL no BEGIN and
+    # ROLLBACK round trips). A place reads slab by slab, and a count follows the page: those share one snapshot.
+    single = not count_cap and not (where.shape.bbox or where.shape.near)
+    with reading(session, single=single) as connection:
         where = choose_spatial(connection, where)
         params = {**where.params, "p_limit": query.page_size + 1}
         if query.after is not None:
