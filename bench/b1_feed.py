@@ -59,6 +59,13 @@ POLLED = "requests/151.json"   # the request a Status screen keeps asking for (i
 READING = """\
 ### Reading it / what was tried
 
+- **2026-12-08 (issues 21 and 24)**. A feed page without a count or a place, and one id, are read in one
+  statement outside a transaction (on SQLite the driver began none anyway: `find_requests` 227 -> 214 us for a
+  50-row page, by id 103 -> 100 us; on PostgreSQL 1,029 -> 715 and 1,128 -> 833 us). The table above is this
+  `make bench` run; B1 run again on its own right after gave cold JSON 0.55 of naive, XML 1.01, by id 0.50 of
+  naive and 0.23 of bare, one id polled 0.49 of bare and 1.16 of naive, warm 0.59 and 0.55. Today's bare server
+  answers 3,000 to 3,500 req/s against 2,500 to 3,000 the evening before, on the same code paths of ours, so
+  every row against bare is lower without anything of ours changing (warm hits never reach a read).
 - **2026-12-07, later session (issues 21 and 24)**. In-process (the WSGI app called directly over the same
   pools, interleaved with naive): a cold JSON page cost ours 1.0-1.2 ms of CPU against naive's 0.62-0.67
   (0.57 -> 0.64 of naive), XML 1.15 of naive, by id 0.42 ms against 0.10. Done: SQLite's stored dates are

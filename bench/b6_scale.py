@@ -449,6 +449,12 @@ Reading it / what was tried:
   on the same machine. EXPLAIN (ANALYZE, BUFFERS) of the date range page reads 6 buffers at 10k and 7 at
   1M and executes in 0.05 to 0.07 ms on both, its plan the same with psycopg's prepared statements off; the
   rest of the 0.8 to 1.4 ms is round trips and Python, and it moved with the machine, not the table.
+- **2026-12-08: a page without a count or a place runs outside a transaction** (one statement: on PostgreSQL
+  no BEGIN and ROLLBACK round trips; `find_requests` alone, interleaved A/B, a 50-row page 1,029 -> 715 us).
+  Both sizes lose the same fixed cost, so the ratios barely move: date range 1.48 and code + status 1.26 in
+  this run (1.03 / 0.73 and 0.98 / 0.78 ms), against 1.46 to 1.64 and 1.24 to 1.41 the evening before. Places
+  still read slab by slab in one transaction, and the SQLite radius (1.63 here: 0.48 ms at 1M, 0.28 at 10k,
+  no match at 10k) is what the row above explains.
 - Not measured: several service codes or both statuses in one query. No index then gives the order, so the
   page sorts all matches (grows with the table).
 - PostgreSQL's absolute times include a loopback round trip per statement (a box takes two or three) and
