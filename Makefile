@@ -98,7 +98,7 @@ typecheck: install-test
 pytest: pytest-sqlite pytest-postgresql
 
 # The SQLite pass runs on PYTEST_WORKERS processes (pytest-xdist; each test has its own files and free ports):
-# 459 s serial, 236 s on 2 workers on the 2-core CI machine. The PostgreSQL pass runs on PG_WORKERS: the
+# README gives the times of both passes. The PostgreSQL pass runs on PG_WORKERS: the
 # first on the named server, each other one on a server of its own (tests/pg_cluster.py: initdb of the same
 # version), because the update feed shows an update only once every older transaction of the whole server
 # has ended, so two workers on one server hold back each other's updates. PG_WORKERS=0 runs it in one process.

@@ -28,7 +28,7 @@ START_TIMEOUT = 60
 
 
 class ClusterError(RuntimeError):
-    """The worker's own server could not be made (says why and how to run without it)."""
+    """The worker's own server could not be made, and why."""
 
 
 @dataclass
@@ -51,7 +51,10 @@ def _run(cluster: Cluster, tool: str, *args: str, check: bool = True) -> subproc
     command = [str(cluster.bindir / tool), *args]
     if cluster.user is not None:
         command = ["runuser", "-u", cluster.user, "--", *command]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=START_TIMEOUT, check=False)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=START_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:   # no runuser, or a server that never answered
+        raise ClusterError(f"{tool}: {exc}") from exc
     if check and done.returncode != 0:
         raise ClusterError(f"{tool} failed ({done.returncode}): {(done.stderr or done.stdout).strip()[-2000:]}")
     return done
@@ -90,7 +93,10 @@ def start_beside(shared_url: str) -> Cluster | None:
     cluster = Cluster(folder, "", _bindir(version // 10000), user)
     atexit.register(cluster.stop)
     if user is not None:
-        entry = pwd.getpwnam(user)
+        try:
+            entry = pwd.getpwnam(user)
+        except KeyError:
+            raise ClusterError(f"running as root, and there is no {user!r} user to run a server as") from None
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     data = folder / "data"
     _run(cluster, "initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
