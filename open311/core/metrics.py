@@ -42,9 +42,26 @@ class Instruments:
     last_sync: Gauge
 
 
-@functools.cache
+_creating = threading.Lock()
+
+
 def instruments() -> Instruments:
-    """Create the metric objects; their storage (memory or multiprocess files) is fixed from here on."""
+    """The metric objects, created on first use; their storage (memory or multiprocess files) is fixed from then on.
+
+    Under a lock: a worker's threads answer its first requests together, and functools.cache alone would let two
+    of them create a second set, whose registration of the same names fails (DuplicateTimeseries, a 500).
+    """
+    with _creating:
+        return _instruments()
+
+
+def created() -> bool:
+    """Whether the metric objects exist yet."""
+    return bool(_instruments.cache_info().currsize)
+
+
+@functools.cache
+def _instruments() -> Instruments:
     return Instruments(
         requests=Counter("open311_http_requests", "HTTP requests answered, by route template, method and status.",
                          ["route", "method", "status"]),
@@ -94,7 +111,7 @@ def enable_multiprocess(directory: str | Path) -> None:
     prometheus_client chooses its value storage from the environment when it is imported, so the
     choice is made again here for processes that set the variable later (the `open311` command).
     """
-    if instruments.cache_info().currsize:
+    if created():
         raise RuntimeError("enable_multiprocess must be called before the first metric is recorded")
     Path(directory).mkdir(parents=True, exist_ok=True)
     os.environ[MULTIPROC_ENV] = str(directory)
