@@ -11,6 +11,7 @@ worker keeps the named one.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import pwd
 import shutil
@@ -43,7 +44,8 @@ class Cluster:
     def stop(self) -> None:
         """Stop the server at once and remove its folder (nothing in it is kept)."""
         if self.folder.exists():
-            _run(self, "pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop", check=False)
+            with contextlib.suppress(ClusterError):   # never started, or already gone: the folder goes all the same
+                _run(self, "pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop", check=False)
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
