@@ -94,3 +94,28 @@ def test_xml_list_has_spec_element_order(client: FlaskClient, seeded: Services) 
         "agency_responsible", "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
         "address", "address_id", "zipcode", "lat", "long", "media_url"]]
     assert xml_records(root)[0]["requested_datetime"] == "2026-03-08T10:30:00-07:00"  # DST began that morning
+
+
+def test_a_plain_page_and_one_id_read_in_one_statement(client: FlaskClient, seeded: Services,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """No count and no place: one statement, outside a transaction (on PostgreSQL no BEGIN and ROLLBACK round
+    trips); a count or a place reads several statements in one snapshot."""
+    from open311.feeds import request_query
+
+    asked: list[bool] = []
+
+    def recording(session: object, *, single: bool = False) -> object:
+        asked.append(single)
+        return reading(session, single=single)
+
+    reading = request_query.reading
+    monkeypatch.setattr(request_query, "reading", recording)
+    for query in ("", "service_code=DPW-GRAFFITI&status=open&page=1&page_size=2"):
+        ids(client, query)
+    assert client.get("/open311/v2/requests/1.json").status_code == 200
+    assert asked == [True, True, True]
+    asked.clear()
+    ids(client, "page=1&page_size=2&count=true")
+    ids(client, "lat=34.05&long=-118.25&radius=5000")
+    ids(client, "bbox=-118.5,33.9,-118.0,34.3")
+    assert asked == [False, False, False]
